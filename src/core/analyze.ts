@@ -1,0 +1,160 @@
+import { type AnalysisContext, finding } from './finding.js';
+import {
+  masterNoReplica,
+  nodeFailed,
+  nodeForgettable,
+  nodeHandshake,
+  nodeIsolated,
+  nodeUnreachable,
+  quorumLost,
+} from './findings-nodes.js';
+import {
+  clusterDown,
+  fullCoverageDisabled,
+  keysOrphaned,
+  slotsOpen,
+  slotsOwnerFailed,
+  slotsUnassigned,
+} from './findings-slots.js';
+import { findGaps } from './gaps.js';
+import { keyspaceKeys } from './info.js';
+import type { KeyCounts } from './key-counts.js';
+import { findOpenSlots } from './open-slots.js';
+import type { NodeView } from './probe.js';
+import type { Finding, NodeReport, Report, Severity } from './report.js';
+import { countSlots, rangesFromSlots, SLOT_COUNT } from './slot-ranges.js';
+import type { Topology, TopologyNode } from './topology.js';
+import { type Disagreement, viewsDisagree } from './views-disagree.js';
+
+export interface AnalysisInput {
+  readonly seeds: readonly string[];
+  readonly views: readonly NodeView[];
+  readonly topology: Topology;
+  readonly counts: KeyCounts;
+  /** Disagreements seen in two reads a moment apart (gossip still spreading is not one). */
+  readonly disagreements: readonly Disagreement[];
+  readonly startedAt: number;
+  readonly finishedAt: number;
+}
+
+const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+
+function nodeReport(node: TopologyNode, topology: Topology, counts: KeyCounts): NodeReport {
+  const view = node.view;
+  const replication = view?.info?.replication ?? {};
+  const offset = node.role === 'replica' ? replication.slave_repl_offset : replication.master_repl_offset;
+  const othersSee = topology.voters
+    .flatMap((v) => v.nodes ?? [])
+    .filter((e) => e.id === node.id && !e.myself)
+    .map((e) => e.linkState);
+  const owned = topology.owners.flatMap((owner, slot) => (owner === node.id ? [slot] : []));
+  return {
+    id: node.id,
+    address: node.address,
+    role: node.role,
+    flags: [...node.flags],
+    reachable: view?.reachable ?? false,
+    error: view?.error?.message ?? (view ? null : 'not probed'),
+    slots: rangesFromSlots(owned).map(([s, e]) => [s, e]),
+    replicaOf: node.masterId,
+    configEpoch: node.configEpoch,
+    linkState: othersSee.length === 0 ? null : othersSee.includes('disconnected') ? 'disconnected' : 'connected',
+    clusterState: view?.clusterInfo?.state ?? null,
+    knownNodes: view?.clusterInfo?.knownNodes ?? null,
+    version: view?.info?.server?.redis_version ?? null,
+    replicationOffset: offset === undefined ? null : Number(offset),
+    replicaLinkUp: node.role === 'replica' && view?.info ? replication.master_link_status === 'up' : null,
+    dbsize: counts.dbsize.get(node.id) ?? (view?.info ? keyspaceKeys(view.info) : null),
+    latencyMs: view?.reachable ? view.latencyMs : null,
+  };
+}
+
+function notCluster(views: readonly NodeView[]): Finding[] {
+  return views
+    .filter((v) => v.notCluster)
+    .map((v) =>
+      finding('NOT_CLUSTER', 'error', `${v.address} is a standalone Redis: cluster support is disabled there.`, {
+        nodes: [v.address],
+        next: 'Point Slotwatch at a cluster node, or, if this should be a cluster, set cluster-enabled yes and create one; clients in cluster mode cannot talk to it.',
+      }),
+    );
+}
+
+/** Seeds and addresses we dialed that answered nothing and that no reachable node lists. */
+function strangers(views: readonly NodeView[], topology: Topology): Finding[] {
+  const listed = new Set([...topology.nodes.values()].map((n) => n.address));
+  return views
+    .filter((v) => !v.reachable && !listed.has(v.address))
+    .map((v) =>
+      finding('NODE_UNREACHABLE', 'warning', `${v.address} did not answer: ${v.error?.message ?? 'unknown error'}.`, {
+        nodes: [v.address],
+        next: 'Check the address; no reachable node of the cluster lists it.',
+      }),
+    );
+}
+
+/** Turns every node's view into one Report. Pure. */
+export function analyze(input: AnalysisInput): Report {
+  const { topology, counts } = input;
+  const gaps = findGaps(topology, counts);
+  const openSlots = findOpenSlots(topology, counts);
+  const ctx: AnalysisContext = { topology, counts, gaps, openSlots, seeds: input.seeds.join(',') };
+  const findings = [
+    ...notCluster(input.views),
+    ...clusterDown(ctx),
+    ...slotsUnassigned(ctx),
+    ...slotsOwnerFailed(ctx),
+    ...quorumLost(ctx),
+    ...keysOrphaned(ctx),
+    ...slotsOpen(ctx),
+    ...nodeFailed(ctx),
+    ...nodeUnreachable(ctx),
+    ...strangers(input.views, topology),
+    ...nodeIsolated(ctx),
+    ...nodeHandshake(ctx),
+    ...nodeForgettable(ctx),
+    ...viewsDisagree(ctx, input.disagreements),
+    ...masterNoReplica(ctx),
+    ...fullCoverageDisabled(ctx),
+  ].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
+
+  const uncovered = countSlots(gaps.map((g) => [g.start, g.end] as const));
+  const anyDown = [...topology.nodes.values()].some((n) => n.view?.clusterInfo?.state === 'fail');
+  const keyCounts = [...counts.bySlot].flatMap(([node, slots]) =>
+    [...slots].filter(([slot]) => matters(slot, node, ctx)).map(([slot, keys]) => ({ node, slot, keys })),
+  );
+  const countedEverywhere = [...(counts.counted.values().next().value ?? [])].filter((slot) =>
+    [...counts.counted.values()].every((set) => set.has(slot)),
+  );
+  return {
+    state: anyDown || uncovered > 0 || findings.some((f) => f.code === 'NOT_CLUSTER') ? 'fail' : 'ok',
+    probedAt: new Date(input.startedAt).toISOString(),
+    durationMs: input.finishedAt - input.startedAt,
+    seeds: [...input.seeds],
+    slots: { covered: topology.voters.length === 0 ? 0 : SLOT_COUNT - uncovered, uncovered, gaps },
+    openSlots,
+    nodes: [...topology.nodes.values()]
+      .map((n) => nodeReport(n, topology, counts))
+      .sort((a, b) => (a.address ?? '').localeCompare(b.address ?? '', 'en', { numeric: true })),
+    findings,
+    config: input.views
+      .filter((v) => v.reachable)
+      .map((v) => ({ address: v.address, ...v.config })),
+    keyCounts,
+    countedSlots: rangesFromSlots(countedEverywhere).map(([s, e]) => [s, e]),
+    currentEpoch: currentEpoch(topology),
+  };
+}
+
+/** Key counts worth carrying in the report: slots that are uncovered, open, or held by a node that does not own them. */
+function matters(slot: number, holder: string, ctx: AnalysisContext): boolean {
+  const owner = ctx.topology.owners[slot] ?? null;
+  if (owner !== holder) return true;
+  const node = ctx.topology.nodes.get(owner);
+  return !node || node.failed || !node.view?.reachable || ctx.openSlots.some((o) => o.slot === slot);
+}
+
+function currentEpoch(topology: Topology): number | null {
+  const epochs = topology.voters.flatMap((v) => (v.clusterInfo ? [v.clusterInfo.currentEpoch] : []));
+  return epochs.length === 0 ? null : Math.max(...epochs);
+}

@@ -1,0 +1,111 @@
+import type { ConnectionOptions } from 'node:tls';
+import { Redis } from 'ioredis';
+
+export interface Credentials {
+  readonly username?: string;
+  readonly password?: string;
+}
+
+export interface ConnectOptions extends Credentials {
+  /** Each command (and the TCP connect) gives up after this long. */
+  readonly timeoutMs: number;
+  readonly tls?: ConnectionOptions;
+}
+
+export type NodeErrorCode = 'refused' | 'timeout' | 'auth' | 'dns' | 'loading' | 'closed' | 'error';
+
+export interface NodeError {
+  readonly code: NodeErrorCode;
+  readonly message: string;
+}
+
+/** What the core sends to one node: raw commands, one at a time or pipelined. */
+export interface NodeClient {
+  readonly address: string;
+  call(command: string, ...args: (string | number)[]): Promise<unknown>;
+  /** Results in order; a failed command yields an Error in its place. */
+  pipeline(commands: readonly (readonly (string | number)[])[]): Promise<unknown[]>;
+  close(): void;
+}
+
+export function classifyError(error: unknown): NodeError {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: string } | null)?.code;
+  if (code === 'ECONNREFUSED') return { code: 'refused', message: 'connection refused' };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { code: 'dns', message: `host not found (${message})` };
+  if (/timed? ?out|ETIMEDOUT/i.test(message)) return { code: 'timeout', message: 'no answer before the deadline' };
+  if (/WRONGPASS|NOAUTH|invalid password|invalid username-password|AUTH <password> called without/i.test(message)) {
+    return { code: 'auth', message: message.replace(/^(WRONGPASS|NOAUTH)\s*/, '') };
+  }
+  if (/^LOADING/.test(message)) return { code: 'loading', message };
+  if (/Connection is closed|ECONNRESET|EPIPE|Stream isn't writeable/i.test(message)) {
+    return { code: 'closed', message: 'connection closed by the node' };
+  }
+  return { code: 'error', message };
+}
+
+export function splitAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new Error('timed out'));
+    }, ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Opens a probe connection: no retries, no offline queue, a command timeout, and disconnect() on close.
+ * A stopped node still accepts TCP connections, so only these timeouts keep a probe from hanging.
+ */
+export async function connectNode(
+  address: string,
+  options: ConnectOptions,
+): Promise<{ ok: true; value: NodeClient } | { ok: false; error: NodeError }> {
+  const { host, port } = splitAddress(address);
+  const redis = new Redis({
+    host,
+    port,
+    lazyConnect: true,
+    connectTimeout: options.timeoutMs,
+    commandTimeout: options.timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    autoResendUnfulfilledCommands: false,
+    retryStrategy: () => null,
+    ...(options.tls ? { tls: options.tls } : {}),
+  });
+  redis.on('error', () => {});
+  const close = () => redis.disconnect(false);
+  try {
+    await withTimeout(redis.connect(), options.timeoutMs, close);
+    if (options.password !== undefined) {
+      const args = options.username ? [options.username, options.password] : [options.password];
+      await redis.call('AUTH', ...args).catch((error: Error) => {
+        if (!/without any password configured/.test(error.message)) throw error;
+      });
+    }
+  } catch (error) {
+    close();
+    return { ok: false, error: classifyError(error) };
+  }
+  return {
+    ok: true,
+    value: {
+      address,
+      call: (command, ...args) => redis.call(command, ...args),
+      pipeline: async (commands) => {
+        const results = (await redis.pipeline(commands.map((c) => ['call', ...c])).exec()) ?? [];
+        return results.map(([error, value]) => error ?? value);
+      },
+      close,
+    },
+  };
+}

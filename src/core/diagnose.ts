@@ -1,0 +1,90 @@
+import { analyze } from './analyze.js';
+import { countKeys } from './key-counts.js';
+import { sleep } from './pool.js';
+import { closeProbe, type Probe, type ProbeOptions, probeCluster, rereadViews } from './probe.js';
+import type { Report } from './report.js';
+import { err, ok, type Result } from './result.js';
+import { buildTopology } from './topology.js';
+import { type Disagreement, findDisagreements } from './views-disagree.js';
+
+export type DiagnoseErrorCode = 'NO_SEED_REACHABLE' | 'AUTH_FAILED' | 'BAD_SEED';
+
+export interface DiagnoseError {
+  readonly code: DiagnoseErrorCode;
+  readonly message: string;
+}
+
+export interface DiagnoseOptions extends ProbeOptions {
+  /** How long to wait before re-reading views that disagree (gossip settling). */
+  readonly settleMs?: number;
+}
+
+const SEED = /^(\[[0-9a-fA-F:.]+\]|[^\s:,]+):(\d{1,5})$/;
+
+export function validateSeeds(seeds: readonly string[]): Result<string[], DiagnoseError> {
+  if (seeds.length === 0) return err({ code: 'BAD_SEED', message: 'no seed given: expected host:port[,host:port…]' });
+  for (const seed of seeds) {
+    const match = SEED.exec(seed);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) {
+      return err({ code: 'BAD_SEED', message: `"${seed}" is not host:port (port 1-65535)` });
+    }
+  }
+  return ok([...seeds]);
+}
+
+function failure(probe: Probe): DiagnoseError | null {
+  if (probe.views.some((v) => v.reachable)) return null;
+  const seedViews = probe.views.filter((v) => probe.seeds.includes(v.address));
+  const auth = seedViews.find((v) => v.error?.code === 'auth');
+  if (auth) {
+    return { code: 'AUTH_FAILED', message: `authentication refused by ${auth.address}: ${auth.error?.message ?? ''}`.trim() };
+  }
+  const reasons = seedViews.map((v) => `${v.address}: ${v.error?.message ?? 'no answer'}`).join('; ');
+  return { code: 'NO_SEED_REACHABLE', message: `no seed answered (${reasons})` };
+}
+
+/** Keeps only the disagreements that are still there a moment later: gossip spreading is not one. */
+async function persistentDisagreements(probe: Probe, settleMs: number): Promise<{ probe: Probe; found: Disagreement[] }> {
+  const first = findDisagreements(buildTopology(probe.views));
+  if (first.length === 0) return { probe, found: [] };
+  const wait = Math.min(settleMs, probe.deadlineAt - Date.now() - 200);
+  if (wait > 0) await sleep(wait);
+  const again = await rereadViews(probe);
+  const second = findDisagreements(buildTopology(again.views));
+  const firstKeys = new Set(first.map((d) => d.key));
+  return { probe: again, found: second.filter((d) => firstKeys.has(d.key)) };
+}
+
+/** Probe → topology → key counts → report: the one diagnosis every door calls. */
+export async function diagnose(seeds: readonly string[], options: DiagnoseOptions = {}): Promise<Result<Report, DiagnoseError>> {
+  const valid = validateSeeds(seeds);
+  if (!valid.ok) return valid;
+  const now = options.now ?? Date.now;
+  let probe = await probeCluster(valid.value, options);
+  try {
+    const fatal = failure(probe);
+    if (fatal) return err(fatal);
+    const settled = await persistentDisagreements(probe, options.settleMs ?? 600);
+    probe = settled.probe;
+    const topology = buildTopology(probe.views);
+    const counts = await countKeys(topology, probe.clients, {
+      deadlineAt: probe.deadlineAt,
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      now,
+    });
+    return ok(
+      analyze({
+        seeds: valid.value,
+        views: probe.views,
+        topology,
+        counts,
+        disagreements: settled.found,
+        startedAt: probe.startedAt,
+        finishedAt: now(),
+      }),
+    );
+  } finally {
+    closeProbe(probe);
+  }
+}

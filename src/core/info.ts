@@ -1,0 +1,118 @@
+import { err, ok, type ParseError, parseError, type Result } from './result.js';
+
+export type InfoSections = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
+function parseKeyValueLines(
+  text: string,
+  what: 'info' | 'cluster-info',
+  onSection: (name: string) => void,
+  onPair: (key: string, value: string) => void,
+): Result<true, ParseError> {
+  if (typeof text !== 'string') return err(parseError(what, 0, 'reply is not text', String(text)));
+  const lines = text.split(/\r?\n/);
+  for (const [index, raw] of lines.entries()) {
+    const line = raw.trim();
+    if (line === '') continue;
+    if (line.startsWith('#')) {
+      onSection(line.slice(1).trim().toLowerCase());
+      continue;
+    }
+    const colon = line.indexOf(':');
+    if (colon <= 0) return err(parseError(what, index + 1, `"${line}" is not a key:value line`, text));
+    onPair(line.slice(0, colon), line.slice(colon + 1));
+  }
+  return ok(true);
+}
+
+/** Parses an INFO reply into sections (`server`, `replication`, `keyspace`, …) of key/value pairs. */
+export function parseInfo(text: string): Result<InfoSections, ParseError> {
+  const sections: Record<string, Record<string, string>> = {};
+  let current: Record<string, string> = {};
+  sections.default = current;
+  const parsed = parseKeyValueLines(
+    text,
+    'info',
+    (name) => {
+      current = sections[name] ?? {};
+      sections[name] = current;
+    },
+    (key, value) => {
+      current[key] = value;
+    },
+  );
+  if (!parsed.ok) return parsed;
+  if (Object.values(sections).every((s) => Object.keys(s).length === 0)) {
+    return err(parseError('info', 0, 'reply holds no field', text));
+  }
+  return ok(sections);
+}
+
+export interface ClusterInfo {
+  readonly state: 'ok' | 'fail';
+  readonly slotsAssigned: number;
+  readonly slotsOk: number;
+  readonly slotsPfail: number;
+  readonly slotsFail: number;
+  readonly knownNodes: number;
+  readonly size: number;
+  readonly currentEpoch: number;
+  readonly myEpoch: number;
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+const REQUIRED_INFO_FIELDS = [
+  'cluster_slots_assigned',
+  'cluster_slots_ok',
+  'cluster_slots_pfail',
+  'cluster_slots_fail',
+  'cluster_known_nodes',
+  'cluster_size',
+  'cluster_current_epoch',
+  'cluster_my_epoch',
+] as const;
+
+/** Parses CLUSTER INFO. */
+export function parseClusterInfo(text: string): Result<ClusterInfo, ParseError> {
+  const fields: Record<string, string> = {};
+  const parsed = parseKeyValueLines(
+    text,
+    'cluster-info',
+    () => {},
+    (key, value) => {
+      fields[key] = value;
+    },
+  );
+  if (!parsed.ok) return parsed;
+  const state = fields.cluster_state;
+  if (state !== 'ok' && state !== 'fail') {
+    return err(parseError('cluster-info', 0, `cluster_state is "${state ?? 'missing'}", expected ok|fail`, text));
+  }
+  const numbers: Record<string, number> = {};
+  for (const key of REQUIRED_INFO_FIELDS) {
+    const value = Number(fields[key]);
+    if (fields[key] === undefined || !Number.isInteger(value)) {
+      return err(parseError('cluster-info', 0, `${key} is missing or not an integer`, text));
+    }
+    numbers[key] = value;
+  }
+  const n = (key: (typeof REQUIRED_INFO_FIELDS)[number]): number => numbers[key] ?? 0;
+  return ok({
+    state,
+    slotsAssigned: n('cluster_slots_assigned'),
+    slotsOk: n('cluster_slots_ok'),
+    slotsPfail: n('cluster_slots_pfail'),
+    slotsFail: n('cluster_slots_fail'),
+    knownNodes: n('cluster_known_nodes'),
+    size: n('cluster_size'),
+    currentEpoch: n('cluster_current_epoch'),
+    myEpoch: n('cluster_my_epoch'),
+    fields,
+  });
+}
+
+/** `db0:keys=12,expires=0,avg_ttl=0` → 12. */
+export function keyspaceKeys(info: InfoSections, db = 'db0'): number {
+  const entry = info.keyspace?.[db];
+  const match = entry ? /(?:^|,)keys=(\d+)/.exec(entry) : null;
+  return match ? Number(match[1]) : 0;
+}

@@ -1,0 +1,202 @@
+import { type ClusterNodeEntry, parseClusterNodes } from './cluster-nodes.js';
+import { type ConnectOptions, classifyError, connectNode, type NodeClient, type NodeError } from './connection.js';
+import { type ClusterInfo, type InfoSections, parseClusterInfo, parseInfo } from './info.js';
+import { mapBounded } from './pool.js';
+import type { ParseError } from './result.js';
+
+export interface ClusterConfig {
+  readonly requireFullCoverage: boolean | null;
+  readonly allowReadsWhenDown: boolean | null;
+  readonly nodeTimeoutMs: number | null;
+  /** Why the config could not be read (CONFIG renamed or refused), else null. */
+  readonly unavailable: string | null;
+}
+
+/** Everything one node said about itself and the cluster. */
+export interface NodeView {
+  readonly address: string;
+  readonly reachable: boolean;
+  readonly error: NodeError | null;
+  readonly latencyMs: number;
+  readonly notCluster: boolean;
+  readonly nodes: readonly ClusterNodeEntry[] | null;
+  readonly clusterInfo: ClusterInfo | null;
+  readonly info: InfoSections | null;
+  readonly config: ClusterConfig;
+  readonly parseErrors: readonly ParseError[];
+}
+
+export interface ProbeOptions extends Omit<ConnectOptions, 'timeoutMs'> {
+  /** Each node must answer everything within this. */
+  readonly nodeTimeoutMs?: number;
+  /** The whole probe ends by then, whatever hangs. */
+  readonly deadlineMs?: number;
+  readonly concurrency?: number;
+  /** Announced address → address to dial (NAT, Kubernetes). */
+  readonly addressMap?: Readonly<Record<string, string>>;
+  readonly now?: () => number;
+}
+
+export interface Probe {
+  readonly seeds: readonly string[];
+  readonly views: readonly NodeView[];
+  /** Open connections to reachable nodes, by dialed address; close with closeProbe. */
+  readonly clients: ReadonlyMap<string, NodeClient>;
+  readonly startedAt: number;
+  readonly deadlineAt: number;
+  readonly options: ProbeOptions;
+}
+
+const CONFIG_KEYS = ['cluster-require-full-coverage', 'cluster-allow-reads-when-down', 'cluster-node-timeout'];
+const NO_CONFIG: ClusterConfig = {
+  requireFullCoverage: null,
+  allowReadsWhenDown: null,
+  nodeTimeoutMs: null,
+  unavailable: 'not read',
+};
+
+export const DEFAULT_NODE_TIMEOUT_MS = 2000;
+export const DEFAULT_DEADLINE_MS = 5000;
+
+const text = (value: unknown): string =>
+  typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : '';
+
+function parseConfigReply(reply: unknown): ClusterConfig {
+  if (reply instanceof Error) return { ...NO_CONFIG, unavailable: `CONFIG GET refused: ${reply.message}` };
+  const pairs = Array.isArray(reply) ? reply.map(text) : [];
+  const values = new Map<string, string>();
+  for (let i = 0; i + 1 < pairs.length; i += 2) values.set(pairs[i] ?? '', pairs[i + 1] ?? '');
+  const flag = (key: string) => (values.has(key) ? values.get(key) === 'yes' : null);
+  const timeout = values.get('cluster-node-timeout');
+  return {
+    requireFullCoverage: flag('cluster-require-full-coverage'),
+    allowReadsWhenDown: flag('cluster-allow-reads-when-down'),
+    nodeTimeoutMs: timeout === undefined ? null : Number(timeout),
+    unavailable: values.size === 0 ? 'CONFIG GET returned nothing' : null,
+  };
+}
+
+const unreachable = (address: string, error: NodeError, latencyMs: number): NodeView => ({
+  address,
+  reachable: false,
+  error,
+  latencyMs,
+  notCluster: false,
+  nodes: null,
+  clusterInfo: null,
+  info: null,
+  config: NO_CONFIG,
+  parseErrors: [],
+});
+
+async function readNode(client: NodeClient): Promise<Omit<NodeView, 'address' | 'latencyMs'>> {
+  const [nodesReply, infoReply, serverInfo, configReply] = await client.pipeline([
+    ['CLUSTER', 'NODES'],
+    ['CLUSTER', 'INFO'],
+    ['INFO'],
+    ['CONFIG', 'GET', ...CONFIG_KEYS],
+  ]);
+  const parseErrors: ParseError[] = [];
+  if (serverInfo instanceof Error) throw serverInfo;
+  const info = parseInfo(text(serverInfo));
+  if (!info.ok) parseErrors.push(info.error);
+  const infoValue = info.ok ? info.value : null;
+  const base = { reachable: true, error: null, info: infoValue, config: parseConfigReply(configReply) };
+  if (nodesReply instanceof Error) {
+    if (/cluster support disabled/i.test(nodesReply.message) || infoValue?.cluster?.cluster_enabled === '0') {
+      return { ...base, notCluster: true, nodes: null, clusterInfo: null, parseErrors };
+    }
+    throw nodesReply;
+  }
+  const nodes = parseClusterNodes(text(nodesReply));
+  if (!nodes.ok) parseErrors.push(nodes.error);
+  const clusterInfo = infoReply instanceof Error ? null : parseClusterInfo(text(infoReply));
+  if (clusterInfo && !clusterInfo.ok) parseErrors.push(clusterInfo.error);
+  return {
+    ...base,
+    notCluster: false,
+    nodes: nodes.ok ? nodes.value : null,
+    clusterInfo: clusterInfo?.ok ? clusterInfo.value : null,
+    parseErrors,
+  };
+}
+
+function deadlineRace<T>(promise: Promise<T>, ms: number): Promise<T | 'deadline'> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'deadline'>((resolve) => {
+    timer = setTimeout(() => resolve('deadline'), Math.max(0, ms));
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Reads every node's own view: from the seeds, discovers every node their views list, then queries all of
+ * them in parallel (bounded), each within its own deadline and all within the overall one.
+ */
+export async function probeCluster(seeds: readonly string[], options: ProbeOptions = {}): Promise<Probe> {
+  const now = options.now ?? Date.now;
+  const startedAt = now();
+  const nodeTimeoutMs = options.nodeTimeoutMs ?? DEFAULT_NODE_TIMEOUT_MS;
+  const deadlineAt = startedAt + (options.deadlineMs ?? DEFAULT_DEADLINE_MS);
+  const clients = new Map<string, NodeClient>();
+  const views = new Map<string, NodeView>();
+  const dial = (address: string) => options.addressMap?.[address] ?? address;
+
+  const probeOne = async (address: string): Promise<NodeView> => {
+    const began = now();
+    const budget = Math.min(nodeTimeoutMs, deadlineAt - began);
+    if (budget <= 0) return unreachable(address, { code: 'timeout', message: 'probe deadline reached first' }, 0);
+    const connectOptions: ConnectOptions = { ...options, timeoutMs: budget };
+    const attempt = (async (): Promise<NodeView> => {
+      const connected = await connectNode(dial(address), connectOptions);
+      if (!connected.ok) return unreachable(address, connected.error, now() - began);
+      clients.set(address, connected.value);
+      try {
+        return { address, latencyMs: now() - began, ...(await readNode(connected.value)) };
+      } catch (error) {
+        clients.delete(address);
+        connected.value.close();
+        return unreachable(address, classifyError(error), now() - began);
+      }
+    })();
+    const outcome = await deadlineRace(attempt, budget + 50);
+    if (outcome !== 'deadline') return outcome;
+    void attempt.then((late) => {
+      clients.get(late.address)?.close();
+      clients.delete(late.address);
+    });
+    return unreachable(address, { code: 'timeout', message: `no answer within ${budget} ms` }, now() - began);
+  };
+
+  let pending = [...new Set(seeds)];
+  while (pending.length > 0) {
+    const batch = await mapBounded(pending, options.concurrency ?? 32, probeOne);
+    for (const view of batch) views.set(view.address, view);
+    const known = new Set(views.keys());
+    pending = [
+      ...new Set(
+        batch
+          .flatMap((view) => view.nodes ?? [])
+          .map((node) => node.address)
+          .filter((address): address is string => address !== null && !known.has(address)),
+      ),
+    ];
+  }
+  return { seeds, views: [...views.values()], clients, startedAt, deadlineAt, options };
+}
+
+/** Reads CLUSTER NODES again from every reachable node (used to let gossip settle). */
+export async function rereadViews(probe: Probe): Promise<Probe> {
+  const views = await mapBounded(probe.views, probe.options.concurrency ?? 32, async (view) => {
+    const client = probe.clients.get(view.address);
+    if (!client || !view.nodes) return view;
+    const reply = await client.call('CLUSTER', 'NODES').catch((error: Error) => error);
+    const nodes = reply instanceof Error ? null : parseClusterNodes(text(reply));
+    return nodes?.ok ? { ...view, nodes: nodes.value } : view;
+  });
+  return { ...probe, views };
+}
+
+export function closeProbe(probe: Probe): void {
+  for (const client of probe.clients.values()) client.close();
+}

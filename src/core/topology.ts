@@ -1,0 +1,148 @@
+import { type ClusterNodeEntry, hasFlag } from './cluster-nodes.js';
+import type { NodeView } from './probe.js';
+import { SLOT_COUNT } from './slot-ranges.js';
+
+/** One node as the cluster as a whole sees it. */
+export interface TopologyNode {
+  readonly id: string;
+  /** The address the cluster announces for it (or the one we dialed when it knows only itself). */
+  readonly address: string | null;
+  readonly role: 'master' | 'replica' | 'unknown';
+  readonly masterId: string | null;
+  readonly configEpoch: number;
+  /** Its own flags when we reached it, else the flags most views give it. */
+  readonly flags: readonly string[];
+  /** FAIL agreed: at least half of the other voting views flag it `fail`. */
+  readonly failed: boolean;
+  /** Some views flag it `fail?` or `fail` without agreement: one node's opinion, not a fault. */
+  readonly suspected: boolean;
+  readonly handshake: boolean;
+  readonly view: NodeView | null;
+  /** Its own `myself` line. */
+  readonly self: ClusterNodeEntry | null;
+  /** How many voting views list it. */
+  readonly listedBy: number;
+}
+
+export interface Topology {
+  readonly nodes: ReadonlyMap<string, TopologyNode>;
+  /** Consensus owner of every slot (node id) or null. */
+  readonly owners: readonly (string | null)[];
+  /** Reachable cluster views that vote on the consensus. */
+  readonly voters: readonly NodeView[];
+  /** Reachable views that know (almost) nobody: alone in their own cluster. */
+  readonly loners: readonly NodeView[];
+  /** Views that answered but are not the cluster's (a node probed twice under two addresses is dropped). */
+  readonly viewsById: ReadonlyMap<string, NodeView>;
+}
+
+export const selfOf = (view: NodeView): ClusterNodeEntry | null => view.nodes?.find((n) => n.myself) ?? null;
+
+function mostCommon<T>(values: readonly T[]): T | undefined {
+  const counts = new Map<T, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  let best: T | undefined;
+  let bestCount = 0;
+  for (const [value, count] of counts) {
+    if (count > bestCount) {
+      best = value;
+      bestCount = count;
+    }
+  }
+  return best;
+}
+
+/** Views of distinct nodes; a node reached under two addresses keeps the view under its announced one. */
+function dedupeViews(views: readonly NodeView[]): Map<string, NodeView> {
+  const announced = new Set(views.flatMap((v) => (v.nodes ?? []).map((n) => n.address)));
+  const byId = new Map<string, NodeView>();
+  for (const view of views) {
+    const self = selfOf(view);
+    if (!self) continue;
+    const existing = byId.get(self.id);
+    if (!existing || (!announced.has(existing.address) && announced.has(view.address))) byId.set(self.id, view);
+  }
+  return byId;
+}
+
+function slotOwners(view: NodeView): (string | null)[] {
+  const owners = new Array<string | null>(SLOT_COUNT).fill(null);
+  for (const node of view.nodes ?? []) {
+    for (const [start, end] of node.slots) owners.fill(node.id, start, end + 1);
+  }
+  return owners;
+}
+
+/** Builds the cluster's consensus from every node's own view. Pure. */
+export function buildTopology(views: readonly NodeView[]): Topology {
+  const viewsById = dedupeViews(views);
+  const clusterViews = [...viewsById.values()];
+  const largest = Math.max(0, ...clusterViews.map((v) => v.nodes?.length ?? 0));
+  const loners = clusterViews.filter((v) => largest > 1 && (v.nodes?.length ?? 0) <= Math.max(1, largest / 2 - 1));
+  const voters = clusterViews.filter((v) => !loners.includes(v));
+
+  const epochOf = new Map<string, number>();
+  for (const view of voters) {
+    for (const node of view.nodes ?? []) epochOf.set(node.id, Math.max(epochOf.get(node.id) ?? 0, node.configEpoch));
+  }
+
+  const perView = voters.map(slotOwners);
+  const owners = new Array<string | null>(SLOT_COUNT).fill(null);
+  for (let slot = 0; slot < SLOT_COUNT; slot++) {
+    const tally = new Map<string | null, number>();
+    for (const viewOwners of perView) {
+      const owner = viewOwners[slot] ?? null;
+      tally.set(owner, (tally.get(owner) ?? 0) + 1);
+    }
+    let best: string | null = null;
+    let bestVotes = -1;
+    for (const [owner, votes] of tally) {
+      const better =
+        votes > bestVotes ||
+        (votes === bestVotes && (owner === null ? -1 : (epochOf.get(owner) ?? 0)) > (best === null ? -1 : (epochOf.get(best) ?? 0)));
+      if (better) {
+        best = owner;
+        bestVotes = votes;
+      }
+    }
+    owners[slot] = best;
+  }
+
+  const entriesById = new Map<string, ClusterNodeEntry[]>();
+  for (const view of voters) {
+    for (const node of view.nodes ?? []) entriesById.set(node.id, [...(entriesById.get(node.id) ?? []), node]);
+  }
+  for (const view of loners) {
+    const self = selfOf(view);
+    if (self && !entriesById.has(self.id)) entriesById.set(self.id, []);
+  }
+
+  const nodes = new Map<string, TopologyNode>();
+  for (const [id, entries] of entriesById) {
+    const view = viewsById.get(id) ?? null;
+    const self = view ? selfOf(view) : null;
+    const others = entries.filter((e) => !e.myself);
+    const failVotes = others.filter((e) => hasFlag(e, 'fail')).length;
+    const failed = others.length > 0 && failVotes * 2 >= others.length;
+    const suspected = !failed && entries.some((e) => hasFlag(e, 'fail?') || hasFlag(e, 'fail'));
+    const source = self ?? others[0];
+    const flags = self
+      ? self.flags.filter((f) => f !== 'myself')
+      : (mostCommon(others.map((e) => e.flags.join(',')))?.split(',').filter(Boolean) ?? []);
+    nodes.set(id, {
+      id,
+      address: mostCommon(entries.map((e) => e.address).filter((a) => a !== null)) ?? view?.address ?? null,
+      role: self?.role ?? mostCommon(others.map((e) => e.role)) ?? 'unknown',
+      masterId: self ? self.masterId : (mostCommon(others.map((e) => e.masterId)) ?? null),
+      configEpoch: source?.configEpoch ?? epochOf.get(id) ?? 0,
+      flags,
+      failed,
+      suspected,
+      handshake: entries.some((e) => hasFlag(e, 'handshake')),
+      view,
+      self,
+      listedBy: others.length + (self && voters.includes(view as NodeView) ? 1 : 0),
+    });
+  }
+  return { nodes, owners, voters, loners, viewsById };
+}

@@ -1,0 +1,86 @@
+import { groupBy } from './collections.js';
+import { type AnalysisContext, finding } from './finding.js';
+import { nodeLabel } from './node-label.js';
+import type { Finding } from './report.js';
+import { formatRanges, rangesFromSlots } from './slot-ranges.js';
+import { selfOf, type Topology } from './topology.js';
+
+/** One node seeing one thing differently from the rest. `key` is stable across reads. */
+export interface Disagreement {
+  readonly node: string;
+  readonly key: string;
+  readonly text: string;
+}
+
+function slotDisagreements(topology: Topology, viewerId: string, viewNodes: readonly { id: string; slots: readonly (readonly [number, number])[] }[]): Disagreement[] {
+  const seen = new Array<string | null>(topology.owners.length).fill(null);
+  for (const node of viewNodes) for (const [s, e] of node.slots) seen.fill(node.id, s, e + 1);
+  const differing: { slot: number; claimed: string | null; consensus: string | null }[] = [];
+  seen.forEach((claimed, slot) => {
+    const consensus = topology.owners[slot] ?? null;
+    if (claimed !== consensus) differing.push({ slot, claimed, consensus });
+  });
+  const groups = groupBy(differing, (d) => `${d.claimed}|${d.consensus}`);
+  return [...groups.values()].map((group) => {
+    const ranges = rangesFromSlots(group.map((d) => d.slot));
+    const { claimed, consensus } = group[0] as (typeof group)[number];
+    return {
+      node: viewerId,
+      key: `slots|${viewerId}|${claimed}|${consensus}|${formatRanges(ranges)}`,
+      text: `${nodeLabel(topology, viewerId)} sees slots ${formatRanges(ranges, 6)} owned by ${nodeLabel(topology, claimed)}; the others see ${nodeLabel(topology, consensus)}`,
+    };
+  });
+}
+
+/**
+ * What each reachable node sees differently from the consensus: slot owners, who replicates whom, which
+ * nodes exist. PFAIL and FAIL flags are deliberately not compared: they are opinions that gossip spreads.
+ */
+export function findDisagreements(topology: Topology): Disagreement[] {
+  const found: Disagreement[] = [];
+  for (const view of topology.voters) {
+    const self = selfOf(view);
+    if (!self || !view.nodes) continue;
+    found.push(...slotDisagreements(topology, self.id, view.nodes));
+    for (const entry of view.nodes) {
+      const consensus = topology.nodes.get(entry.id);
+      if (!consensus || consensus.failed || entry.flags.includes('handshake') || entry.flags.includes('fail')) continue;
+      if (entry.masterId !== consensus.masterId && consensus.self) {
+        found.push({
+          node: self.id,
+          key: `master|${self.id}|${entry.id}|${entry.masterId}`,
+          text: `${nodeLabel(topology, self.id)} sees ${nodeLabel(topology, entry.id)} as ${entry.masterId ? `replica of ${nodeLabel(topology, entry.masterId)}` : 'a master'}; it says it is ${consensus.masterId ? `replica of ${nodeLabel(topology, consensus.masterId)}` : 'a master'}`,
+        });
+      }
+    }
+    const known = new Set(view.nodes.map((n) => n.id));
+    const missing = [...topology.nodes.values()].filter(
+      (n) => !known.has(n.id) && !n.failed && !n.handshake && n.listedBy * 2 > topology.voters.length,
+    );
+    if (missing.length > 0) {
+      found.push({
+        node: self.id,
+        key: `missing|${self.id}|${missing.map((n) => n.id).join(',')}`,
+        text: `${nodeLabel(topology, self.id)} does not know ${missing.map((n) => nodeLabel(topology, n.id)).join(', ')}, which the others list`,
+      });
+    }
+  }
+  return found;
+}
+
+export function viewsDisagree(ctx: AnalysisContext, disagreements: readonly Disagreement[]): Finding[] {
+  if (disagreements.length === 0) return [];
+  const nodes = [...new Set(disagreements.map((d) => d.node))];
+  return [
+    finding(
+      'VIEWS_DISAGREE',
+      'warning',
+      `${nodes.length === 1 ? '1 node disagrees' : `${nodes.length} nodes disagree`} with the rest of the cluster: ${nodes.map((id) => nodeLabel(ctx.topology, id)).join(', ')}.`,
+      {
+        nodes,
+        next: 'If it persists beyond a few node timeouts, the node with the lower config epoch is wrong: the plan settles ownership with SETSLOT NODE / BUMPEPOCH.',
+        details: disagreements.map((d) => d.text),
+      },
+    ),
+  ];
+}

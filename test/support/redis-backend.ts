@@ -1,0 +1,158 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { waitFor } from './wait.js';
+
+/** One running redis-server, whatever runs it. */
+export interface RedisProcess {
+  readonly port: number;
+  /** SIGKILL: gone, nothing saved. */
+  kill(): Promise<void>;
+  /** SIGSTOP: still accepts TCP connections, answers nothing. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+}
+
+export interface RedisBackend {
+  readonly name: 'local redis-server' | 'testcontainers';
+  start(port: number, config: Readonly<Record<string, string>>): Promise<RedisProcess>;
+  /** Stops everything it started, paused processes included. */
+  stopAll(): Promise<void>;
+}
+
+async function waitUntilAnswering(port: number, password?: string): Promise<void> {
+  await waitFor(
+    `redis-server on port ${port}`,
+    async () => {
+      const redis = new Redis({
+        port,
+        host: '127.0.0.1',
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        ...(password ? { password } : {}),
+      });
+      redis.on('error', () => {});
+      try {
+        await redis.connect();
+        return (await redis.ping()) === 'PONG';
+      } finally {
+        redis.disconnect();
+      }
+    },
+    { timeoutMs: 15_000, intervalMs: 50 },
+  );
+}
+
+const toArgs = (config: Readonly<Record<string, string>>): string[] =>
+  Object.entries(config).flatMap(([key, value]) => [`--${key}`, value]);
+
+export function localBackend(): RedisBackend {
+  const children = new Set<ChildProcess>();
+  const dirs = new Set<string>();
+  return {
+    name: 'local redis-server',
+    async start(port, config) {
+      const dir = await mkdtemp(join(tmpdir(), `slotwatch-${port}-`));
+      dirs.add(dir);
+      const child = spawn('redis-server', ['--port', String(port), '--dir', dir, ...toArgs(config)], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      children.add(child);
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.once('exit', () => children.delete(child));
+      try {
+        await Promise.race([
+          waitUntilAnswering(port, config.requirepass),
+          exited.then(() => {
+            throw new Error(`redis-server on ${port} exited at start: ${stderr.trim()}`);
+          }),
+        ]);
+      } catch (error) {
+        child.kill('SIGKILL');
+        throw error;
+      }
+      const signal = async (name: NodeJS.Signals) => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(name);
+      };
+      return {
+        port,
+        kill: async () => {
+          await signal('SIGCONT');
+          await signal('SIGKILL');
+          await exited;
+        },
+        pause: () => signal('SIGSTOP'),
+        resume: () => signal('SIGCONT'),
+      };
+    },
+    async stopAll() {
+      const waits = [...children].map((child) => {
+        const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGCONT');
+        child.kill('SIGKILL');
+        return gone;
+      });
+      await Promise.all(waits);
+      await Promise.all([...dirs].map((dir) => rm(dir, { recursive: true, force: true })));
+      dirs.clear();
+    },
+  };
+}
+
+/** redis-server in Docker, on the host network so that announced addresses are the same as locally. */
+export async function containerBackend(image = process.env.SLOTWATCH_TEST_IMAGE ?? 'redis:7.0'): Promise<RedisBackend> {
+  const { GenericContainer, getContainerRuntimeClient } = await import('testcontainers');
+  const client = await getContainerRuntimeClient();
+  const started: { stop: () => Promise<unknown>; getId: () => string }[] = [];
+  return {
+    name: 'testcontainers',
+    async start(port, config) {
+      const container = await new GenericContainer(image)
+        .withNetworkMode('host')
+        .withCommand(['redis-server', '--port', String(port), ...toArgs(config)])
+        .start();
+      started.push(container);
+      await waitUntilAnswering(port, config.requirepass);
+      const docker = client.container.dockerode.getContainer(container.getId());
+      return {
+        port,
+        kill: async () => {
+          await docker.kill().catch(() => {});
+        },
+        pause: async () => {
+          await docker.pause();
+        },
+        resume: async () => {
+          await docker.unpause();
+        },
+      };
+    },
+    async stopAll() {
+      await Promise.all(
+        started.map(async (c) => {
+          await client.container.dockerode.getContainer(c.getId()).unpause().catch(() => {});
+          await c.stop().catch(() => {});
+        }),
+      );
+    },
+  };
+}
+
+/** testcontainers when a Docker engine answers (or SLOTWATCH_TEST_BACKEND=docker), else local redis-server. */
+export async function chooseBackend(): Promise<RedisBackend> {
+  const wanted = process.env.SLOTWATCH_TEST_BACKEND;
+  if (wanted === 'local') return localBackend();
+  try {
+    return await containerBackend();
+  } catch (error) {
+    if (wanted === 'docker') throw error;
+    return localBackend();
+  }
+}
