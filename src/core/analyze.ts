@@ -58,7 +58,8 @@ function nodeReport(node: TopologyNode, topology: Topology, counts: KeyCounts): 
     slots: rangesFromSlots(owned).map(([s, e]) => [s, e]),
     replicaOf: node.masterId,
     configEpoch: node.configEpoch,
-    linkState: othersSee.length === 0 ? null : othersSee.includes('disconnected') ? 'disconnected' : 'connected',
+    linkState:
+      othersSee.length === 0 ? null : othersSee.includes('disconnected') ? 'disconnected' : 'connected',
     clusterState: view?.clusterInfo?.state ?? null,
     knownNodes: view?.clusterInfo?.knownNodes ?? null,
     version: view?.info?.server?.redis_version ?? null,
@@ -73,10 +74,15 @@ function notCluster(views: readonly NodeView[]): Finding[] {
   return views
     .filter((v) => v.notCluster)
     .map((v) =>
-      finding('NOT_CLUSTER', 'error', `${v.address} is a standalone Redis: cluster support is disabled there.`, {
-        nodes: [v.address],
-        next: 'Point Slotwatch at a cluster node, or, if this should be a cluster, set cluster-enabled yes and create one; clients in cluster mode cannot talk to it.',
-      }),
+      finding(
+        'NOT_CLUSTER',
+        'error',
+        `${v.address} is a standalone Redis: cluster support is disabled there.`,
+        {
+          nodes: [v.address],
+          next: 'Point Slotwatch at a cluster node, or, if this should be a cluster, set cluster-enabled yes and create one; clients in cluster mode cannot talk to it.',
+        },
+      ),
     );
 }
 
@@ -86,10 +92,15 @@ function strangers(views: readonly NodeView[], topology: Topology): Finding[] {
   return views
     .filter((v) => !v.reachable && !listed.has(v.address))
     .map((v) =>
-      finding('NODE_UNREACHABLE', 'warning', `${v.address} did not answer: ${v.error?.message ?? 'unknown error'}.`, {
-        nodes: [v.address],
-        next: 'Check the address; no reachable node of the cluster lists it.',
-      }),
+      finding(
+        'NODE_UNREACHABLE',
+        'warning',
+        `${v.address} did not answer: ${v.error?.message ?? 'unknown error'}.`,
+        {
+          nodes: [v.address],
+          next: 'Check the address; no reachable node of the cluster lists it.',
+        },
+      ),
     );
 }
 
@@ -137,9 +148,7 @@ export function analyze(input: AnalysisInput): Report {
       .map((n) => nodeReport(n, topology, counts))
       .sort((a, b) => (a.address ?? '').localeCompare(b.address ?? '', 'en', { numeric: true })),
     findings,
-    config: input.views
-      .filter((v) => v.reachable)
-      .map((v) => ({ address: v.address, ...v.config })),
+    config: input.views.filter((v) => v.reachable).map((v) => ({ address: v.address, ...v.config })),
     keyCounts,
     countedSlots: rangesFromSlots(countedEverywhere).map(([s, e]) => [s, e]),
     currentEpoch: currentEpoch(topology),

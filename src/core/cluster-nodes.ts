@@ -36,9 +36,12 @@ export interface ClusterNodeEntry {
 
 const NODE_ID = /^[0-9a-f]{40}$/;
 
-export const hasFlag = (node: { flags: readonly string[] }, flag: string): boolean => node.flags.includes(flag);
+export const hasFlag = (node: { flags: readonly string[] }, flag: string): boolean =>
+  node.flags.includes(flag);
 
-function parseAddress(field: string): Result<Pick<ClusterNodeEntry, 'host' | 'port' | 'busPort' | 'hostname' | 'aux'>, string> {
+function parseAddress(
+  field: string,
+): Result<Pick<ClusterNodeEntry, 'host' | 'port' | 'busPort' | 'hostname' | 'aux'>, string> {
   const [hostPort = '', ...extras] = field.split(',');
   const at = hostPort.lastIndexOf('@');
   const ipPort = at >= 0 ? hostPort.slice(0, at) : hostPort;
@@ -61,14 +64,19 @@ function parseAddress(field: string): Result<Pick<ClusterNodeEntry, 'host' | 'po
   return ok({ host, port, busPort, hostname, aux });
 }
 
-type SlotToken = { kind: 'range'; range: SlotRange } | { kind: 'migrating' | 'importing'; migration: SlotMigration };
+type SlotToken =
+  | { kind: 'range'; range: SlotRange }
+  | { kind: 'migrating' | 'importing'; migration: SlotMigration };
 
 function parseSlotToken(token: string): Result<SlotToken, string> {
   const open = /^\[(\d+)-([<>])-([0-9a-f]{40})\]$/.exec(token);
   if (open) {
     const slot = Number(open[1]);
     if (!isSlot(slot)) return err(`slot ${open[1]} is out of range`);
-    return ok({ kind: open[2] === '>' ? 'migrating' : 'importing', migration: { slot, peer: open[3] ?? '' } });
+    return ok({
+      kind: open[2] === '>' ? 'migrating' : 'importing',
+      migration: { slot, peer: open[3] ?? '' },
+    });
   }
   const range = /^(\d+)(?:-(\d+))?$/.exec(token);
   if (!range) return err(`"${token}" is not a slot, a range or an open slot`);
@@ -88,8 +96,10 @@ function parseLine(line: string, lineNo: number, input: string): Result<ClusterN
   if (!address.ok) return fail(address.error);
   if (master !== '-' && !NODE_ID.test(master)) return fail(`"${master}" is neither "-" nor a node id`);
   const numbers = [ping, pong, epoch].map(Number);
-  if (numbers.some((n) => !Number.isInteger(n) || n < 0)) return fail('ping-sent, pong-recv and config-epoch must be integers');
-  if (link !== 'connected' && link !== 'disconnected') return fail(`link state "${link}" is not connected|disconnected`);
+  if (numbers.some((n) => !Number.isInteger(n) || n < 0))
+    return fail('ping-sent, pong-recv and config-epoch must be integers');
+  if (link !== 'connected' && link !== 'disconnected')
+    return fail(`link state "${link}" is not connected|disconnected`);
 
   const flags = flagField === 'noflags' ? [] : flagField.split(',').filter(Boolean);
   const slots: SlotRange[] = [];

@@ -32,9 +32,15 @@ export function classifyError(error: unknown): NodeError {
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: string } | null)?.code;
   if (code === 'ECONNREFUSED') return { code: 'refused', message: 'connection refused' };
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { code: 'dns', message: `host not found (${message})` };
-  if (/timed? ?out|ETIMEDOUT/i.test(message)) return { code: 'timeout', message: 'no answer before the deadline' };
-  if (/WRONGPASS|NOAUTH|invalid password|invalid username-password|AUTH <password> called without/i.test(message)) {
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return { code: 'dns', message: `host not found (${message})` };
+  if (/timed? ?out|ETIMEDOUT/i.test(message))
+    return { code: 'timeout', message: 'no answer before the deadline' };
+  if (
+    /WRONGPASS|NOAUTH|invalid password|invalid username-password|AUTH <password> called without/i.test(
+      message,
+    )
+  ) {
     return { code: 'auth', message: message.replace(/^(WRONGPASS|NOAUTH)\s*/, '') };
   }
   if (/^LOADING/.test(message)) return { code: 'loading', message };
@@ -46,7 +52,10 @@ export function classifyError(error: unknown): NodeError {
 
 export function splitAddress(address: string): { host: string; port: number } {
   const colon = address.lastIndexOf(':');
-  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) };
+  return {
+    host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'),
+    port: Number(address.slice(colon + 1)),
+  };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {

@@ -22,7 +22,8 @@ export interface DiagnoseOptions extends ProbeOptions {
 const SEED = /^(\[[0-9a-fA-F:.]+\]|[^\s:,]+):(\d{1,5})$/;
 
 export function validateSeeds(seeds: readonly string[]): Result<string[], DiagnoseError> {
-  if (seeds.length === 0) return err({ code: 'BAD_SEED', message: 'no seed given: expected host:port[,host:port…]' });
+  if (seeds.length === 0)
+    return err({ code: 'BAD_SEED', message: 'no seed given: expected host:port[,host:port…]' });
   for (const seed of seeds) {
     const match = SEED.exec(seed);
     const port = Number(match?.[2]);
@@ -38,14 +39,20 @@ function failure(probe: Probe): DiagnoseError | null {
   const seedViews = probe.views.filter((v) => probe.seeds.includes(v.address));
   const auth = seedViews.find((v) => v.error?.code === 'auth');
   if (auth) {
-    return { code: 'AUTH_FAILED', message: `authentication refused by ${auth.address}: ${auth.error?.message ?? ''}`.trim() };
+    return {
+      code: 'AUTH_FAILED',
+      message: `authentication refused by ${auth.address}: ${auth.error?.message ?? ''}`.trim(),
+    };
   }
   const reasons = seedViews.map((v) => `${v.address}: ${v.error?.message ?? 'no answer'}`).join('; ');
   return { code: 'NO_SEED_REACHABLE', message: `no seed answered (${reasons})` };
 }
 
 /** Keeps only the disagreements that are still there a moment later: gossip spreading is not one. */
-async function persistentDisagreements(probe: Probe, settleMs: number): Promise<{ probe: Probe; found: Disagreement[] }> {
+async function persistentDisagreements(
+  probe: Probe,
+  settleMs: number,
+): Promise<{ probe: Probe; found: Disagreement[] }> {
   const first = findDisagreements(buildTopology(probe.views));
   if (first.length === 0) return { probe, found: [] };
   const wait = Math.min(settleMs, probe.deadlineAt - Date.now() - 200);
@@ -57,7 +64,10 @@ async function persistentDisagreements(probe: Probe, settleMs: number): Promise<
 }
 
 /** Probe → topology → key counts → report: the one diagnosis every door calls. */
-export async function diagnose(seeds: readonly string[], options: DiagnoseOptions = {}): Promise<Result<Report, DiagnoseError>> {
+export async function diagnose(
+  seeds: readonly string[],
+  options: DiagnoseOptions = {},
+): Promise<Result<Report, DiagnoseError>> {
   const valid = validateSeeds(seeds);
   if (!valid.ok) return valid;
   const now = options.now ?? Date.now;

@@ -12,7 +12,8 @@ export const RUNBOOK_LINES: Readonly<Record<FindingCode, string>> = {
   NODE_FAILED: 'Look for nodes marked as "fail" or "disconnected".',
   NODE_UNREACHABLE: 'Look for nodes marked as "fail" or "disconnected".',
   NODE_HANDSHAKE: 'When nodes fail to properly join the cluster during initialization.',
-  NODE_ISOLATED: 'If a node is disconnected but still running, force it back into the cluster: CLUSTER MEET {master-ip} {master-port}.',
+  NODE_ISOLATED:
+    'If a node is disconnected but still running, force it back into the cluster: CLUSTER MEET {master-ip} {master-port}.',
   NODE_FORGETTABLE:
     "Use your orchestration platform's health checks to automatically remove failed nodes and promote replicas.",
   VIEWS_DISAGREE: 'Correct inconsistent slot assignments.',

@@ -20,7 +20,12 @@ export interface FindingParts {
   readonly details?: readonly string[];
 }
 
-export const finding = (code: FindingCode, severity: Severity, summary: string, parts: FindingParts): Finding => ({
+export const finding = (
+  code: FindingCode,
+  severity: Severity,
+  summary: string,
+  parts: FindingParts,
+): Finding => ({
   code,
   severity,
   summary,
@@ -33,4 +38,5 @@ export const finding = (code: FindingCode, severity: Severity, summary: string, 
 
 export const plural = (n: number, word: string, many = `${word}s`): string => `${n} ${n === 1 ? word : many}`;
 
-export const keysText = (keys: number | null): string => (keys === null ? 'unknown keys' : plural(keys, 'key'));
+export const keysText = (keys: number | null): string =>
+  keys === null ? 'unknown keys' : plural(keys, 'key');

@@ -93,12 +93,19 @@ export function nodeHandshake(ctx: AnalysisContext): Finding[] {
 
 export function nodeIsolated(ctx: AnalysisContext): Finding[] {
   const unknownToCluster = [...ctx.topology.nodes.values()].filter(
-    (n) => n.view?.reachable && n.listedBy <= 1 && ctx.topology.voters.length > 1 && !ctx.topology.loners.includes(n.view),
+    (n) =>
+      n.view?.reachable &&
+      n.listedBy <= 1 &&
+      ctx.topology.voters.length > 1 &&
+      !ctx.topology.loners.includes(n.view),
   );
-  const isolated = [...ctx.topology.loners.map((v) => ctx.topology.nodes.get(v.nodes?.find((e) => e.myself)?.id ?? '')), ...unknownToCluster].filter(
-    (n): n is TopologyNode => n !== undefined,
+  const isolated = [
+    ...ctx.topology.loners.map((v) => ctx.topology.nodes.get(v.nodes?.find((e) => e.myself)?.id ?? '')),
+    ...unknownToCluster,
+  ].filter((n): n is TopologyNode => n !== undefined);
+  const anchor = [...ctx.topology.nodes.values()].find(
+    (n) => n.role === 'master' && n.view?.reachable && !isolated.includes(n),
   );
-  const anchor = [...ctx.topology.nodes.values()].find((n) => n.role === 'master' && n.view?.reachable && !isolated.includes(n));
   return isolated.map((n) => {
     const known = n.view?.nodes?.length ?? 0;
     const othersSee = [...ctx.topology.voters]

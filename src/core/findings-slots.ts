@@ -59,7 +59,9 @@ export function slotsUnassigned(ctx: AnalysisContext): Finding[] {
           holders.length > 0
             ? `Give the slots with keys back to the node that holds them, the rest in balanced ranges: \`slotwatch plan ${ctx.seeds}\`.`
             : `Assign the slots in balanced ranges (CLUSTER ADDSLOTSRANGE): \`slotwatch plan ${ctx.seeds}\`.`,
-        details: holders.map((h) => `${nodeLabel(ctx.topology, h.id)} still holds ${plural(h.keys, 'key')} of these slots`),
+        details: holders.map(
+          (h) => `${nodeLabel(ctx.topology, h.id)} still holds ${plural(h.keys, 'key')} of these slots`,
+        ),
       },
     ),
   ];
@@ -87,7 +89,10 @@ export function slotsOwnerFailed(ctx: AnalysisContext): Finding[] {
         next,
         details: [
           `keys last seen: ${keysText(sumKeys(gaps))}`,
-          ...replicas.map((r) => `replica ${nodeLabel(ctx.topology, r.id)}: ${r.failed ? 'FAIL' : r.view?.reachable ? 'reachable' : 'unreachable'}`),
+          ...replicas.map(
+            (r) =>
+              `replica ${nodeLabel(ctx.topology, r.id)}: ${r.failed ? 'FAIL' : r.view?.reachable ? 'reachable' : 'unreachable'}`,
+          ),
         ],
       },
     );
@@ -141,7 +146,9 @@ export function keysOrphaned(ctx: AnalysisContext): Finding[] {
   for (const [id, counts] of ctx.counts.bySlot) {
     const node = ctx.topology.nodes.get(id);
     if (node?.role !== 'master') continue;
-    const open = new Set([...(node.self?.importing ?? []), ...(node.self?.migrating ?? [])].map((m) => m.slot));
+    const open = new Set(
+      [...(node.self?.importing ?? []), ...(node.self?.migrating ?? [])].map((m) => m.slot),
+    );
     const orphaned = [...counts].filter(([slot]) => {
       const owner = ctx.topology.owners[slot] ?? null;
       return owner !== null && owner !== id && !open.has(slot);

@@ -31,7 +31,10 @@ function unassignedKeys(topology: Topology, counts: KeyCounts, slot: number): nu
 
 /** Keys of a slot whose owner is down: what its replicas still hold. */
 function ownerKeys(topology: Topology, counts: KeyCounts, owner: string, slot: number): number | null {
-  const holders = [owner, ...[...topology.nodes.values()].filter((n) => n.masterId === owner).map((n) => n.id)];
+  const holders = [
+    owner,
+    ...[...topology.nodes.values()].filter((n) => n.masterId === owner).map((n) => n.id),
+  ];
   const known = holders.map((id) => keysOn(counts, id, slot)).filter((k): k is number => k !== null);
   return known.length === 0 ? null : Math.max(...known);
 }
@@ -41,7 +44,8 @@ function slotGap(topology: Topology, counts: KeyCounts, slot: number): SlotGap |
   if (owner === null) return { reason: 'unassigned', owner, keys: unassignedKeys(topology, counts, slot) };
   const node = topology.nodes.get(owner);
   if (node?.failed) return { reason: 'owner-failed', owner, keys: ownerKeys(topology, counts, owner, slot) };
-  if (!node?.view?.reachable) return { reason: 'owner-unreachable', owner, keys: ownerKeys(topology, counts, owner, slot) };
+  if (!node?.view?.reachable)
+    return { reason: 'owner-unreachable', owner, keys: ownerKeys(topology, counts, owner, slot) };
   return null;
 }
 

@@ -85,7 +85,9 @@ export function parseClusterInfo(text: string): Result<ClusterInfo, ParseError> 
   if (!parsed.ok) return parsed;
   const state = fields.cluster_state;
   if (state !== 'ok' && state !== 'fail') {
-    return err(parseError('cluster-info', 0, `cluster_state is "${state ?? 'missing'}", expected ok|fail`, text));
+    return err(
+      parseError('cluster-info', 0, `cluster_state is "${state ?? 'missing'}", expected ok|fail`, text),
+    );
   }
   const numbers: Record<string, number> = {};
   for (const key of REQUIRED_INFO_FIELDS) {

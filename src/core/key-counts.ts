@@ -109,7 +109,10 @@ export async function countKeys(
       const size = Number(await client.call('DBSIZE'));
       dbsize.set(node.id, size);
       if (size === 0) {
-        counted.set(node.id, new Set(node.role === 'master' ? Array.from({ length: SLOT_COUNT }, (_, i) => i) : affected));
+        counted.set(
+          node.id,
+          new Set(node.role === 'master' ? Array.from({ length: SLOT_COUNT }, (_, i) => i) : affected),
+        );
         return;
       }
       const own = node.role === 'master' ? ownedBy(topology, node.id) : [];

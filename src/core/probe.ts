@@ -1,5 +1,11 @@
 import { type ClusterNodeEntry, parseClusterNodes } from './cluster-nodes.js';
-import { type ConnectOptions, classifyError, connectNode, type NodeClient, type NodeError } from './connection.js';
+import {
+  type ConnectOptions,
+  classifyError,
+  connectNode,
+  type NodeClient,
+  type NodeError,
+} from './connection.js';
 import { type ClusterInfo, type InfoSections, parseClusterInfo, parseInfo } from './info.js';
 import { mapBounded } from './pool.js';
 import type { ParseError } from './result.js';
@@ -47,7 +53,11 @@ export interface Probe {
   readonly options: ProbeOptions;
 }
 
-const CONFIG_KEYS = ['cluster-require-full-coverage', 'cluster-allow-reads-when-down', 'cluster-node-timeout'];
+const CONFIG_KEYS = [
+  'cluster-require-full-coverage',
+  'cluster-allow-reads-when-down',
+  'cluster-node-timeout',
+];
 const NO_CONFIG: ClusterConfig = {
   requireFullCoverage: null,
   allowReadsWhenDown: null,
@@ -145,7 +155,8 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
   const probeOne = async (address: string): Promise<NodeView> => {
     const began = now();
     const budget = Math.min(nodeTimeoutMs, deadlineAt - began);
-    if (budget <= 0) return unreachable(address, { code: 'timeout', message: 'probe deadline reached first' }, 0);
+    if (budget <= 0)
+      return unreachable(address, { code: 'timeout', message: 'probe deadline reached first' }, 0);
     const connectOptions: ConnectOptions = { ...options, timeoutMs: budget };
     const attempt = (async (): Promise<NodeView> => {
       const connected = await connectNode(dial(address), connectOptions);

@@ -1,5 +1,7 @@
 /** Expected failures in the core are values, like zod's safeParse. */
-export type Result<T, E> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
+export type Result<T, E> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: E };
 
 export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value });
 export const err = <E>(error: E): { ok: false; error: E } => ({ ok: false, error });
@@ -12,7 +14,12 @@ export interface ParseError {
   readonly input: string;
 }
 
-export const parseError = (what: ParseError['what'], line: number, message: string, input: string): ParseError => ({
+export const parseError = (
+  what: ParseError['what'],
+  line: number,
+  message: string,
+  input: string,
+): ParseError => ({
   code: 'PARSE_ERROR',
   what,
   line,

@@ -47,7 +47,8 @@ export const countSlots = (ranges: Iterable<SlotRange>): number => {
   return total;
 };
 
-export const formatRange = ([start, end]: SlotRange): string => (start === end ? `${start}` : `${start}-${end}`);
+export const formatRange = ([start, end]: SlotRange): string =>
+  start === end ? `${start}` : `${start}-${end}`;
 
 /** `0-5460,5462,6000-6001`; long lists end in "… (+N more)". */
 export function formatRanges(ranges: readonly SlotRange[], max = Number.POSITIVE_INFINITY): string {

@@ -60,7 +60,8 @@ function dedupeViews(views: readonly NodeView[]): Map<string, NodeView> {
     const self = selfOf(view);
     if (!self) continue;
     const existing = byId.get(self.id);
-    if (!existing || (!announced.has(existing.address) && announced.has(view.address))) byId.set(self.id, view);
+    if (!existing || (!announced.has(existing.address) && announced.has(view.address)))
+      byId.set(self.id, view);
   }
   return byId;
 }
@@ -78,12 +79,15 @@ export function buildTopology(views: readonly NodeView[]): Topology {
   const viewsById = dedupeViews(views);
   const clusterViews = [...viewsById.values()];
   const largest = Math.max(0, ...clusterViews.map((v) => v.nodes?.length ?? 0));
-  const loners = clusterViews.filter((v) => largest > 1 && (v.nodes?.length ?? 0) <= Math.max(1, largest / 2 - 1));
+  const loners = clusterViews.filter(
+    (v) => largest > 1 && (v.nodes?.length ?? 0) <= Math.max(1, largest / 2 - 1),
+  );
   const voters = clusterViews.filter((v) => !loners.includes(v));
 
   const epochOf = new Map<string, number>();
   for (const view of voters) {
-    for (const node of view.nodes ?? []) epochOf.set(node.id, Math.max(epochOf.get(node.id) ?? 0, node.configEpoch));
+    for (const node of view.nodes ?? [])
+      epochOf.set(node.id, Math.max(epochOf.get(node.id) ?? 0, node.configEpoch));
   }
 
   const perView = voters.map(slotOwners);
@@ -99,7 +103,9 @@ export function buildTopology(views: readonly NodeView[]): Topology {
     for (const [owner, votes] of tally) {
       const better =
         votes > bestVotes ||
-        (votes === bestVotes && (owner === null ? -1 : (epochOf.get(owner) ?? 0)) > (best === null ? -1 : (epochOf.get(best) ?? 0)));
+        (votes === bestVotes &&
+          (owner === null ? -1 : (epochOf.get(owner) ?? 0)) >
+            (best === null ? -1 : (epochOf.get(best) ?? 0)));
       if (better) {
         best = owner;
         bestVotes = votes;
@@ -110,7 +116,8 @@ export function buildTopology(views: readonly NodeView[]): Topology {
 
   const entriesById = new Map<string, ClusterNodeEntry[]>();
   for (const view of voters) {
-    for (const node of view.nodes ?? []) entriesById.set(node.id, [...(entriesById.get(node.id) ?? []), node]);
+    for (const node of view.nodes ?? [])
+      entriesById.set(node.id, [...(entriesById.get(node.id) ?? []), node]);
   }
   for (const view of loners) {
     const self = selfOf(view);
@@ -128,7 +135,9 @@ export function buildTopology(views: readonly NodeView[]): Topology {
     const source = self ?? others[0];
     const flags = self
       ? self.flags.filter((f) => f !== 'myself')
-      : (mostCommon(others.map((e) => e.flags.join(',')))?.split(',').filter(Boolean) ?? []);
+      : (mostCommon(others.map((e) => e.flags.join(',')))
+          ?.split(',')
+          .filter(Boolean) ?? []);
     nodes.set(id, {
       id,
       address: mostCommon(entries.map((e) => e.address).filter((a) => a !== null)) ?? view?.address ?? null,

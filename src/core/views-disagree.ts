@@ -12,7 +12,11 @@ export interface Disagreement {
   readonly text: string;
 }
 
-function slotDisagreements(topology: Topology, viewerId: string, viewNodes: readonly { id: string; slots: readonly (readonly [number, number])[] }[]): Disagreement[] {
+function slotDisagreements(
+  topology: Topology,
+  viewerId: string,
+  viewNodes: readonly { id: string; slots: readonly (readonly [number, number])[] }[],
+): Disagreement[] {
   const seen = new Array<string | null>(topology.owners.length).fill(null);
   for (const node of viewNodes) for (const [s, e] of node.slots) seen.fill(node.id, s, e + 1);
   const differing: { slot: number; claimed: string | null; consensus: string | null }[] = [];
@@ -44,7 +48,8 @@ export function findDisagreements(topology: Topology): Disagreement[] {
     found.push(...slotDisagreements(topology, self.id, view.nodes));
     for (const entry of view.nodes) {
       const consensus = topology.nodes.get(entry.id);
-      if (!consensus || consensus.failed || entry.flags.includes('handshake') || entry.flags.includes('fail')) continue;
+      if (!consensus || consensus.failed || entry.flags.includes('handshake') || entry.flags.includes('fail'))
+        continue;
       if (entry.masterId !== consensus.masterId && consensus.self) {
         found.push({
           node: self.id,

@@ -98,7 +98,10 @@ export async function waitUntilHealthy(nodes: readonly TestNode[], timeoutMs = 3
       const views = await Promise.all(nodes.map((n) => viewOf(n.redis)));
       const signature = (v: (typeof views)[number]) =>
         v.nodes
-          .map((e) => `${e.id}:${e.masterId}:${e.slots.map((r) => r.join('-')).join(',')}:${e.flags.filter((f) => f !== 'myself').join(',')}`)
+          .map(
+            (e) =>
+              `${e.id}:${e.masterId}:${e.slots.map((r) => r.join('-')).join(',')}:${e.flags.filter((f) => f !== 'myself').join(',')}`,
+          )
           .sort()
           .join('|');
       const first = views[0] ? signature(views[0]) : '';
@@ -115,7 +118,10 @@ export async function waitUntilHealthy(nodes: readonly TestNode[], timeoutMs = 3
 }
 
 /** A real Redis Cluster of `masters` masters with `replicasPerMaster` replicas each, formed by hand. */
-export async function startCluster(backend: RedisBackend, options: ClusterOptions = {}): Promise<TestCluster> {
+export async function startCluster(
+  backend: RedisBackend,
+  options: ClusterOptions = {},
+): Promise<TestCluster> {
   const masters = options.masters ?? 3;
   const perMaster = options.replicasPerMaster ?? 1;
   const config = {
@@ -125,11 +131,13 @@ export async function startCluster(backend: RedisBackend, options: ClusterOption
     ...(options.password ? { requirepass: options.password, masterauth: options.password } : {}),
     ...options.config,
   };
-  const started = await Promise.all(Array.from({ length: masters * (1 + perMaster) }, () => startNode(backend, config)));
+  const started = await Promise.all(
+    Array.from({ length: masters * (1 + perMaster) }, () => startNode(backend, config)),
+  );
   const nodes: TestNode[] = [];
   const stop = async () => {
     for (const n of nodes) n.redis.disconnect();
-    await backend.stopAll();
+    await Promise.all(started.map((s) => s.process.kill()));
   };
   try {
     for (const s of started) {
@@ -152,10 +160,14 @@ export async function startCluster(backend: RedisBackend, options: ClusterOption
     for (const n of nodes.slice(1)) await first.redis.call('CLUSTER', 'MEET', '127.0.0.1', n.port, n.busPort);
     await waitFor('every node to know every node', async () => {
       const views = await Promise.all(nodes.map((n) => viewOf(n.redis)));
-      return views.every((v) => v.nodes.length === nodes.length && v.nodes.every((e) => !e.flags.includes('handshake')));
+      return views.every(
+        (v) => v.nodes.length === nodes.length && v.nodes.every((e) => !e.flags.includes('handshake')),
+      );
     });
     await Promise.all(
-      replicaNodes.map((r, i) => r.redis.call('CLUSTER', 'REPLICATE', (masterNodes[i % masters] as TestNode).id)),
+      replicaNodes.map((r, i) =>
+        r.redis.call('CLUSTER', 'REPLICATE', (masterNodes[i % masters] as TestNode).id),
+      ),
     );
     await waitUntilHealthy(nodes);
     await waitFor('replicas in sync', async () => {

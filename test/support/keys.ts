@@ -21,7 +21,8 @@ function tagsBySlot(): string[] {
   return found;
 }
 
-export const keyInSlot = (slot: number, name: string | number = 0): string => `{${tagsBySlot()[slot]}}:${name}`;
+export const keyInSlot = (slot: number, name: string | number = 0): string =>
+  `{${tagsBySlot()[slot]}}:${name}`;
 
 /** Writes `count` string keys into `slot` directly on `redis` (the node must accept them). */
 export async function writeKeys(redis: Redis, slot: number, count: number, prefix = 'k'): Promise<string[]> {

@@ -107,7 +107,9 @@ export function localBackend(): RedisBackend {
 }
 
 /** redis-server in Docker, on the host network so that announced addresses are the same as locally. */
-export async function containerBackend(image = process.env.SLOTWATCH_TEST_IMAGE ?? 'redis:7.0'): Promise<RedisBackend> {
+export async function containerBackend(
+  image = process.env.SLOTWATCH_TEST_IMAGE ?? 'redis:7.0',
+): Promise<RedisBackend> {
   const { GenericContainer, getContainerRuntimeClient } = await import('testcontainers');
   const client = await getContainerRuntimeClient();
   const started: { stop: () => Promise<unknown>; getId: () => string }[] = [];
@@ -137,7 +139,10 @@ export async function containerBackend(image = process.env.SLOTWATCH_TEST_IMAGE 
     async stopAll() {
       await Promise.all(
         started.map(async (c) => {
-          await client.container.dockerode.getContainer(c.getId()).unpause().catch(() => {});
+          await client.container.dockerode
+            .getContainer(c.getId())
+            .unpause()
+            .catch(() => {});
           await c.stop().catch(() => {});
         }),
       );

@@ -1,0 +1,105 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { diagnose } from '../core/diagnose.js';
+import { explainError } from '../core/explain.js';
+import { KNOWLEDGE_BASE } from '../core/knowledge-base.js';
+import { hasErrors } from '../core/report.js';
+import { CHECK_OPTIONS, diagnoseOptions } from './check-options.js';
+import { type CliIo, UsageError } from './io.js';
+import { renderExplain } from './render-explain.js';
+import { renderReport } from './render-report.js';
+import { makeStyle } from './style.js';
+
+export const USAGE = `Usage:
+  slotwatch check <host:port>[,<host:port>…] [--json] [--user U] [--password P | --password-file F]
+                  [--tls [--tls-ca F] [--tls-insecure]] [--timeout-ms N]
+  slotwatch explain "<redis error text>"
+  slotwatch help
+
+check   diagnoses a Redis Cluster: exit 0 healthy, 1 at least one error finding, 2 could not diagnose.
+        The password may also come from SLOTWATCH_PASSWORD (a flag shows in ps).
+        --timeout-ms is each node's deadline (default 2000); the whole probe ends by 2.5x that + 1 s.
+explain prints the runbook entry for a Redis error message.`;
+
+function parse(args: string[], options: ParseArgsConfig['options']) {
+  try {
+    return parseArgs({ args, options: options ?? {}, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''), {
+      showUsage: true,
+    });
+  }
+}
+
+async function check(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, CHECK_OPTIONS);
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      positionals.length === 0
+        ? 'check needs the seeds: host:port[,host:port…]'
+        : `check takes one seed list, got ${positionals.length} arguments (join seeds with commas)`,
+      { showUsage: true },
+    );
+  }
+  const seeds = (positionals[0] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const options = await diagnoseOptions(values as Record<string, string | undefined>, io);
+  const result = await diagnose(seeds, options);
+  if (!result.ok) throw new UsageError(result.error.message);
+  io.stdout(
+    values.json
+      ? `${JSON.stringify(result.value, null, 2)}\n`
+      : renderReport(result.value, makeStyle(io.color)),
+  );
+  return hasErrors(result.value) ? 1 : 0;
+}
+
+function explain(args: string[], io: CliIo): number {
+  const { positionals } = parse(args, {});
+  const text = positionals.join(' ').trim();
+  if (text === '') {
+    throw new UsageError(
+      'explain needs the error text, e.g. slotwatch explain "CLUSTERDOWN The cluster is down"',
+      {
+        showUsage: true,
+      },
+    );
+  }
+  const entry = explainError(text);
+  if (!entry) {
+    io.stderr(
+      `slotwatch: no runbook entry matches "${text}". Known errors:\n${KNOWLEDGE_BASE.map((e) => `  ${e.title}`).join('\n')}\n`,
+    );
+    return 1;
+  }
+  io.stdout(renderExplain(entry, makeStyle(io.color)));
+  return 0;
+}
+
+/** Runs one CLI invocation and returns its exit code; never throws. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    switch (command) {
+      case 'check':
+        return await check(args, io);
+      case 'explain':
+        return explain(args, io);
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout(`${USAGE}\n`);
+        return 0;
+      default:
+        throw new UsageError(command === undefined ? 'no command given' : `unknown command "${command}"`, {
+          showUsage: true,
+        });
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr(`slotwatch: ${error instanceof UsageError ? message : `unexpected failure: ${message}`}\n`);
+    if (error instanceof UsageError && error.showUsage) io.stderr(`${USAGE}\n`);
+    return 2;
+  }
+}
