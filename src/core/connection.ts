@@ -82,6 +82,8 @@ export async function connectNode(
     host,
     port,
     lazyConnect: true,
+    // RESP2 and an explicit AUTH: no HELLO round trip, works on every server version, clear auth errors.
+    protocol: 2,
     connectTimeout: options.timeoutMs,
     commandTimeout: options.timeoutMs,
     maxRetriesPerRequest: 0,
@@ -89,9 +91,14 @@ export async function connectNode(
     enableReadyCheck: false,
     autoResendUnfulfilledCommands: false,
     retryStrategy: () => null,
+    // disconnect() ends the socket and destroys it after this; a stopped node never answers the FIN.
+    disconnectTimeout: 50,
     ...(options.tls ? { tls: options.tls } : {}),
   });
-  redis.on('error', () => {});
+  let socketError: unknown;
+  redis.on('error', (error) => {
+    socketError ??= error;
+  });
   const close = () => redis.disconnect(false);
   try {
     await withTimeout(redis.connect(), options.timeoutMs, close);
@@ -103,7 +110,7 @@ export async function connectNode(
     }
   } catch (error) {
     close();
-    return { ok: false, error: classifyError(error) };
+    return { ok: false, error: classifyError(socketError ?? error) };
   }
   return {
     ok: true,

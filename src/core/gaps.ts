@@ -51,6 +51,7 @@ function slotGap(topology: Topology, counts: KeyCounts, slot: number): SlotGap |
 
 /** Uncovered slots merged into ranges of the same reason and owner (and known or unknown key counts). */
 export function findGaps(topology: Topology, counts: KeyCounts): Gap[] {
+  if (topology.voters.length === 0) return [];
   const gaps: Gap[] = [];
   let current: (Gap & { known: boolean }) | null = null;
   for (let slot = 0; slot < SLOT_COUNT; slot++) {

@@ -124,9 +124,11 @@ export function buildTopology(views: readonly NodeView[]): Topology {
     if (self && !entriesById.has(self.id)) entriesById.set(self.id, []);
   }
 
+  const byAddress = new Map(views.map((v) => [v.address, v]));
   const nodes = new Map<string, TopologyNode>();
   for (const [id, entries] of entriesById) {
-    const view = viewsById.get(id) ?? null;
+    const announced = mostCommon(entries.map((e) => e.address).filter((a) => a !== null)) ?? null;
+    const view = viewsById.get(id) ?? (announced ? byAddress.get(announced) : undefined) ?? null;
     const self = view ? selfOf(view) : null;
     const others = entries.filter((e) => !e.myself);
     const failVotes = others.filter((e) => hasFlag(e, 'fail')).length;
@@ -140,7 +142,7 @@ export function buildTopology(views: readonly NodeView[]): Topology {
           .filter(Boolean) ?? []);
     nodes.set(id, {
       id,
-      address: mostCommon(entries.map((e) => e.address).filter((a) => a !== null)) ?? view?.address ?? null,
+      address: announced ?? view?.address ?? null,
       role: self?.role ?? mostCommon(others.map((e) => e.role)) ?? 'unknown',
       masterId: self ? self.masterId : (mostCommon(others.map((e) => e.masterId)) ?? null),
       configEpoch: source?.configEpoch ?? epochOf.get(id) ?? 0,

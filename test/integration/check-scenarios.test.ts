@@ -62,7 +62,9 @@ describe('diagnosis of real clusters', () => {
     const report = await check(alive.map((n) => n.address));
 
     expect(report.state).toBe('fail');
-    expect(report.slots.gaps).toEqual([{ start: 0, end: 5460, reason: 'owner-failed', owner: victim.id, keys: null }]);
+    expect(report.slots.gaps).toEqual([
+      { start: 0, end: 5460, reason: 'owner-failed', owner: victim.id, keys: null },
+    ]);
     expect(report.slots.uncovered).toBe(5461);
     expect(codes(report)).toEqual(
       expect.arrayContaining(['error:CLUSTER_DOWN', 'error:SLOTS_OWNER_FAILED', 'error:NODE_FAILED']),

@@ -39,7 +39,11 @@ export async function killMasterAndReplicas(cluster: TestCluster, master: TestNo
 }
 
 /** CLUSTER DELSLOTSRANGE on every live node, as an operator mistake would. */
-export async function deleteSlotsEverywhere(nodes: readonly TestNode[], start: number, end: number): Promise<void> {
+export async function deleteSlotsEverywhere(
+  nodes: readonly TestNode[],
+  start: number,
+  end: number,
+): Promise<void> {
   await Promise.all(nodes.map((n) => n.redis.call('CLUSTER', 'DELSLOTSRANGE', start, end)));
 }
 
@@ -57,7 +61,16 @@ export async function interruptResharding(
   const written = await writeKeys(source.redis, slot, keys);
   await target.redis.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', source.id);
   await source.redis.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', target.id);
-  await source.redis.call('MIGRATE', '127.0.0.1', target.port, '', 0, 5000, 'KEYS', ...written.slice(0, moved));
+  await source.redis.call(
+    'MIGRATE',
+    '127.0.0.1',
+    target.port,
+    '',
+    0,
+    5000,
+    'KEYS',
+    ...written.slice(0, moved),
+  );
   return written;
 }
 

@@ -10,10 +10,14 @@ export async function setup(project: TestProject): Promise<void> {
     try {
       version = execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim();
     } catch {
-      throw new Error('redis-server is not installed: install it (apt-get install redis-server) or start a Docker engine');
+      throw new Error(
+        'redis-server is not installed: install it (apt-get install redis-server) or start a Docker engine',
+      );
     }
   }
-  process.stdout.write(`\n[slotwatch tests] Redis backend: ${backend.name}${backend.name === 'local redis-server' ? ` (${version})` : ''}\n\n`);
+  process.stdout.write(
+    `\n[slotwatch tests] Redis backend: ${backend.name}${backend.name === 'local redis-server' ? ` (${version})` : ''}\n\n`,
+  );
   await backend.stopAll();
   project.provide('redisBackend', backend.name);
 }

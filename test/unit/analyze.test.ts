@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { analyze } from '../../src/core/analyze.js';
+import type { NodeView } from '../../src/core/probe.js';
+import { buildTopology } from '../../src/core/topology.js';
+import { findDisagreements } from '../../src/core/views-disagree.js';
+import { deadView, type FakeNode, fakeId, fakeView, noCounts, nodesText } from '../support/synthetic.js';
+
+const A = fakeId(1);
+const B = fakeId(2);
+const C = fakeId(3);
+const cluster: FakeNode[] = [
+  { id: A, port: 7000, role: 'master', slots: '0-5460', epoch: 1 },
+  { id: B, port: 7001, role: 'master', slots: '5461-10922', epoch: 2 },
+  { id: C, port: 7002, role: 'master', slots: '10923-16383', epoch: 3 },
+];
+
+function report(views: NodeView[]) {
+  const topology = buildTopology(views);
+  return analyze({
+    seeds: ['127.0.0.1:7000'],
+    views,
+    topology,
+    counts: noCounts(),
+    disagreements: findDisagreements(topology),
+    startedAt: 0,
+    finishedAt: 5,
+  });
+}
+
+describe('analyze', () => {
+  it('does not call one node suspecting another (PFAIL) a disagreement or a failure', () => {
+    const views = [
+      fakeView(
+        '127.0.0.1:7000',
+        nodesText(cluster, A, (n) => (n.id === C ? ['fail?'] : [])),
+      ),
+      fakeView('127.0.0.1:7001', nodesText(cluster, B)),
+      deadView('127.0.0.1:7002', 'no answer before the deadline'),
+    ];
+
+    const result = report(views);
+
+    expect(result.findings.map((f) => f.code)).not.toContain('VIEWS_DISAGREE');
+    expect(result.findings.map((f) => f.code)).not.toContain('NODE_FAILED');
+    const unreachable = result.findings.find((f) => f.code === 'NODE_UNREACHABLE');
+    expect(unreachable?.summary).toContain('some nodes suspect it (PFAIL)');
+    expect(result.slots.gaps).toEqual([
+      { start: 10923, end: 16383, reason: 'owner-unreachable', owner: C, keys: null },
+    ]);
+  });
+
+  it('names the node that sees a different slot owner, and what it sees', () => {
+    const stale = cluster.map((n) =>
+      n.id === A ? { ...n, slots: '101-5460' } : n.id === B ? { ...n, slots: '0-100 5461-10922' } : n,
+    );
+    const views = [
+      fakeView('127.0.0.1:7000', nodesText(cluster, A)),
+      fakeView('127.0.0.1:7001', nodesText(cluster, B)),
+      fakeView('127.0.0.1:7002', nodesText(stale, C)),
+    ];
+
+    const result = report(views);
+
+    const disagree = result.findings.find((f) => f.code === 'VIEWS_DISAGREE');
+    expect(disagree?.nodes).toEqual([C]);
+    expect(disagree?.details).toEqual([
+      `127.0.0.1:7002 (${C.slice(0, 8)}) sees slots 0-100 owned by 127.0.0.1:7001 (${B.slice(0, 8)}); the others see 127.0.0.1:7000 (${A.slice(0, 8)})`,
+    ]);
+  });
+
+  it('agrees with itself on captured views of one healthy cluster', () => {
+    const views = [
+      fakeView('127.0.0.1:7000', nodesText(cluster, A)),
+      fakeView('127.0.0.1:7001', nodesText(cluster, B)),
+      fakeView('127.0.0.1:7002', nodesText(cluster, C)),
+    ];
+    const result = report(views);
+    expect(result.state).toBe('ok');
+    expect(result.findings.map((f) => f.code)).toEqual([
+      'MASTER_NO_REPLICA',
+      'MASTER_NO_REPLICA',
+      'MASTER_NO_REPLICA',
+    ]);
+  });
+
+  it('merges a dead owner with agreed FAIL into one owner-failed gap and keeps keys unknown', () => {
+    const failed = (n: FakeNode) => (n.id === C ? ['fail'] : []);
+    const views = [
+      fakeView('127.0.0.1:7000', nodesText(cluster, A, failed), 'fail'),
+      fakeView('127.0.0.1:7001', nodesText(cluster, B, failed), 'fail'),
+      deadView('127.0.0.1:7002'),
+    ];
+
+    const result = report(views);
+
+    expect(result.slots).toEqual({
+      covered: 10923,
+      uncovered: 5461,
+      gaps: [{ start: 10923, end: 16383, reason: 'owner-failed', owner: C, keys: null }],
+    });
+    expect(result.findings.map((f) => `${f.severity}:${f.code}`)).toEqual(
+      expect.arrayContaining(['error:CLUSTER_DOWN', 'error:SLOTS_OWNER_FAILED', 'error:NODE_FAILED']),
+    );
+    expect(result.findings.map((f) => f.code)).not.toContain('QUORUM_LOST');
+  });
+
+  it('reports a node that the others do not list', () => {
+    const stranger: FakeNode = { id: fakeId(9), port: 7009, role: 'master' };
+    const views = [
+      fakeView('127.0.0.1:7000', nodesText(cluster, A)),
+      fakeView('127.0.0.1:7001', nodesText(cluster, B)),
+      fakeView('127.0.0.1:7002', nodesText(cluster, C)),
+      fakeView('127.0.0.1:7009', nodesText([stranger], stranger.id)),
+    ];
+    const result = report(views);
+    const isolated = result.findings.find((f) => f.code === 'NODE_ISOLATED');
+    expect(isolated?.nodes).toEqual([stranger.id]);
+    expect(isolated?.summary).toContain('no other node lists it');
+  });
+});
