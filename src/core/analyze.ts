@@ -43,11 +43,8 @@ function nodeReport(node: TopologyNode, topology: Topology, counts: KeyCounts): 
   const view = node.view;
   const replication = view?.info?.replication ?? {};
   const offset = node.role === 'replica' ? replication.slave_repl_offset : replication.master_repl_offset;
-  const othersSee = topology.voters
-    .flatMap((v) => v.nodes ?? [])
-    .filter((e) => e.id === node.id && !e.myself)
-    .map((e) => e.linkState);
-  const owned = topology.owners.flatMap((owner, slot) => (owner === node.id ? [slot] : []));
+  const othersSee = node.seenBy.map((e) => e.linkState);
+  const owned = topology.ownedSlots.get(node.id) ?? [];
   return {
     id: node.id,
     address: node.address,
@@ -134,9 +131,8 @@ export function analyze(input: AnalysisInput): Report {
   const keyCounts = [...counts.bySlot].flatMap(([node, slots]) =>
     [...slots].filter(([slot]) => matters(slot, node, ctx)).map(([slot, keys]) => ({ node, slot, keys })),
   );
-  const countedEverywhere = [...(counts.counted.values().next().value ?? [])].filter((slot) =>
-    [...counts.counted.values()].every((set) => set.has(slot)),
-  );
+  const [firstCounted, ...otherCounted] = counts.counted.values();
+  const countedEverywhere = firstCounted ? firstCounted.intersect(otherCounted) : [];
   return {
     state: anyDown || uncovered > 0 || findings.some((f) => f.code === 'NOT_CLUSTER') ? 'fail' : 'ok',
     probedAt: new Date(input.startedAt).toISOString(),

@@ -4,7 +4,7 @@ import { sleep } from './pool.js';
 import { closeProbe, type Probe, type ProbeOptions, probeCluster, rereadViews } from './probe.js';
 import type { Report } from './report.js';
 import { err, ok, type Result } from './result.js';
-import { buildTopology } from './topology.js';
+import { buildTopology, type Topology } from './topology.js';
 import { type Disagreement, findDisagreements } from './views-disagree.js';
 
 export type DiagnoseErrorCode = 'NO_SEED_REACHABLE' | 'AUTH_FAILED' | 'BAD_SEED';
@@ -49,18 +49,24 @@ function failure(probe: Probe): DiagnoseError | null {
 }
 
 /** Keeps only the disagreements that are still there a moment later: gossip spreading is not one. */
-async function persistentDisagreements(
+async function settle(
   probe: Probe,
   settleMs: number,
-): Promise<{ probe: Probe; found: Disagreement[] }> {
-  const first = findDisagreements(buildTopology(probe.views));
-  if (first.length === 0) return { probe, found: [] };
-  const wait = Math.min(settleMs, probe.deadlineAt - Date.now() - 200);
+  now: () => number,
+): Promise<{ probe: Probe; topology: Topology; found: Disagreement[] }> {
+  const topology = buildTopology(probe.views);
+  const first = findDisagreements(topology);
+  if (first.length === 0) return { probe, topology, found: [] };
+  const wait = Math.min(settleMs, probe.deadlineAt - now() - 200);
   if (wait > 0) await sleep(wait);
   const again = await rereadViews(probe);
-  const second = findDisagreements(buildTopology(again.views));
+  const settled = buildTopology(again.views);
   const firstKeys = new Set(first.map((d) => d.key));
-  return { probe: again, found: second.filter((d) => firstKeys.has(d.key)) };
+  return {
+    probe: again,
+    topology: settled,
+    found: findDisagreements(settled).filter((d) => firstKeys.has(d.key)),
+  };
 }
 
 /** Probe → topology → key counts → report: the one diagnosis every door calls. */
@@ -75,9 +81,9 @@ export async function diagnose(
   try {
     const fatal = failure(probe);
     if (fatal) return err(fatal);
-    const settled = await persistentDisagreements(probe, options.settleMs ?? 600);
+    const settled = await settle(probe, options.settleMs ?? 600, now);
     probe = settled.probe;
-    const topology = buildTopology(probe.views);
+    const topology = settled.topology;
     const counts = await countKeys(topology, probe.clients, {
       deadlineAt: probe.deadlineAt,
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),

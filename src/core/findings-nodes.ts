@@ -4,11 +4,11 @@ import type { Finding } from './report.js';
 import { formatRanges, rangesFromSlots } from './slot-ranges.js';
 import type { TopologyNode } from './topology.js';
 
-const ownedSlots = (ctx: AnalysisContext, id: string): number[] =>
-  ctx.topology.owners.flatMap((owner, slot) => (owner === id ? [slot] : []));
+const ownedSlots = (ctx: AnalysisContext, id: string): readonly number[] =>
+  ctx.topology.ownedSlots.get(id) ?? [];
 
 const slotOwners = (ctx: AnalysisContext): TopologyNode[] =>
-  [...ctx.topology.nodes.values()].filter((n) => n.role === 'master' && ctx.topology.owners.includes(n.id));
+  [...ctx.topology.nodes.values()].filter((n) => n.role === 'master' && ctx.topology.ownedSlots.has(n.id));
 
 const replicasOf = (ctx: AnalysisContext, id: string): TopologyNode[] =>
   [...ctx.topology.nodes.values()].filter((n) => n.masterId === id && n.role === 'replica');
@@ -108,9 +108,7 @@ export function nodeIsolated(ctx: AnalysisContext): Finding[] {
   );
   return isolated.map((n) => {
     const known = n.view?.nodes?.length ?? 0;
-    const othersSee = [...ctx.topology.voters]
-      .flatMap((v) => v.nodes ?? [])
-      .find((e) => e.id === n.id && !e.myself);
+    const othersSee = n.seenBy[0];
     const wasReplica = othersSee?.role === 'replica' && othersSee.masterId;
     return finding(
       'NODE_ISOLATED',

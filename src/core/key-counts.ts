@@ -1,6 +1,7 @@
 import type { NodeClient } from './connection.js';
 import { mapBounded, sleep } from './pool.js';
-import { SLOT_COUNT } from './slot-ranges.js';
+import { rangesFromSlots } from './slot-ranges.js';
+import { SlotSet } from './slot-set.js';
 import type { Topology, TopologyNode } from './topology.js';
 
 /** What reachable nodes said about keys, by node id. */
@@ -8,7 +9,7 @@ export interface KeyCounts {
   /** Non-zero COUNTKEYSINSLOT results for the slots that were asked about. */
   readonly bySlot: ReadonlyMap<string, ReadonlyMap<number, number>>;
   /** Which slots were counted on which node. */
-  readonly counted: ReadonlyMap<string, ReadonlySet<number>>;
+  readonly counted: ReadonlyMap<string, SlotSet>;
   readonly dbsize: ReadonlyMap<string, number>;
   /** Second read of open slots' key counts, to tell a live resharding from a stuck one. */
   readonly secondRead: ReadonlyMap<string, ReadonlyMap<number, number>>;
@@ -24,6 +25,8 @@ export interface CountOptions {
 }
 
 const CHUNK = 4096;
+/** DBSIZE 0: every slot is known to hold no key. */
+const EVERY_SLOT = SlotSet.all();
 
 /** Slots with no live, reachable owner, plus every open slot. */
 export function affectedSlots(topology: Topology): Set<number> {
@@ -44,15 +47,27 @@ function openSlotNumbers(topology: Topology): Set<number> {
   return slots;
 }
 
-function ownedBy(topology: Topology, id: string): number[] {
-  const slots: number[] = [];
-  topology.owners.forEach((owner, slot) => {
-    if (owner === id) slots.push(slot);
-  });
-  return slots;
+/** Counts keys of many slots in one round trip; only reads (EVAL_RO), blocks the node for a few ms at most. */
+const COUNT_SCRIPT = `
+local out = {}
+for i = 1, #ARGV, 2 do
+  for slot = tonumber(ARGV[i]), tonumber(ARGV[i + 1]) do
+    local n = redis.call('CLUSTER', 'COUNTKEYSINSLOT', slot)
+    if n > 0 then out[#out + 1] = slot; out[#out + 1] = n end
+  end
+end
+return out`;
+
+async function countByScript(client: NodeClient, slots: readonly number[]): Promise<Map<number, number>> {
+  const args = rangesFromSlots(slots).flat();
+  const reply = await client.call('EVAL_RO', COUNT_SCRIPT, 0, ...args);
+  const flat = Array.isArray(reply) ? reply.map(Number) : [];
+  const counts = new Map<number, number>();
+  for (let i = 0; i + 1 < flat.length; i += 2) counts.set(flat[i] as number, flat[i + 1] as number);
+  return counts;
 }
 
-async function countSlots(client: NodeClient, slots: readonly number[]): Promise<Map<number, number>> {
+async function countByPipeline(client: NodeClient, slots: readonly number[]): Promise<Map<number, number>> {
   const counts = new Map<number, number>();
   for (let i = 0; i < slots.length; i += CHUNK) {
     const chunk = slots.slice(i, i + CHUNK);
@@ -64,6 +79,16 @@ async function countSlots(client: NodeClient, slots: readonly number[]): Promise
     });
   }
   return counts;
+}
+
+/** Non-zero key counts of `slots` on one node: a script when allowed, else pipelined COUNTKEYSINSLOT. */
+async function countSlots(client: NodeClient, slots: readonly number[]): Promise<Map<number, number>> {
+  if (slots.length === 0) return new Map();
+  if (slots.length > 8) {
+    const counted = await countByScript(client, slots).catch(() => null);
+    if (counted) return counted;
+  }
+  return countByPipeline(client, slots);
 }
 
 function withDeadline<T>(work: Promise<T>, deadlineAt: number, now: () => number): Promise<T | null> {
@@ -94,7 +119,7 @@ export async function countKeys(
   const affected = [...affectedSlots(topology)].sort((a, b) => a - b);
   const openSlots = openSlotNumbers(topology);
   const bySlot = new Map<string, Map<number, number>>();
-  const counted = new Map<string, Set<number>>();
+  const counted = new Map<string, SlotSet>();
   const dbsize = new Map<string, number>();
   const secondRead = new Map<string, Map<number, number>>();
   const firstReadAt = now();
@@ -109,20 +134,16 @@ export async function countKeys(
       const size = Number(await client.call('DBSIZE'));
       dbsize.set(node.id, size);
       if (size === 0) {
-        counted.set(
-          node.id,
-          new Set(node.role === 'master' ? Array.from({ length: SLOT_COUNT }, (_, i) => i) : affected),
-        );
+        counted.set(node.id, EVERY_SLOT);
         return;
       }
-      const own = node.role === 'master' ? ownedBy(topology, node.id) : [];
+      const own = node.role === 'master' ? (topology.ownedSlots.get(node.id) ?? []) : [];
       const importing = (node.self?.importing ?? []).map((m) => m.slot);
-      const asked = [...new Set([...affected, ...own, ...importing])];
-      const counts = await countSlots(client, asked);
-      const seen = new Set(asked);
+      const seen = SlotSet.of([...affected, ...own, ...importing]);
+      const counts = await countSlots(client, seen.members());
       const accounted = [...counts.values()].reduce((a, b) => a + b, 0);
       if (node.role === 'master' && accounted < size) {
-        const rest = Array.from({ length: SLOT_COUNT }, (_, i) => i).filter((slot) => !seen.has(slot));
+        const rest = seen.missing();
         for (const [slot, keys] of await countSlots(client, rest)) counts.set(slot, keys);
         for (const slot of rest) seen.add(slot);
       }

@@ -22,12 +22,18 @@ export interface TopologyNode {
   readonly self: ClusterNodeEntry | null;
   /** How many voting views list it. */
   readonly listedBy: number;
+  /** The lines other voting views have about it. */
+  readonly seenBy: readonly ClusterNodeEntry[];
 }
 
 export interface Topology {
   readonly nodes: ReadonlyMap<string, TopologyNode>;
   /** Consensus owner of every slot (node id) or null. */
   readonly owners: readonly (string | null)[];
+  /** Each voter's own slot → owner table, by voter id. */
+  readonly ownersByVoter: ReadonlyMap<string, readonly (string | null)[]>;
+  /** The slots each node owns by consensus, ascending. */
+  readonly ownedSlots: ReadonlyMap<string, readonly number[]>;
   /** Reachable cluster views that vote on the consensus. */
   readonly voters: readonly NodeView[];
   /** Reachable views that know (almost) nobody: alone in their own cluster. */
@@ -93,6 +99,13 @@ export function buildTopology(views: readonly NodeView[]): Topology {
   const perView = voters.map(slotOwners);
   const owners = new Array<string | null>(SLOT_COUNT).fill(null);
   for (let slot = 0; slot < SLOT_COUNT; slot++) {
+    const first = perView[0]?.[slot] ?? null;
+    let unanimous = true;
+    for (let v = 1; v < perView.length && unanimous; v++) unanimous = perView[v]?.[slot] === first;
+    if (unanimous) {
+      owners[slot] = first;
+      continue;
+    }
     const tally = new Map<string | null, number>();
     for (const viewOwners of perView) {
       const owner = viewOwners[slot] ?? null;
@@ -153,7 +166,16 @@ export function buildTopology(views: readonly NodeView[]): Topology {
       view,
       self,
       listedBy: others.length + (self && voters.includes(view as NodeView) ? 1 : 0),
+      seenBy: others,
     });
   }
-  return { nodes, owners, voters, loners, viewsById };
+  const ownedSlots = new Map<string, number[]>();
+  owners.forEach((owner, slot) => {
+    if (owner === null) return;
+    const list = ownedSlots.get(owner);
+    if (list) list.push(slot);
+    else ownedSlots.set(owner, [slot]);
+  });
+  const ownersByVoter = new Map(voters.map((v, i) => [selfOf(v)?.id ?? v.address, perView[i] ?? []]));
+  return { nodes, owners, ownersByVoter, ownedSlots, voters, loners, viewsById };
 }

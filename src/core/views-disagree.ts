@@ -12,18 +12,14 @@ export interface Disagreement {
   readonly text: string;
 }
 
-function slotDisagreements(
-  topology: Topology,
-  viewerId: string,
-  viewNodes: readonly { id: string; slots: readonly (readonly [number, number])[] }[],
-): Disagreement[] {
-  const seen = new Array<string | null>(topology.owners.length).fill(null);
-  for (const node of viewNodes) for (const [s, e] of node.slots) seen.fill(node.id, s, e + 1);
+function slotDisagreements(topology: Topology, viewerId: string): Disagreement[] {
+  const seen = topology.ownersByVoter.get(viewerId) ?? [];
   const differing: { slot: number; claimed: string | null; consensus: string | null }[] = [];
-  seen.forEach((claimed, slot) => {
+  for (let slot = 0; slot < topology.owners.length; slot++) {
+    const claimed = seen[slot] ?? null;
     const consensus = topology.owners[slot] ?? null;
     if (claimed !== consensus) differing.push({ slot, claimed, consensus });
-  });
+  }
   const groups = groupBy(differing, (d) => `${d.claimed}|${d.consensus}`);
   return [...groups.values()].map((group) => {
     const ranges = rangesFromSlots(group.map((d) => d.slot));
@@ -45,7 +41,7 @@ export function findDisagreements(topology: Topology): Disagreement[] {
   for (const view of topology.voters) {
     const self = selfOf(view);
     if (!self || !view.nodes) continue;
-    found.push(...slotDisagreements(topology, self.id, view.nodes));
+    found.push(...slotDisagreements(topology, self.id));
     for (const entry of view.nodes) {
       const consensus = topology.nodes.get(entry.id);
       if (!consensus || consensus.failed || entry.flags.includes('handshake') || entry.flags.includes('fail'))
