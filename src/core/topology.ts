@@ -1,4 +1,5 @@
 import { type ClusterNodeEntry, hasFlag } from './cluster-nodes.js';
+import { groupBy } from './collections.js';
 import type { NodeView } from './probe.js';
 import { SLOT_COUNT } from './slot-ranges.js';
 
@@ -30,8 +31,11 @@ export interface Topology {
   readonly nodes: ReadonlyMap<string, TopologyNode>;
   /** Consensus owner of every slot (node id) or null. */
   readonly owners: readonly (string | null)[];
-  /** Each voter's own slot → owner table, by voter id. */
-  readonly ownersByVoter: ReadonlyMap<string, readonly (string | null)[]>;
+  /** Each voter's own slot → owner table (indexes into `ownerIds`, -1 for none), by voter id. */
+  readonly ownersByVoter: ReadonlyMap<string, Int32Array>;
+  /** The consensus table in the same form. */
+  readonly ownerIndex: Int32Array;
+  readonly ownerIds: readonly string[];
   /** The slots each node owns by consensus, ascending. */
   readonly ownedSlots: ReadonlyMap<string, readonly number[]>;
   /** Reachable cluster views that vote on the consensus. */
@@ -72,10 +76,55 @@ function dedupeViews(views: readonly NodeView[]): Map<string, NodeView> {
   return byId;
 }
 
-function slotOwners(view: NodeView): (string | null)[] {
-  const owners = new Array<string | null>(SLOT_COUNT).fill(null);
+/** Node ids as small integers, so that 16384-slot tables compare numbers, not 40-character strings. */
+class IdIndex {
+  readonly ids: string[] = [];
+  private readonly index = new Map<string, number>();
+
+  of(id: string): number {
+    let i = this.index.get(id);
+    if (i === undefined) {
+      i = this.ids.length;
+      this.index.set(id, i);
+      this.ids.push(id);
+    }
+    return i;
+  }
+}
+
+/** One view's slot → owner table (owner index, -1 for none). */
+function slotOwners(view: NodeView, ids: IdIndex): Int32Array {
+  const owners = new Int32Array(SLOT_COUNT).fill(-1);
   for (const node of view.nodes ?? []) {
-    for (const [start, end] of node.slots) owners.fill(node.id, start, end + 1);
+    const owner = ids.of(node.id);
+    for (const [start, end] of node.slots) owners.fill(owner, start, end + 1);
+  }
+  return owners;
+}
+
+/** The owner most views name; a tie goes to the claim with the higher config epoch. */
+function consensusOwners(perView: readonly Int32Array[], epochs: readonly number[]): Int32Array {
+  const owners = new Int32Array(SLOT_COUNT).fill(-1);
+  for (let slot = 0; slot < SLOT_COUNT; slot++) {
+    const first = perView[0]?.[slot] ?? -1;
+    let unanimous = true;
+    for (let v = 1; v < perView.length && unanimous; v++) unanimous = perView[v]?.[slot] === first;
+    if (unanimous) {
+      owners[slot] = first;
+      continue;
+    }
+    const tally = new Map<number, number>();
+    for (const table of perView) tally.set(table[slot] ?? -1, (tally.get(table[slot] ?? -1) ?? 0) + 1);
+    let best = -1;
+    let bestVotes = -1;
+    const epoch = (owner: number) => (owner < 0 ? -1 : (epochs[owner] ?? 0));
+    for (const [owner, votes] of tally) {
+      if (votes > bestVotes || (votes === bestVotes && epoch(owner) > epoch(best))) {
+        best = owner;
+        bestVotes = votes;
+      }
+    }
+    owners[slot] = best;
   }
   return owners;
 }
@@ -96,42 +145,18 @@ export function buildTopology(views: readonly NodeView[]): Topology {
       epochOf.set(node.id, Math.max(epochOf.get(node.id) ?? 0, node.configEpoch));
   }
 
-  const perView = voters.map(slotOwners);
-  const owners = new Array<string | null>(SLOT_COUNT).fill(null);
-  for (let slot = 0; slot < SLOT_COUNT; slot++) {
-    const first = perView[0]?.[slot] ?? null;
-    let unanimous = true;
-    for (let v = 1; v < perView.length && unanimous; v++) unanimous = perView[v]?.[slot] === first;
-    if (unanimous) {
-      owners[slot] = first;
-      continue;
-    }
-    const tally = new Map<string | null, number>();
-    for (const viewOwners of perView) {
-      const owner = viewOwners[slot] ?? null;
-      tally.set(owner, (tally.get(owner) ?? 0) + 1);
-    }
-    let best: string | null = null;
-    let bestVotes = -1;
-    for (const [owner, votes] of tally) {
-      const better =
-        votes > bestVotes ||
-        (votes === bestVotes &&
-          (owner === null ? -1 : (epochOf.get(owner) ?? 0)) >
-            (best === null ? -1 : (epochOf.get(best) ?? 0)));
-      if (better) {
-        best = owner;
-        bestVotes = votes;
-      }
-    }
-    owners[slot] = best;
-  }
+  const ids = new IdIndex();
+  const perView = voters.map((v) => slotOwners(v, ids));
+  const ownerIndex = consensusOwners(
+    perView,
+    ids.ids.map((id) => epochOf.get(id) ?? 0),
+  );
+  const owners = Array.from(ownerIndex, (i) => (i < 0 ? null : (ids.ids[i] ?? null)));
 
-  const entriesById = new Map<string, ClusterNodeEntry[]>();
-  for (const view of voters) {
-    for (const node of view.nodes ?? [])
-      entriesById.set(node.id, [...(entriesById.get(node.id) ?? []), node]);
-  }
+  const entriesById = groupBy(
+    voters.flatMap((view) => view.nodes ?? []),
+    (entry) => entry.id,
+  );
   for (const view of loners) {
     const self = selfOf(view);
     if (self && !entriesById.has(self.id)) entriesById.set(self.id, []);
@@ -176,6 +201,16 @@ export function buildTopology(views: readonly NodeView[]): Topology {
     if (list) list.push(slot);
     else ownedSlots.set(owner, [slot]);
   });
-  const ownersByVoter = new Map(voters.map((v, i) => [selfOf(v)?.id ?? v.address, perView[i] ?? []]));
-  return { nodes, owners, ownersByVoter, ownedSlots, voters, loners, viewsById };
+  const ownersByVoter = new Map(voters.map((v, i) => [selfOf(v)?.id ?? v.address, perView[i] ?? ownerIndex]));
+  return {
+    nodes,
+    owners,
+    ownersByVoter,
+    ownerIndex,
+    ownerIds: ids.ids,
+    ownedSlots,
+    voters,
+    loners,
+    viewsById,
+  };
 }

@@ -13,12 +13,15 @@ export interface Disagreement {
 }
 
 function slotDisagreements(topology: Topology, viewerId: string): Disagreement[] {
-  const seen = topology.ownersByVoter.get(viewerId) ?? [];
+  const seen = topology.ownersByVoter.get(viewerId);
+  const consensusTable = topology.ownerIndex;
   const differing: { slot: number; claimed: string | null; consensus: string | null }[] = [];
-  for (let slot = 0; slot < topology.owners.length; slot++) {
-    const claimed = seen[slot] ?? null;
-    const consensus = topology.owners[slot] ?? null;
-    if (claimed !== consensus) differing.push({ slot, claimed, consensus });
+  if (!seen) return [];
+  const idOf = (i: number) => (i < 0 ? null : (topology.ownerIds[i] ?? null));
+  for (let slot = 0; slot < consensusTable.length; slot++) {
+    if (seen[slot] !== consensusTable[slot]) {
+      differing.push({ slot, claimed: idOf(seen[slot] ?? -1), consensus: idOf(consensusTable[slot] ?? -1) });
+    }
   }
   const groups = groupBy(differing, (d) => `${d.claimed}|${d.consensus}`);
   return [...groups.values()].map((group) => {
