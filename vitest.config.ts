@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { SummaryReporter } from './test/support/summary-reporter.js';
 
 export default defineConfig({
   test: {
@@ -9,6 +10,6 @@ export default defineConfig({
     maxWorkers: Number(process.env.SLOTWATCH_TEST_WORKERS ?? 3),
     testTimeout: 60_000,
     hookTimeout: 90_000,
-    reporters: ['default'],
+    reporters: ['default', new SummaryReporter()],
   },
 });

@@ -1,8 +1,8 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { hasErrors } from '../core/analyze.js';
 import { diagnose } from '../core/diagnose.js';
 import { explainError } from '../core/explain.js';
 import { KNOWLEDGE_BASE } from '../core/knowledge-base.js';
-import { hasErrors } from '../core/report.js';
 import { CHECK_OPTIONS, diagnoseOptions } from './check-options.js';
 import { type CliIo, UsageError } from './io.js';
 import { renderExplain } from './render-explain.js';

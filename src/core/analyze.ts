@@ -37,6 +37,10 @@ export interface AnalysisInput {
   readonly finishedAt: number;
 }
 
+/** Exit code 1 territory: at least one finding of severity error. */
+export const hasErrors = (report: Pick<Report, 'findings'>): boolean =>
+  report.findings.some((f) => f.severity === 'error');
+
 const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
 function nodeReport(node: TopologyNode, topology: Topology, counts: KeyCounts): NodeReport {

@@ -92,7 +92,7 @@ export async function connectNode(
     autoResendUnfulfilledCommands: false,
     retryStrategy: () => null,
     // disconnect() ends the socket and destroys it after this; a stopped node never answers the FIN.
-    disconnectTimeout: 50,
+    disconnectTimeout: 0,
     ...(options.tls ? { tls: options.tls } : {}),
   });
   let socketError: unknown;

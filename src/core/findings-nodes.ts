@@ -122,13 +122,22 @@ export function nodeIsolated(ctx: AnalysisContext): Finding[] {
   });
 }
 
+/** A failed replica of a failed slot owner may hold the only copy of those slots: never forgettable. */
+function mayHoldLostData(ctx: AnalysisContext, node: TopologyNode): boolean {
+  const master = node.masterId ? ctx.topology.nodes.get(node.masterId) : undefined;
+  return (
+    node.role === 'replica' && master !== undefined && master.failed && ownedSlots(ctx, master.id).length > 0
+  );
+}
+
 export function nodeForgettable(ctx: AnalysisContext): Finding[] {
   const forgettable = [...ctx.topology.nodes.values()].filter(
     (n) =>
       (n.failed || n.flags.includes('noaddr')) &&
       !n.view?.reachable &&
       ownedSlots(ctx, n.id).length === 0 &&
-      replicasOf(ctx, n.id).every((r) => r.failed),
+      replicasOf(ctx, n.id).every((r) => r.failed) &&
+      !mayHoldLostData(ctx, n),
   );
   return forgettable.map((n) =>
     finding(

@@ -4,6 +4,11 @@ import { nodeLabel } from './node-label.js';
 import type { Finding, Gap } from './report.js';
 import { countSlots, formatRanges, rangesFromSlots, type SlotRange } from './slot-ranges.js';
 
+const lossText = (keys: number | null): string =>
+  keys === null
+    ? 'whatever it held is lost: no live node could count its keys'
+    : `loses ${plural(keys, 'key')}`;
+
 const rangesOf = (gaps: readonly Gap[]): SlotRange[] => gaps.map((g) => [g.start, g.end] as const);
 
 const sumKeys = (gaps: readonly Gap[]): number | null =>
@@ -78,7 +83,7 @@ export function slotsOwnerFailed(ctx: AnalysisContext): Finding[] {
     const next =
       live.length > 0
         ? `Fail over to a replica: CLUSTER FAILOVER FORCE on ${nodeLabel(ctx.topology, live[0]?.id ?? null)} (\`slotwatch plan ${ctx.seeds}\` picks the best one).`
-        : `Restart ${nodeLabel(ctx.topology, owner)} from its RDB/AOF if at all possible; only if it cannot come back, re-assign its slots (loses ${keysText(sumKeys(gaps))}).`;
+        : `Restart ${nodeLabel(ctx.topology, owner)} from its RDB/AOF if at all possible; only if it cannot come back, re-assign its slots (${lossText(sumKeys(gaps))}).`;
     return finding(
       'SLOTS_OWNER_FAILED',
       'error',
@@ -88,7 +93,7 @@ export function slotsOwnerFailed(ctx: AnalysisContext): Finding[] {
         slots: rangesOf(gaps),
         next,
         details: [
-          `keys last seen: ${keysText(sumKeys(gaps))}`,
+          `keys last seen: ${sumKeys(gaps) ?? 'unknown (no live node holds a copy)'}`,
           ...replicas.map(
             (r) =>
               `replica ${nodeLabel(ctx.topology, r.id)}: ${r.failed ? 'FAIL' : r.view?.reachable ? 'reachable' : 'unreachable'}`,

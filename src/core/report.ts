@@ -122,6 +122,3 @@ export const Report = z.object({
   currentEpoch: z.number().int().nullable(),
 });
 export type Report = z.infer<typeof Report>;
-
-export const hasErrors = (report: Pick<Report, 'findings'>): boolean =>
-  report.findings.some((f) => f.severity === 'error');

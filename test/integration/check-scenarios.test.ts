@@ -158,6 +158,26 @@ describe('diagnosis of real clusters', () => {
     expect(gapOfA?.keys).toBe(4);
   });
 
+  it('says CONFIG is unreadable when renamed, and still counts keys when scripts are off', async () => {
+    cluster = await startCluster(backend, {
+      masters: 3,
+      replicasPerMaster: 0,
+      config: { 'rename-command': ['CONFIG ""', 'EVAL_RO ""'] },
+    });
+    const [owner] = cluster.masters;
+    if (!owner) throw new Error('no master');
+    await writeKeys(owner.redis, 20, 9);
+    await deleteSlotsEverywhere(cluster.nodes, 0, 99);
+
+    const report = await check(cluster.seeds);
+
+    expect(report.slots.gaps).toEqual([{ start: 0, end: 99, reason: 'unassigned', owner: null, keys: 9 }]);
+    expect(
+      report.config.every((c) => c.unavailable?.startsWith('CONFIG GET refused: ERR unknown command')),
+    ).toBe(true);
+    expect(report.config).toHaveLength(3);
+  });
+
   it('waits for gossip to settle once a cluster heals', async () => {
     cluster = await startCluster(backend);
     await waitUntilHealthy(cluster.nodes);

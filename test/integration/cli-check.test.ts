@@ -9,6 +9,7 @@ import { startCluster, startNode, type TestCluster } from '../support/cluster.js
 import { freePort } from '../support/free-port.js';
 import { writeKeys } from '../support/keys.js';
 import type { RedisBackend } from '../support/redis-backend.js';
+import { makeTestTls, type TestTls } from '../support/tls.js';
 
 let backend: RedisBackend;
 let cluster: TestCluster | undefined;
@@ -79,6 +80,25 @@ describe('slotwatch check', () => {
     expect(right.code).toBe(0);
     expect(right.stdout).toContain('MASTER_NO_REPLICA');
     expect(fromEnv.code).toBe(0);
+  });
+
+  it('authenticates as an ACL user with --user', async () => {
+    cluster = await startCluster(backend, { password: 's3cret', masters: 3, replicasPerMaster: 0 });
+    await Promise.all(
+      cluster.nodes.map((n) =>
+        n.redis.call('ACL', 'SETUSER', 'probe', 'on', '>probe-pw', '~*', '&*', '+@all'),
+      ),
+    );
+
+    const good = await cli(['check', cluster.seeds.join(','), '--user', 'probe', '--password', 'probe-pw']);
+    const bad = await cli(['check', cluster.seeds.join(','), '--user', 'probe', '--password', 's3cret']);
+    const noPassword = await cli(['check', cluster.seeds.join(','), '--user', 'probe']);
+
+    expect(good.code).toBe(0);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('authentication refused');
+    expect(noPassword.code).toBe(2);
+    expect(noPassword.stderr).toContain('--user needs a password');
   });
 
   it('reports NOT_CLUSTER for a plain redis-server and exits 1', async () => {
@@ -167,5 +187,34 @@ describe('slotwatch check', () => {
     );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('no seed answered');
+  });
+});
+
+describe('slotwatch check over TLS', () => {
+  let tls: TestTls | undefined;
+  afterAll(async () => {
+    await tls?.remove();
+  });
+
+  it('reads a TLS-only cluster with the CA given, and refuses an untrusted certificate', async () => {
+    tls = await makeTestTls();
+    cluster = await startCluster(backend, { masters: 3, replicasPerMaster: 0, tls });
+    const seeds = cluster.seeds.join(',');
+
+    const trusted = await cli(
+      ['check', seeds, '--tls', '--tls-ca', tls.caFile],
+      {},
+      { [tls.caFile]: tls.caPem },
+    );
+    const untrusted = await cli(['check', seeds, '--tls']);
+    const insecure = await cli(['check', seeds, '--tls', '--tls-insecure']);
+    const plain = await cli(['check', seeds, '--timeout-ms', '500']);
+
+    expect(trusted.code).toBe(0);
+    expect(trusted.stdout).toContain('16384/16384 slots covered');
+    expect(untrusted.code).toBe(2);
+    expect(untrusted.stderr).toMatch(/no seed answered .*(self[- ]signed|unable to verify|certificate)/i);
+    expect(insecure.code).toBe(0);
+    expect(plain.code).toBe(2);
   });
 });

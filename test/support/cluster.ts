@@ -3,7 +3,8 @@ import { parseClusterNodes } from '../../src/core/cluster-nodes.js';
 import { parseClusterInfo } from '../../src/core/info.js';
 import { SLOT_COUNT } from '../../src/core/slot-ranges.js';
 import { freePort } from './free-port.js';
-import type { RedisBackend, RedisProcess } from './redis-backend.js';
+import type { ClientOptions, RedisBackend, RedisConfig, RedisProcess } from './redis-backend.js';
+import type { TestTls } from './tls.js';
 import { waitFor } from './wait.js';
 
 export interface TestNode {
@@ -21,7 +22,9 @@ export interface ClusterOptions {
   readonly replicasPerMaster?: number;
   readonly nodeTimeoutMs?: number;
   readonly password?: string;
-  readonly config?: Readonly<Record<string, string>>;
+  readonly config?: RedisConfig;
+  /** TLS only: every port, the cluster bus and replication speak TLS. */
+  readonly tls?: TestTls;
 }
 
 export interface TestCluster {
@@ -38,7 +41,7 @@ export interface TestCluster {
 
 export const NODE_TIMEOUT_MS = 1500;
 
-function directClient(port: number, password?: string): Redis {
+function directClient(port: number, { password, tls }: ClientOptions): Redis {
   const redis = new Redis({
     port,
     host: '127.0.0.1',
@@ -47,6 +50,7 @@ function directClient(port: number, password?: string): Redis {
     retryStrategy: () => null,
     lazyConnect: false,
     ...(password ? { password } : {}),
+    ...(tls ? { tls } : {}),
   });
   redis.on('error', () => {});
   return redis;
@@ -55,21 +59,29 @@ function directClient(port: number, password?: string): Redis {
 /** Starts a redis-server on a free port with an explicit free cluster bus port. */
 export async function startNode(
   backend: RedisBackend,
-  config: Readonly<Record<string, string>>,
+  config: RedisConfig,
+  client?: ClientOptions,
 ): Promise<{ port: number; busPort: number; process: RedisProcess }> {
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     const busPort = await freePort();
     try {
-      const process = await backend.start(port, {
-        bind: '127.0.0.1',
-        'protected-mode': 'no',
-        save: '',
-        appendonly: 'no',
-        'cluster-port': String(busPort),
-        'repl-diskless-sync-delay': '0',
-        ...config,
-      });
+      const tlsPort =
+        typeof config['tls-cert-file'] === 'string' ? { port: '0', 'tls-port': String(port) } : {};
+      const process = await backend.start(
+        port,
+        {
+          bind: '127.0.0.1',
+          'protected-mode': 'no',
+          save: '',
+          appendonly: 'no',
+          'cluster-port': String(busPort),
+          'repl-diskless-sync-delay': '0',
+          ...config,
+          ...tlsPort,
+        },
+        client,
+      );
       return { port, busPort, process };
     } catch (error) {
       if (attempt >= 3) throw error;
@@ -129,10 +141,12 @@ export async function startCluster(
     'cluster-config-file': 'nodes.conf',
     'cluster-node-timeout': String(options.nodeTimeoutMs ?? NODE_TIMEOUT_MS),
     ...(options.password ? { requirepass: options.password, masterauth: options.password } : {}),
+    ...(options.tls ? options.tls.serverConfig : {}),
     ...options.config,
   };
+  const client: ClientOptions = { password: options.password, tls: options.tls?.clientOptions };
   const started = await Promise.all(
-    Array.from({ length: masters * (1 + perMaster) }, () => startNode(backend, config)),
+    Array.from({ length: masters * (1 + perMaster) }, () => startNode(backend, config, client)),
   );
   const nodes: TestNode[] = [];
   const stop = async () => {
@@ -141,7 +155,7 @@ export async function startCluster(
   };
   try {
     for (const s of started) {
-      const redis = directClient(s.port, options.password);
+      const redis = directClient(s.port, client);
       const id = String(await redis.call('CLUSTER', 'MYID'));
       nodes.push({ ...s, address: `127.0.0.1:${s.port}`, id, redis });
     }
@@ -191,7 +205,7 @@ export async function startCluster(
       if (!found) throw new Error(`no node ${id}`);
       return found;
     },
-    connect: (node) => directClient(node.port, options.password),
+    connect: (node) => directClient(node.port, client),
     stop,
   };
 }

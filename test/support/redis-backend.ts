@@ -2,8 +2,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import { waitFor } from './wait.js';
+
+/** redis-server settings; an array repeats the directive (`rename-command`). */
+export type RedisConfig = Readonly<Record<string, string | readonly string[]>>;
+
+/** How the harness itself talks to a node. */
+export interface ClientOptions {
+  readonly password?: string | undefined;
+  readonly tls?: ConnectionOptions | undefined;
+}
 
 /** One running redis-server, whatever runs it. */
 export interface RedisProcess {
@@ -17,12 +27,12 @@ export interface RedisProcess {
 
 export interface RedisBackend {
   readonly name: 'local redis-server' | 'testcontainers';
-  start(port: number, config: Readonly<Record<string, string>>): Promise<RedisProcess>;
+  start(port: number, config: RedisConfig, client?: ClientOptions): Promise<RedisProcess>;
   /** Stops everything it started, paused processes included. */
   stopAll(): Promise<void>;
 }
 
-async function waitUntilAnswering(port: number, password?: string): Promise<void> {
+async function waitUntilAnswering(port: number, { password, tls }: ClientOptions): Promise<void> {
   await waitFor(
     `redis-server on port ${port}`,
     async () => {
@@ -33,6 +43,7 @@ async function waitUntilAnswering(port: number, password?: string): Promise<void
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,
         ...(password ? { password } : {}),
+        ...(tls ? { tls } : {}),
       });
       redis.on('error', () => {});
       try {
@@ -46,15 +57,24 @@ async function waitUntilAnswering(port: number, password?: string): Promise<void
   );
 }
 
-const toArgs = (config: Readonly<Record<string, string>>): string[] =>
-  Object.entries(config).flatMap(([key, value]) => [`--${key}`, value]);
+const toArgs = (config: RedisConfig): string[] =>
+  Object.entries(config).flatMap(([key, value]) =>
+    (typeof value === 'string' ? [value] : value).flatMap((v) => [
+      `--${key}`,
+      // redis-server quotes each argument: 'CONFIG ""' must arrive as two arguments, the second empty.
+      ...v.split(' ').map((word) => (word === '""' ? '' : word)),
+    ]),
+  );
+
+const passwordOf = (config: RedisConfig): string | undefined =>
+  typeof config.requirepass === 'string' ? config.requirepass : undefined;
 
 export function localBackend(): RedisBackend {
   const children = new Set<ChildProcess>();
   const dirs = new Set<string>();
   return {
     name: 'local redis-server',
-    async start(port, config) {
+    async start(port, config, client = { password: passwordOf(config) }) {
       const dir = await mkdtemp(join(tmpdir(), `slotwatch-${port}-`));
       dirs.add(dir);
       const child = spawn('redis-server', ['--port', String(port), '--dir', dir, ...toArgs(config)], {
@@ -69,7 +89,7 @@ export function localBackend(): RedisBackend {
       child.once('exit', () => children.delete(child));
       try {
         await Promise.race([
-          waitUntilAnswering(port, config.requirepass),
+          waitUntilAnswering(port, client),
           exited.then(() => {
             throw new Error(`redis-server on ${port} exited at start: ${stderr.trim()}`);
           }),
@@ -111,18 +131,18 @@ export async function containerBackend(
   image = process.env.SLOTWATCH_TEST_IMAGE ?? 'redis:7.0',
 ): Promise<RedisBackend> {
   const { GenericContainer, getContainerRuntimeClient } = await import('testcontainers');
-  const client = await getContainerRuntimeClient();
+  const runtime = await getContainerRuntimeClient();
   const started: { stop: () => Promise<unknown>; getId: () => string }[] = [];
   return {
     name: 'testcontainers',
-    async start(port, config) {
+    async start(port, config, client = { password: passwordOf(config) }) {
       const container = await new GenericContainer(image)
         .withNetworkMode('host')
         .withCommand(['redis-server', '--port', String(port), ...toArgs(config)])
         .start();
       started.push(container);
-      await waitUntilAnswering(port, config.requirepass);
-      const docker = client.container.dockerode.getContainer(container.getId());
+      await waitUntilAnswering(port, client);
+      const docker = runtime.container.dockerode.getContainer(container.getId());
       return {
         port,
         kill: async () => {
@@ -139,7 +159,7 @@ export async function containerBackend(
     async stopAll() {
       await Promise.all(
         started.map(async (c) => {
-          await client.container.dockerode
+          await runtime.container.dockerode
             .getContainer(c.getId())
             .unpause()
             .catch(() => {});

@@ -117,4 +117,22 @@ describe('analyze', () => {
     expect(isolated?.nodes).toEqual([stranger.id]);
     expect(isolated?.summary).toContain('no other node lists it');
   });
+
+  it('reports a node stuck in handshake without calling it a disagreement', () => {
+    const shaking: FakeNode = { id: fakeId(7), port: 7007, role: 'master' };
+    const withHandshake = (self: string) =>
+      `${nodesText(cluster, self)}\n${shaking.id} 127.0.0.1:7007@17007 handshake - 0 0 0 connected`;
+    const views = [
+      fakeView('127.0.0.1:7000', withHandshake(A)),
+      fakeView('127.0.0.1:7001', nodesText(cluster, B)),
+      fakeView('127.0.0.1:7002', nodesText(cluster, C)),
+    ];
+
+    const result = report(views);
+
+    const handshake = result.findings.find((f) => f.code === 'NODE_HANDSHAKE');
+    expect(handshake?.nodes).toEqual([shaking.id]);
+    expect(handshake?.summary).toContain('127.0.0.1:7007');
+    expect(result.findings.map((f) => f.code)).not.toContain('VIEWS_DISAGREE');
+  });
 });
