@@ -43,6 +43,13 @@ export const hasErrors = (report: Pick<Report, 'findings'>): boolean =>
 
 const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
+function seenAs(node: TopologyNode): NodeReport['othersSee'] {
+  const [first] = node.seenBy;
+  if (!first) return null;
+  const agree = node.seenBy.filter((e) => e.role === first.role && e.masterId === first.masterId);
+  return agree.length * 2 >= node.seenBy.length ? { role: first.role, replicaOf: first.masterId } : null;
+}
+
 function nodeReport(node: TopologyNode, topology: Topology, counts: KeyCounts): NodeReport {
   const view = node.view;
   const replication = view?.info?.replication ?? {};
@@ -58,6 +65,7 @@ function nodeReport(node: TopologyNode, topology: Topology, counts: KeyCounts): 
     error: view?.error?.message ?? (view ? null : 'not probed'),
     slots: rangesFromSlots(owned).map(([s, e]) => [s, e]),
     replicaOf: node.masterId,
+    othersSee: seenAs(node),
     configEpoch: node.configEpoch,
     linkState:
       othersSee.length === 0 ? null : othersSee.includes('disconnected') ? 'disconnected' : 'connected',

@@ -23,8 +23,11 @@ export interface NodeError {
 export interface NodeClient {
   readonly address: string;
   call(command: string, ...args: (string | number)[]): Promise<unknown>;
-  /** Results in order; a failed command yields an Error in its place. */
-  pipeline(commands: readonly (readonly (string | number)[])[]): Promise<unknown[]>;
+  /** Results in order; a failed command yields an Error in its place. `buffers`: replies as Buffers. */
+  pipeline(
+    commands: readonly (readonly (string | number)[])[],
+    options?: { buffers?: boolean },
+  ): Promise<unknown[]>;
   close(): void;
 }
 
@@ -117,8 +120,9 @@ export async function connectNode(
     value: {
       address,
       call: (command, ...args) => redis.call(command, ...args),
-      pipeline: async (commands) => {
-        const results = (await redis.pipeline(commands.map((c) => ['call', ...c])).exec()) ?? [];
+      pipeline: async (commands, { buffers = false } = {}) => {
+        const method = buffers ? 'callBuffer' : 'call';
+        const results = (await redis.pipeline(commands.map((c) => [method, ...c])).exec()) ?? [];
         return results.map(([error, value]) => error ?? value);
       },
       close,

@@ -63,6 +63,10 @@ export const NodeReport = z.object({
   error: z.string().nullable(),
   slots: z.array(SlotRangeTuple),
   replicaOf: z.string().nullable(),
+  /** How most other nodes list it (differs from `role`/`replicaOf` for a node that fell out). */
+  othersSee: z
+    .object({ role: z.enum(['master', 'replica', 'unknown']), replicaOf: z.string().nullable() })
+    .nullable(),
   configEpoch: z.number().int(),
   linkState: z.enum(['connected', 'disconnected']).nullable(),
   clusterState: z.enum(['ok', 'fail']).nullable(),

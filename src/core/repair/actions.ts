@@ -1,0 +1,263 @@
+import { plural } from '../finding.js';
+import { rangesFromSlots, slotsIn } from '../slot-ranges.js';
+import type { ExecContext } from './exec-context.js';
+import { moveSlotKeys } from './move-keys.js';
+import type { Snapshot } from './snapshot.js';
+import type { RepairAction } from './types.js';
+
+/** How the executor handles one kind of action: already done? do it; confirmed? */
+interface Runner {
+  done(snapshot: Snapshot, ctx: ExecContext): boolean | Promise<boolean>;
+  run(snapshot: Snapshot, ctx: ExecContext): Promise<void>;
+}
+
+/** A step that cannot go on; its message names what a person must decide. */
+export class StepRefused extends Error {
+  override readonly name = 'StepRefused';
+}
+
+const ignore = (pattern: RegExp) => (error: Error) => {
+  if (!pattern.test(error.message)) throw error;
+};
+
+async function onNode(ctx: ExecContext, snapshot: Snapshot, id: string, ...command: (string | number)[]) {
+  const client = await ctx.client(snapshot, id);
+  return client.call(command[0] as string, ...command.slice(1));
+}
+
+const addSlots = (a: Extract<RepairAction, { type: 'add-slots' }>): Runner => ({
+  done: (s) => s.everyoneSeesOwner(a.node, a.ranges),
+  async run(s, ctx) {
+    const view = s.viewOf(a.node);
+    if (!view) throw new Error(`${a.node.slice(0, 8)} does not answer`);
+    const ownerOf = new Map<number, string>();
+    for (const entry of view) for (const slot of slotsIn(entry.slots)) ownerOf.set(slot, entry.id);
+    const missing: number[] = [];
+    for (const slot of slotsIn(a.ranges)) {
+      const owner = ownerOf.get(slot);
+      if (owner === undefined) missing.push(slot);
+      else if (owner !== a.node)
+        throw new StepRefused(`slot ${slot} is already owned by ${owner.slice(0, 8)}: not taking it`);
+    }
+    if (missing.length > 0) {
+      const ranges = rangesFromSlots(missing).flat();
+      await onNode(ctx, s, a.node, 'CLUSTER', 'ADDSLOTSRANGE', ...ranges);
+    }
+    await ctx.until(`every node sees ${a.node.slice(0, 8)} owning ${plural(missing.length, 'slot')}`, (n) =>
+      n.everyoneSeesOwner(a.node, a.ranges),
+    );
+  },
+});
+
+const failover = (a: Extract<RepairAction, { type: 'failover' }>): Runner => ({
+  done: (s) => s.self(a.node)?.role === 'master' && s.everyoneSeesOwner(a.node, a.ranges),
+  async run(s, ctx) {
+    if (s.self(a.node)?.role !== 'master') await onNode(ctx, s, a.node, 'CLUSTER', 'FAILOVER', a.mode);
+    await ctx.until(
+      `${a.node.slice(0, 8)} promoted and seen as owner by every node${a.mode === 'FORCE' ? ' (if the masters cannot vote, TAKEOVER is the next option)' : ''}`,
+      (n) => n.self(a.node)?.role === 'master' && n.everyoneSeesOwner(a.node, a.ranges),
+      ctx.settleMs * 3,
+    );
+  },
+});
+
+const knownBy = (s: Snapshot, target: string) =>
+  s.reachable().filter((id) => id !== target && (s.viewOf(id) ?? []).some((e) => e.id === target));
+
+const forget = (a: Extract<RepairAction, { type: 'forget' }>): Runner => ({
+  done: (s) => knownBy(s, a.target).length === 0,
+  async run(s, ctx) {
+    // All at once: CLUSTER FORGET bans the id for 60 s, and gossip from any node that still knows it brings it back.
+    await Promise.all(
+      knownBy(s, a.target).map((id) =>
+        onNode(ctx, s, id, 'CLUSTER', 'FORGET', a.target).catch(ignore(/Unknown node/i)),
+      ),
+    );
+    await ctx.until(
+      `no node lists ${a.target.slice(0, 8)} any more`,
+      (n) => knownBy(n, a.target).length === 0,
+    );
+  },
+});
+
+function epochIsHighest(s: Snapshot, id: string): boolean {
+  const view = s.viewOf(id) ?? [];
+  const mine = view.find((e) => e.myself)?.configEpoch ?? -1;
+  return view.filter((e) => e.role === 'master' && !e.myself).every((e) => e.configEpoch < mine);
+}
+
+const bumpEpoch = (a: Extract<RepairAction, { type: 'bump-epoch' }>): Runner => ({
+  done: (s) => epochIsHighest(s, a.node),
+  async run(s, ctx) {
+    await onNode(ctx, s, a.node, 'CLUSTER', 'BUMPEPOCH');
+    const slots = s.self(a.node)?.slots ?? [];
+    await ctx.until(`every node accepts ${a.node.slice(0, 8)} with its new epoch`, (n) => {
+      const epoch = n.self(a.node)?.configEpoch;
+      return n.linesAbout(a.node).every((e) => e.configEpoch === epoch) && n.everyoneSeesOwner(a.node, slots);
+    });
+  },
+});
+
+async function countKeys(ctx: ExecContext, s: Snapshot, id: string, slot: number): Promise<number> {
+  return Number(await onNode(ctx, s, id, 'CLUSTER', 'COUNTKEYSINSLOT', slot));
+}
+
+async function moveKeys(
+  ctx: ExecContext,
+  s: Snapshot,
+  slot: number,
+  from: string,
+  to: string,
+  asking: boolean,
+) {
+  const toAddress = s.topology.nodes.get(to)?.address;
+  if (!toAddress) throw new Error(`${to.slice(0, 8)} has no address`);
+  const result = await moveSlotKeys({
+    from: await ctx.client(s, from),
+    to: await ctx.client(s, to),
+    toAddress,
+    slot,
+    asking,
+    username: ctx.probe.username,
+    password: ctx.probe.password,
+    deadlineAt: Date.now() + Math.max(60_000, ctx.settleMs * 4),
+  });
+  if (result.moved > 0) ctx.note(`slot ${slot}: moved ${plural(result.moved, 'key')} to ${to.slice(0, 8)}`);
+  if (result.replaced.length > 0)
+    ctx.note(
+      `slot ${slot}: ${plural(result.replaced.length, 'key')} existed on both sides with equal values and were replaced`,
+    );
+  if (result.conflicts.length > 0) {
+    throw new StepRefused(
+      `slot ${slot}: ${plural(result.conflicts.length, 'key')} exist on both ${from.slice(0, 8)} and ${to.slice(0, 8)} with different values; both copies are left in place for a person to decide: ${result.conflicts.slice(0, 20).join(', ')}${result.conflicts.length > 20 ? ' …' : ''}`,
+    );
+  }
+}
+
+const finishMigration = (a: Extract<RepairAction, { type: 'finish-migration' }>): Runner => ({
+  done: (s) =>
+    s.everyoneSeesOwner(a.target, [[a.slot, a.slot]]) &&
+    !s.hasOpenState(a.source, a.slot) &&
+    !s.hasOpenState(a.target, a.slot),
+  async run(s, ctx) {
+    const slot = a.slot;
+    const targetOwns = s.self(a.target)?.slots.some(([x, y]) => slot >= x && slot <= y) ?? false;
+    if (!targetOwns) {
+      if (!s.self(a.target)?.importing.some((m) => m.slot === slot)) {
+        await onNode(ctx, s, a.target, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', a.source);
+      }
+      if (!s.self(a.source)?.migrating.some((m) => m.slot === slot)) {
+        await onNode(ctx, s, a.source, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', a.target);
+      }
+      await moveKeys(ctx, s, slot, a.source, a.target, false);
+    }
+    const others = s
+      .reachable()
+      .filter((id) => id !== a.source && id !== a.target && s.self(id)?.role === 'master');
+    for (const id of [a.target, a.source, ...others])
+      await onNode(ctx, s, id, 'CLUSTER', 'SETSLOT', slot, 'NODE', a.target);
+    await ctx.until(
+      `every node sees ${a.target.slice(0, 8)} owning slot ${slot}, no open state left`,
+      (n) =>
+        n.everyoneSeesOwner(a.target, [[slot, slot]]) &&
+        !n.hasOpenState(a.source, slot) &&
+        !n.hasOpenState(a.target, slot),
+    );
+  },
+});
+
+const adoptKeys = (a: Extract<RepairAction, { type: 'adopt-keys' }>): Runner => ({
+  done: async (s, ctx) =>
+    !s.hasOpenState(a.holder, a.slot) && (await countKeys(ctx, s, a.holder, a.slot)) === 0,
+  async run(s, ctx) {
+    const slot = a.slot;
+    if (!s.self(a.holder)?.importing.some((m) => m.slot === slot)) {
+      await onNode(ctx, s, a.holder, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', a.owner);
+    }
+    await moveKeys(ctx, s, slot, a.holder, a.owner, true);
+    await onNode(ctx, s, a.holder, 'CLUSTER', 'SETSLOT', slot, 'STABLE');
+    await ctx.until(`${a.holder.slice(0, 8)} holds no key of slot ${slot} and no open state`, async (n) => {
+      return !n.hasOpenState(a.holder, slot) && (await countKeys(ctx, n, a.holder, slot)) === 0;
+    });
+  },
+});
+
+const stable = (a: Extract<RepairAction, { type: 'stable' }>): Runner => ({
+  done: (s) => !s.hasOpenState(a.node, a.slot),
+  async run(s, ctx) {
+    await onNode(ctx, s, a.node, 'CLUSTER', 'SETSLOT', a.slot, 'STABLE');
+    await ctx.until(`slot ${a.slot} closed on ${a.node.slice(0, 8)}`, (n) => !n.hasOpenState(a.node, a.slot));
+  },
+});
+
+const claimSlot = (a: Extract<RepairAction, { type: 'claim-slot' }>): Runner => ({
+  done: (s) => s.everyoneSeesOwner(a.node, [[a.slot, a.slot]]) && !s.hasOpenState(a.node, a.slot),
+  async run(s, ctx) {
+    await onNode(ctx, s, a.node, 'CLUSTER', 'SETSLOT', a.slot, 'NODE', a.node);
+    await ctx.until(`every node sees ${a.node.slice(0, 8)} owning slot ${a.slot}`, (n) =>
+      n.everyoneSeesOwner(a.node, [[a.slot, a.slot]]),
+    );
+  },
+});
+
+/** The node knows every live node the others know, with no handshake left. */
+function joined(s: Snapshot, id: string): boolean {
+  const view = s.viewOf(id);
+  if (!view) return false;
+  const known = new Set(view.filter((e) => !e.flags.includes('handshake')).map((e) => e.id));
+  const live = [...s.topology.nodes.values()].filter((n) => !n.failed && n.listedBy > 1).map((n) => n.id);
+  const seen = s.linesAbout(id).filter((e) => !e.myself);
+  return (
+    live.every((other) => known.has(other)) &&
+    seen.length > 0 &&
+    seen.every((e) => !e.flags.includes('handshake'))
+  );
+}
+
+const meet = (a: Extract<RepairAction, { type: 'meet' }>): Runner => ({
+  done: (s) => joined(s, a.node),
+  async run(s, ctx) {
+    const peer = s.self(a.peer);
+    if (!peer) throw new Error(`${a.peer.slice(0, 8)} does not answer`);
+    await onNode(ctx, s, a.node, 'CLUSTER', 'MEET', peer.host, peer.port, peer.busPort);
+    await ctx.until(`${a.node.slice(0, 8)} knows the cluster again`, (n) => joined(n, a.node));
+  },
+});
+
+const replicating = (s: Snapshot, a: Extract<RepairAction, { type: 'replicate' }>) =>
+  s.self(a.node)?.masterId === a.master && s.linesAbout(a.node).every((e) => e.masterId === a.master);
+
+const replicate = (a: Extract<RepairAction, { type: 'replicate' }>): Runner => ({
+  done: (s) => replicating(s, a),
+  async run(s, ctx) {
+    await onNode(ctx, s, a.node, 'CLUSTER', 'REPLICATE', a.master);
+    await ctx.until(`every node sees ${a.node.slice(0, 8)} as replica of ${a.master.slice(0, 8)}`, (n) =>
+      replicating(n, a),
+    );
+  },
+});
+
+export function runnerFor(action: RepairAction): Runner {
+  switch (action.type) {
+    case 'add-slots':
+      return addSlots(action);
+    case 'failover':
+      return failover(action);
+    case 'forget':
+      return forget(action);
+    case 'bump-epoch':
+      return bumpEpoch(action);
+    case 'finish-migration':
+      return finishMigration(action);
+    case 'adopt-keys':
+      return adoptKeys(action);
+    case 'stable':
+      return stable(action);
+    case 'claim-slot':
+      return claimSlot(action);
+    case 'meet':
+      return meet(action);
+    case 'replicate':
+      return replicate(action);
+  }
+}

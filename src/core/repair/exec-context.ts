@@ -1,0 +1,59 @@
+import { type ConnectOptions, connectNode, type NodeClient } from '../connection.js';
+import { sleep } from '../pool.js';
+import type { ProbeOptions } from '../probe.js';
+import { type Snapshot, takeSnapshot } from './snapshot.js';
+
+/** What a step may do: look at the cluster, talk to one node, wait for agreement. */
+export class ExecContext {
+  private readonly clients = new Map<string, NodeClient>();
+
+  constructor(
+    readonly seeds: readonly string[],
+    readonly probe: ProbeOptions,
+    /** How long nodes get to agree after a step (derived from cluster-node-timeout). */
+    readonly settleMs: number,
+    readonly note: (message: string) => void,
+  ) {}
+
+  snapshot(): Promise<Snapshot> {
+    return takeSnapshot(this.seeds, this.probe);
+  }
+
+  /** A connection to the node for commands that may take seconds (MIGRATE); kept until close(). */
+  async client(snapshot: Snapshot, id: string): Promise<NodeClient> {
+    const existing = this.clients.get(id);
+    if (existing) return existing;
+    const address = snapshot.address(id);
+    if (!address) throw new Error(`node ${id.slice(0, 8)} has no address`);
+    const options: ConnectOptions = {
+      ...(this.probe.username !== undefined ? { username: this.probe.username } : {}),
+      ...(this.probe.password !== undefined ? { password: this.probe.password } : {}),
+      ...(this.probe.tls ? { tls: this.probe.tls } : {}),
+      timeoutMs: 30_000,
+    };
+    const connected = await connectNode(this.probe.addressMap?.[address] ?? address, options);
+    if (!connected.ok) throw new Error(`cannot reach ${address}: ${connected.error.message}`);
+    this.clients.set(id, connected.value);
+    return connected.value;
+  }
+
+  /** Re-reads every node's view until `check` holds, or fails with `what` after the settle deadline. */
+  async until(
+    what: string,
+    check: (snapshot: Snapshot) => boolean | Promise<boolean>,
+    ms = this.settleMs,
+  ): Promise<Snapshot> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const snapshot = await this.snapshot();
+      if (await check(snapshot)) return snapshot;
+      if (Date.now() > deadline) throw new Error(`not confirmed within ${Math.round(ms / 1000)} s: ${what}`);
+      await sleep(100);
+    }
+  }
+
+  close(): void {
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
+}

@@ -1,0 +1,72 @@
+import type { SlotRange } from '../slot-ranges.js';
+
+/** One thing the executor does to the cluster; node fields are node ids. */
+export type RepairAction =
+  | { readonly type: 'add-slots'; readonly node: string; readonly ranges: readonly SlotRange[] }
+  | {
+      readonly type: 'failover';
+      readonly node: string;
+      readonly master: string;
+      readonly mode: 'FORCE' | 'TAKEOVER';
+      readonly ranges: readonly SlotRange[];
+    }
+  | { readonly type: 'forget'; readonly target: string }
+  | { readonly type: 'bump-epoch'; readonly node: string }
+  | {
+      readonly type: 'finish-migration';
+      readonly slot: number;
+      readonly source: string;
+      readonly target: string;
+    }
+  | { readonly type: 'adopt-keys'; readonly slot: number; readonly holder: string; readonly owner: string }
+  | { readonly type: 'stable'; readonly slot: number; readonly node: string }
+  | { readonly type: 'claim-slot'; readonly slot: number; readonly node: string }
+  | { readonly type: 'meet'; readonly node: string; readonly peer: string }
+  | { readonly type: 'replicate'; readonly node: string; readonly master: string };
+
+export interface RepairStep {
+  /** 1-based position in its option. */
+  readonly index: number;
+  readonly action: RepairAction;
+  /** Where it runs, for people: `127.0.0.1:7000 (3f2a9c1b)` or `every node`. */
+  readonly where: string;
+  /** The command as a person would type it; never a secret. */
+  readonly command: string;
+  readonly why: string;
+}
+
+export type Risk = 'safe' | 'data-loss';
+
+export interface DataLoss {
+  readonly slots: readonly SlotRange[];
+  /** Keys last seen in those slots; null when nobody could count them. */
+  readonly keys: number | null;
+  readonly description: string;
+}
+
+export type RepairKind =
+  | 'cover-unassigned'
+  | 'failover'
+  | 'take-over-slots'
+  | 'close-open-slots'
+  | 'adopt-orphans'
+  | 'rejoin-node'
+  | 'forget-failed'
+  | 'attach-replica'
+  | 'fix-everything';
+
+/** A repair a person can approve: what, why, how risky, and exactly which commands. */
+export interface RepairOption {
+  readonly id: string;
+  readonly kind: RepairKind;
+  readonly title: string;
+  readonly explanation: string;
+  readonly risk: Risk;
+  readonly loss: DataLoss | null;
+  readonly steps: readonly RepairStep[];
+  /** Node ids the steps touch. */
+  readonly nodes: readonly string[];
+  readonly expected: string;
+  /** Fingerprint of the state the plan was made from. */
+  readonly fingerprint: string;
+}
