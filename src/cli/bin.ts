@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline/promises';
 import { runCli } from './main.js';
 
 const code = await runCli(process.argv.slice(2), {
@@ -7,5 +8,17 @@ const code = await runCli(process.argv.slice(2), {
   env: process.env,
   readFile: (path) => readFile(path, 'utf8'),
   color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+  ...(process.stdin.isTTY
+    ? {
+        prompt: async (question: string) => {
+          const rl = createInterface({ input: process.stdin, output: process.stdout });
+          try {
+            return await rl.question(question);
+          } finally {
+            rl.close();
+          }
+        },
+      }
+    : {}),
 });
 process.exitCode = code;

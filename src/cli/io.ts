@@ -5,6 +5,8 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly readFile: (path: string) => Promise<string>;
   readonly color: boolean;
+  /** Asks a question on a terminal; absent when there is none (then nothing interactive happens). */
+  readonly prompt?: (question: string) => Promise<string>;
 }
 
 /** A usage mistake or a failure to diagnose: one line on stderr, exit 2. */

@@ -1,9 +1,9 @@
-import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { hasErrors } from '../core/analyze.js';
 import { diagnose } from '../core/diagnose.js';
 import { explainError } from '../core/explain.js';
 import { KNOWLEDGE_BASE } from '../core/knowledge-base.js';
-import { CHECK_OPTIONS, diagnoseOptions } from './check-options.js';
+import { fixCommand, planCommand } from './commands/plan-fix.js';
+import { clusterArgs, parse } from './commands/shared.js';
 import { type CliIo, UsageError } from './io.js';
 import { renderExplain } from './render-explain.js';
 import { renderReport } from './render-report.js';
@@ -12,39 +12,21 @@ import { makeStyle } from './style.js';
 export const USAGE = `Usage:
   slotwatch check <host:port>[,<host:port>…] [--json] [--user U] [--password P | --password-file F]
                   [--tls [--tls-ca F] [--tls-insecure]] [--timeout-ms N]
+  slotwatch plan <seeds> [--json] [connection flags as for check]
+  slotwatch fix <seeds> --option <id> --yes [--accept-data-loss] [connection flags as for check]
   slotwatch explain "<redis error text>"
   slotwatch help
 
 check   diagnoses a Redis Cluster: exit 0 healthy, 1 at least one error finding, 2 could not diagnose.
         The password may also come from SLOTWATCH_PASSWORD (a flag shows in ps).
         --timeout-ms is each node's deadline (default 2000); the whole probe ends by 2.5x that + 1 s.
+plan    lists the repairs that fit the current state, each with a stable id, its risk and its steps.
+fix     runs one of them locally (break-glass; the Slack path needs two approvals). Options that can lose
+        data refuse without --accept-data-loss. Exit 0 only when the cluster has no error finding after.
 explain prints the runbook entry for a Redis error message.`;
 
-function parse(args: string[], options: ParseArgsConfig['options']) {
-  try {
-    return parseArgs({ args, options: options ?? {}, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''), {
-      showUsage: true,
-    });
-  }
-}
-
 async function check(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(args, CHECK_OPTIONS);
-  if (positionals.length !== 1) {
-    throw new UsageError(
-      positionals.length === 0
-        ? 'check needs the seeds: host:port[,host:port…]'
-        : `check takes one seed list, got ${positionals.length} arguments (join seeds with commas)`,
-      { showUsage: true },
-    );
-  }
-  const seeds = (positionals[0] ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const options = await diagnoseOptions(values as Record<string, string | undefined>, io);
+  const { seeds, values, options } = await clusterArgs('check', args, {}, io);
   const result = await diagnose(seeds, options);
   if (!result.ok) throw new UsageError(result.error.message);
   io.stdout(
@@ -84,6 +66,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     switch (command) {
       case 'check':
         return await check(args, io);
+      case 'plan':
+        return await planCommand(args, io);
+      case 'fix':
+        return await fixCommand(args, io);
       case 'explain':
         return explain(args, io);
       case 'help':

@@ -1,0 +1,25 @@
+import { killMasterAndReplicas } from './test/support/break.js';
+import { cli } from './test/support/cli.js';
+import { startCluster } from './test/support/cluster.js';
+import { writeKeys } from './test/support/keys.js';
+import { localBackend } from './test/support/redis-backend.js';
+
+const backend = localBackend();
+const c = await startCluster(backend);
+await writeKeys(c.masters[1]!.redis, 6000, 25);
+const alive = await killMasterAndReplicas(c, c.masters[0]!);
+await Promise.all(alive.map((n) => n.redis.call('CLUSTER', 'DELSLOTSRANGE', 6000, 6099)));
+await new Promise((r) => setTimeout(r, 300));
+const seed = alive[0]!.address;
+console.log((await cli(['plan', seed])).stdout);
+let t = Date.now();
+const r1 = await cli(['fix', seed, '--option', 'cover-unassigned', '--yes']);
+console.log(r1.code, r1.stdout, r1.stderr, Date.now() - t);
+t = Date.now();
+const r2 = await cli(['plan', seed, '--json']);
+const id = JSON.parse(r2.stdout).find((o: any) => o.kind === 'take-over-slots')?.id;
+const r3 = await cli(['fix', seed, '--option', id, '--yes', '--accept-data-loss']);
+console.log(r3.code, r3.stdout, r3.stderr, Date.now() - t);
+console.log((await cli(['check', seed])).stdout);
+await c.stop();
+await backend.stopAll();

@@ -1,0 +1,68 @@
+import { hasErrors } from '../../core/analyze.js';
+import { diagnose } from '../../core/diagnose.js';
+import { executeRepair } from '../../core/repair/execute.js';
+import { planRepairs } from '../../core/repair/planner.js';
+import { type CliIo, UsageError } from '../io.js';
+import { renderEvent, renderOptions, renderResult } from '../render-plan.js';
+import { makeStyle } from '../style.js';
+import { clusterArgs } from './shared.js';
+
+export async function planCommand(args: string[], io: CliIo): Promise<number> {
+  const { seeds, values, options } = await clusterArgs('plan', args, { json: { type: 'boolean' } }, io);
+  const report = await diagnose(seeds, options);
+  if (!report.ok) throw new UsageError(report.error.message);
+  const repairs = planRepairs(report.value);
+  io.stdout(
+    values.json
+      ? `${JSON.stringify(repairs, null, 2)}\n`
+      : renderOptions(repairs, seeds.join(','), makeStyle(io.color)),
+  );
+  return 0;
+}
+
+const FIX_OPTIONS = {
+  option: { type: 'string' },
+  yes: { type: 'boolean' },
+  'accept-data-loss': { type: 'boolean' },
+} as const;
+
+export async function fixCommand(args: string[], io: CliIo): Promise<number> {
+  const { seeds, values, options } = await clusterArgs('fix', args, FIX_OPTIONS, io);
+  const id = values.option;
+  if (typeof id !== 'string')
+    throw new UsageError('fix needs --option <id> (see slotwatch plan)', { showUsage: true });
+  const style = makeStyle(io.color);
+  const report = await diagnose(seeds, options);
+  if (!report.ok) throw new UsageError(report.error.message);
+  const repairs = planRepairs(report.value);
+  const option = repairs.find((o) => o.id === id);
+  if (!option) {
+    const known = repairs.map((o) => o.id).join(', ') || 'none: nothing to repair';
+    throw new UsageError(`no repair option "${id}" for the current state; options now: ${known}`);
+  }
+  if (option.risk === 'data-loss' && !values['accept-data-loss']) {
+    throw new UsageError(
+      `"${option.title}" loses data (${option.loss?.description ?? 'see slotwatch plan'}); add --accept-data-loss once you have decided that is acceptable`,
+    );
+  }
+  if (!values.yes) {
+    const answer = io.prompt
+      ? await io.prompt(`${renderOptions([option], seeds.join(','), style)}\nType the option id to run it: `)
+      : null;
+    if (answer?.trim() !== option.id) {
+      throw new UsageError(
+        io.prompt
+          ? 'not confirmed: nothing was changed'
+          : 'fix changes the cluster: add --yes (no terminal to ask on)',
+      );
+    }
+  }
+  io.stdout(`${style.bold(option.title)} (${option.steps.length} steps)\n`);
+  const result = await executeRepair(option, seeds, {
+    ...options,
+    acceptDataLoss: values['accept-data-loss'] === true,
+    onEvent: (event) => io.stdout(renderEvent(event, style)),
+  });
+  io.stdout(renderResult(result, style));
+  return result.status === 'done' && result.after !== null && !hasErrors(result.after) ? 0 : 1;
+}
