@@ -13,7 +13,11 @@ export function planRejoins(ctx: PlanContext): RepairOption[] {
     .flatMap((id) => {
       const node = ctx.byId.get(id);
       if (!node?.reachable || node.slots.length > 0) return [];
-      const master = node.othersSee?.role === 'replica' ? node.othersSee.replicaOf : null;
+      const remembered = node.othersSee?.role === 'replica' ? node.othersSee.replicaOf : null;
+      // A reset replica announces itself as an empty master, so the others may have forgotten its role:
+      // then it replaces the missing replica of a master that has none.
+      const lonely = ctx.report.findings.find((f) => f.code === 'MASTER_NO_REPLICA')?.nodes[0] ?? null;
+      const master = remembered ?? ((node.dbsize ?? 1) === 0 ? lonely : null);
       return [
         buildOption(ctx, {
           id: `rejoin-${short(id)}`,

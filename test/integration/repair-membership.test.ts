@@ -1,0 +1,166 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { memoryJournal } from '../../src/core/repair/journal.js';
+import { testBackend } from '../support/backend.js';
+import {
+  deleteSlotsEverywhere,
+  killMasterAndReplicas,
+  waitUntilFailed,
+  waitUntilState,
+} from '../support/break.js';
+import { cli } from '../support/cli.js';
+import { startCluster, type TestCluster } from '../support/cluster.js';
+import { checkData, seedData } from '../support/data.js';
+import type { RedisBackend } from '../support/redis-backend.js';
+import { expectHealthy, planFor, repair, report } from '../support/repair.js';
+import { waitFor } from '../support/wait.js';
+
+let backend: RedisBackend;
+let cluster: TestCluster | undefined;
+
+beforeAll(async () => {
+  backend = await testBackend();
+});
+afterEach(async () => {
+  await cluster?.stop();
+  cluster = undefined;
+});
+afterAll(async () => {
+  await backend.stopAll();
+});
+
+describe('repairs of membership, staleness and resumption', () => {
+  it('brings a replica reset with CLUSTER RESET SOFT back as a replica of its old master', async () => {
+    cluster = await startCluster(backend);
+    const [replica] = cluster.replicas;
+    const [master] = cluster.masters;
+    if (!replica || !master) throw new Error('no nodes');
+    await replica.redis.call('CLUSTER', 'RESET', 'SOFT');
+
+    const option = await planFor(cluster.seeds, 'rejoin-node');
+    const result = await repair(option, cluster.seeds);
+
+    expect(option.steps.map((s) => s.action.type)).toEqual(['meet', 'replicate']);
+    expect(result.status).toBe('done');
+    await waitFor('the replica to sync', async () =>
+      (await replica.redis.info('replication')).includes('master_link_status:up'),
+    );
+    const after = await expectHealthy(cluster.nodes);
+    expect(after.nodes.find((n) => n.id === replica.id)).toMatchObject({
+      role: 'replica',
+      replicaOf: master.id,
+    });
+    expect(after.findings.map((f) => f.code)).not.toContain('NODE_ISOLATED');
+  });
+
+  it('forgets a dead node on every node, and it stays forgotten', async () => {
+    cluster = await startCluster(backend);
+    const [victim] = cluster.masters;
+    if (!victim) throw new Error('no master');
+    await victim.process.kill();
+    const alive = cluster.nodes.filter((n) => n !== victim);
+    await waitUntilFailed(alive, victim);
+    await waitUntilState(alive, 'ok');
+    const seeds = alive.map((n) => n.address);
+
+    const result = await repair(await planFor(seeds, 'forget-failed'), seeds);
+
+    expect(result.status).toBe('done');
+    // Several gossip rounds later (node timeout 1.5 s) nobody has learnt it back.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const views = await Promise.all(alive.map((n) => n.redis.call('CLUSTER', 'NODES')));
+    expect(views.every((v) => !String(v).includes(victim.id))).toBe(true);
+    expect((await report(seeds)).findings.map((f) => f.code)).not.toContain('NODE_FORGETTABLE');
+  });
+
+  it('refuses a stale plan, but not one that only saw a PFAIL flicker', async () => {
+    cluster = await startCluster(backend);
+    await deleteSlotsEverywhere(cluster.nodes, 0, 99);
+    const option = await planFor(cluster.seeds, 'cover-unassigned');
+    const [replica] = cluster.replicas;
+    if (!replica) throw new Error('no replica');
+
+    await replica.process.pause();
+    await waitFor('a PFAIL flag', async () =>
+      String(await cluster?.masters[0]?.redis.call('CLUSTER', 'NODES')).includes('fail?'),
+    );
+    await replica.process.resume();
+    await deleteSlotsEverywhere(cluster.nodes, 200, 299);
+    const stale = await repair(option, cluster.seeds);
+    expect(stale.status).toBe('stale');
+    expect(stale.error).toContain('plan again');
+
+    const fresh = await planFor(cluster.seeds, 'cover-unassigned');
+    await replica.process.pause();
+    await waitFor('a PFAIL flag', async () =>
+      String(await cluster?.masters[0]?.redis.call('CLUSTER', 'NODES')).includes('fail?'),
+    );
+    await replica.process.resume();
+    const done = await repair(fresh, cluster.seeds);
+    expect(done.status).toBe('done');
+    await expectHealthy(cluster.nodes);
+  });
+
+  it('resumes from every step boundary after an abort and converges', async () => {
+    cluster = await startCluster(backend);
+    const [victim] = cluster.masters;
+    if (!victim) throw new Error('no master');
+    const written = await seedData(cluster, [6000, 6001, 12000], 10_000);
+    const alive = await killMasterAndReplicas(cluster, victim);
+    await deleteSlotsEverywhere(alive, 6000, 6099);
+    const seeds = alive.map((n) => n.address);
+    const option = await planFor(seeds, 'fix-everything');
+    const journal = memoryJournal();
+    const statuses: string[] = [];
+
+    for (let run = 0; run <= option.steps.length; run++) {
+      const controller = new AbortController();
+      const result = await repair(option, seeds, {
+        journal,
+        acceptDataLoss: true,
+        signal: controller.signal,
+        onEvent: (event) => {
+          if (event.type === 'step-finished' || event.type === 'step-skipped') {
+            if (event.type === 'step-finished') controller.abort();
+          }
+        },
+      });
+      statuses.push(result.status);
+      if (result.status === 'done') break;
+    }
+
+    expect(statuses.at(-1)).toBe('done');
+    expect(statuses.filter((s) => s === 'aborted').length).toBeGreaterThanOrEqual(option.steps.length - 1);
+    await expectHealthy(alive);
+    const data = await checkData(cluster, written, new Set(Array.from({ length: 5461 }, (_, i) => i)));
+    expect(data).toMatchObject({ wrong: [], survivedLoss: [] });
+    expect(data.intact).toBe(written.length);
+  });
+
+  it('runs a fix from the command line only with --yes, and data loss only with --accept-data-loss', async () => {
+    cluster = await startCluster(backend);
+    const [victim] = cluster.masters;
+    if (!victim) throw new Error('no master');
+    const alive = await killMasterAndReplicas(cluster, victim);
+    const seeds = alive.map((n) => n.address).join(',');
+    const id = `take-over-${victim.id.slice(0, 8)}`;
+
+    const plan = await cli(['plan', seeds]);
+    const noYes = await cli(['fix', seeds, '--option', id, '--accept-data-loss']);
+    const noFlag = await cli(['fix', seeds, '--option', id, '--yes']);
+    const unknown = await cli(['fix', seeds, '--option', 'nope', '--yes']);
+    const run = await cli(['fix', seeds, '--option', id, '--yes', '--accept-data-loss']);
+
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain(`${id}  Give the 5461 slots of dead`);
+    expect(plan.stdout).toContain('[DATA LOSS]');
+    expect(noYes).toMatchObject({ code: 2 });
+    expect(noYes.stderr).toContain('add --yes');
+    expect(noFlag.code).toBe(2);
+    expect(noFlag.stderr).toContain('--accept-data-loss');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain(`options now: ${id}`);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/step 1 every node that knows it: CLUSTER FORGET/);
+    expect(run.stdout).toContain('after:  16384/16384 slots, state ok');
+  });
+});
