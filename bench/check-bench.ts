@@ -8,6 +8,7 @@ import { writeKeys } from '../test/support/keys.js';
 import { localBackend } from '../test/support/redis-backend.js';
 import { waitFor } from '../test/support/wait.js';
 import { startDelayProxy } from './delay-proxy.js';
+import { benchFix } from './fix-bench.js';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 11);
@@ -144,6 +145,7 @@ async function main(): Promise<void> {
       for (const proxy of proxies) proxy.close();
       await cluster.stop();
     }
+    await benchFix(backend);
   } finally {
     await backend.stopAll();
   }

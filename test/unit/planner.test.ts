@@ -32,8 +32,18 @@ function reportOf(views: NodeView[], counts: KeyCounts = noCounts()) {
 }
 
 function countsOf(entries: Record<string, Record<number, number>>): KeyCounts {
-  const bySlot = new Map(Object.entries(entries).map(([id, slots]) => [id, new Map(Object.entries(slots).map(([s, k]) => [Number(s), k]))]));
-  return { bySlot, counted: new Map(Object.keys(entries).map((id) => [id, SlotSet.all()])), dbsize: new Map(), secondRead: new Map() };
+  const bySlot = new Map(
+    Object.entries(entries).map(([id, slots]) => [
+      id,
+      new Map(Object.entries(slots).map(([s, k]) => [Number(s), k])),
+    ]),
+  );
+  return {
+    bySlot,
+    counted: new Map(Object.keys(entries).map((id) => [id, SlotSet.all()])),
+    dbsize: new Map(),
+    secondRead: new Map(),
+  };
 }
 
 const withOffset = (view: NodeView, offset: number): NodeView => ({
@@ -56,7 +66,9 @@ describe('balanceSlots', () => {
           expect(new Set(slotsIn(given)).size).toBe(count);
           for (const ranges of result.values()) expect(ranges).toHaveLength(1);
           const totals = receivers.map((r) => r.owned + countSlots(result.get(r.id) ?? []));
-          const receiving = receivers.filter((r) => result.has(r.id)).map((r) => r.owned + countSlots(result.get(r.id) ?? []));
+          const receiving = receivers
+            .filter((r) => result.has(r.id))
+            .map((r) => r.owned + countSlots(result.get(r.id) ?? []));
           // Nobody who received ends up more than one slot above anybody else.
           expect(Math.max(...receiving) - Math.min(...totals)).toBeLessThanOrEqual(1);
         },
@@ -70,24 +82,55 @@ describe('fingerprintOf', () => {
     { id: A, port: 7000, role: 'master', slots: '0-8191', epoch: 1 },
     { id: B, port: 7001, role: 'master', slots: '8192-16383', epoch: 2 },
   ];
-  const healthy = () => [fakeView('127.0.0.1:7000', nodesText(cluster, A)), fakeView('127.0.0.1:7001', nodesText(cluster, B))];
+  const healthy = () => [
+    fakeView('127.0.0.1:7000', nodesText(cluster, A)),
+    fakeView('127.0.0.1:7001', nodesText(cluster, B)),
+  ];
 
   it('ignores PFAIL, reachability and offsets', () => {
     const flicker = [
       fakeView('127.0.0.1:7000', nodesText(cluster, A)),
-      withOffset(fakeView('127.0.0.1:7001', nodesText(cluster, B, (n) => (n.id === A ? ['fail?'] : []))), 99),
+      withOffset(
+        fakeView(
+          '127.0.0.1:7001',
+          nodesText(cluster, B, (n) => (n.id === A ? ['fail?'] : [])),
+        ),
+        99,
+      ),
     ];
     expect(fingerprintOf(reportOf(flicker))).toBe(fingerprintOf(reportOf(healthy())));
   });
 
   it('changes with slot owners, FAIL flags and epochs', () => {
-    const moved = cluster.map((n) => (n.id === A ? { ...n, slots: '0-8190' } : { ...n, slots: '8191-16383' }));
-    const failed = [fakeView('127.0.0.1:7001', nodesText(cluster, B, (n) => (n.id === A ? ['fail'] : []))), deadView('127.0.0.1:7000')];
+    const moved = cluster.map((n) =>
+      n.id === A ? { ...n, slots: '0-8190' } : { ...n, slots: '8191-16383' },
+    );
+    const failed = [
+      fakeView(
+        '127.0.0.1:7001',
+        nodesText(cluster, B, (n) => (n.id === A ? ['fail'] : [])),
+      ),
+      deadView('127.0.0.1:7000'),
+    ];
     const bumped = cluster.map((n) => (n.id === B ? { ...n, epoch: 5 } : n));
     const base = fingerprintOf(reportOf(healthy()));
-    expect(fingerprintOf(reportOf([fakeView('127.0.0.1:7000', nodesText(moved, A)), fakeView('127.0.0.1:7001', nodesText(moved, B))]))).not.toBe(base);
+    expect(
+      fingerprintOf(
+        reportOf([
+          fakeView('127.0.0.1:7000', nodesText(moved, A)),
+          fakeView('127.0.0.1:7001', nodesText(moved, B)),
+        ]),
+      ),
+    ).not.toBe(base);
     expect(fingerprintOf(reportOf(failed))).not.toBe(base);
-    expect(fingerprintOf(reportOf([fakeView('127.0.0.1:7000', nodesText(bumped, A)), fakeView('127.0.0.1:7001', nodesText(bumped, B))]))).not.toBe(base);
+    expect(
+      fingerprintOf(
+        reportOf([
+          fakeView('127.0.0.1:7000', nodesText(bumped, A)),
+          fakeView('127.0.0.1:7001', nodesText(bumped, B)),
+        ]),
+      ),
+    ).not.toBe(base);
   });
 });
 
@@ -123,8 +166,16 @@ describe('planRepairs', () => {
     const failA = (n: FakeNode) => (n.id === A ? ['fail'] : []);
     const views = [
       deadView('127.0.0.1:7000'),
-      ...three.filter((n) => n.id !== A).map((n) => fakeView(`127.0.0.1:${n.port}`, nodesText(three, n.id, failA), 'fail')),
-    ].map((v) => (v.address === '127.0.0.1:7003' ? withOffset(v, 100) : v.address === '127.0.0.1:7004' ? withOffset(v, 250) : v));
+      ...three
+        .filter((n) => n.id !== A)
+        .map((n) => fakeView(`127.0.0.1:${n.port}`, nodesText(three, n.id, failA), 'fail')),
+    ].map((v) =>
+      v.address === '127.0.0.1:7003'
+        ? withOffset(v, 100)
+        : v.address === '127.0.0.1:7004'
+          ? withOffset(v, 250)
+          : v,
+    );
 
     const [failover] = planRepairs(reportOf(views)).filter((o) => o.kind === 'failover');
 
@@ -137,7 +188,9 @@ describe('planRepairs', () => {
     const noQuorum = [
       deadView('127.0.0.1:7000'),
       deadView('127.0.0.1:7001'),
-      ...three.filter((n) => n.id === C || n.id === RA).map((n) => fakeView(`127.0.0.1:${n.port}`, nodesText(three, n.id), 'fail')),
+      ...three
+        .filter((n) => n.id === C || n.id === RA)
+        .map((n) => fakeView(`127.0.0.1:${n.port}`, nodesText(three, n.id), 'fail')),
       deadView('127.0.0.1:7004'),
     ];
     const takeover = planRepairs(reportOf(noQuorum)).find((o) => o.id === `failover-${A.slice(0, 8)}`);
@@ -148,7 +201,12 @@ describe('planRepairs', () => {
   it('offers no data-loss take-over while the owner is only suspected (PFAIL)', () => {
     const pfail = (n: FakeNode) => (n.id === A ? ['fail?'] : []);
     const alone = three.filter((n) => n.id !== RA && n.id !== RA2);
-    const views = [deadView('127.0.0.1:7000'), ...alone.filter((n) => n.id !== A).map((n) => fakeView(`127.0.0.1:${n.port}`, nodesText(alone, n.id, pfail)))];
+    const views = [
+      deadView('127.0.0.1:7000'),
+      ...alone
+        .filter((n) => n.id !== A)
+        .map((n) => fakeView(`127.0.0.1:${n.port}`, nodesText(alone, n.id, pfail))),
+    ];
     expect(planRepairs(reportOf(views)).map((o) => o.kind)).not.toContain('take-over-slots');
   });
 
