@@ -1,11 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testBackend } from '../support/backend.js';
-import { countKeysIn, interruptResharding } from '../support/break.js';
+import { countKeysIn, interruptResharding, waitUntilFailed, waitUntilState } from '../support/break.js';
 import { startCluster, type TestCluster, type TestNode } from '../support/cluster.js';
 import { checkData, seedData } from '../support/data.js';
 import { keyInSlot } from '../support/keys.js';
 import type { RedisBackend } from '../support/redis-backend.js';
-import { expectHealthy, planFor, repair } from '../support/repair.js';
+import { expectHealthy, planFor, repair, report } from '../support/repair.js';
+import { waitFor } from '../support/wait.js';
 
 let backend: RedisBackend;
 let cluster: TestCluster | undefined;
@@ -105,5 +106,41 @@ describe('repairs that move keys', () => {
     const resumed = await repair(await planFor(cluster.seeds, 'close-open-slots'), cluster.seeds);
     expect(resumed.status).toBe('done');
     await expectHealthy(cluster.nodes);
+  });
+});
+
+describe('repairs when one end of a migration is gone', () => {
+  it("sends keys imported from a master that died (and was failed over) to the slot's new owner", async () => {
+    cluster = await startCluster(backend);
+    const [source, target] = pair(cluster);
+    const [heir] = cluster.replicaOf(source);
+    const written = await seedData(cluster, [90, 91], 10_000);
+    await halfMove(source, target, 90, 2000);
+    await source.redis.call('WAIT', 1, 5000);
+    await source.process.kill();
+    const alive = cluster.nodes.filter((n) => n !== source);
+    await waitUntilFailed(alive, source);
+    await waitFor('the replica to own the slots', async () =>
+      String(await heir?.redis.call('CLUSTER', 'NODES')).includes('myself,master'),
+    );
+    // The importing target refuses the new owner of slot 90 in its own view: it stays CLUSTERDOWN until repaired.
+    await waitUntilState(
+      alive.filter((n) => n !== target),
+      'ok',
+    );
+    const seeds = alive.map((n) => n.address);
+    const broken = await report(seeds);
+    expect(broken.findings.find((f) => f.code === 'CLUSTER_DOWN')?.nodes).toEqual([target.id]);
+
+    const option = await planFor(seeds, 'close-open-slots');
+    const result = await repair(option, seeds);
+
+    expect(option.steps.map((s) => s.action)).toEqual([
+      { type: 'stable', slot: 90, node: target.id },
+      { type: 'adopt-keys', slot: 90, holder: target.id, owner: heir?.id },
+    ]);
+    expect(result.status).toBe('done');
+    await expectHealthy(alive);
+    expect(await checkData(cluster, written)).toMatchObject({ intact: 10_000, wrong: [] });
   });
 });

@@ -121,6 +121,7 @@ async function moveKeys(
     username: ctx.probe.username,
     password: ctx.probe.password,
     deadlineAt: Date.now() + Math.max(60_000, ctx.settleMs * 4),
+    retryDownUntil: Date.now() + ctx.settleMs,
   });
   if (result.moved > 0) ctx.note(`slot ${slot}: moved ${plural(result.moved, 'key')} to ${to.slice(0, 8)}`);
   if (result.replaced.length > 0)
@@ -182,11 +183,21 @@ const adoptKeys = (a: Extract<RepairAction, { type: 'adopt-keys' }>): Runner => 
   },
 });
 
+/** Every node names the same owner for the slot (the one most of them name). */
+function slotAgreed(s: Snapshot, slot: number): boolean {
+  const owner = s.topology.owners[slot];
+  return owner === null || owner === undefined || s.everyoneSeesOwner(owner, [[slot, slot]]);
+}
+
 const stable = (a: Extract<RepairAction, { type: 'stable' }>): Runner => ({
-  done: (s) => !s.hasOpenState(a.node, a.slot),
+  done: (s) => !s.hasOpenState(a.node, a.slot) && slotAgreed(s, a.slot),
   async run(s, ctx) {
-    await onNode(ctx, s, a.node, 'CLUSTER', 'SETSLOT', a.slot, 'STABLE');
-    await ctx.until(`slot ${a.slot} closed on ${a.node.slice(0, 8)}`, (n) => !n.hasOpenState(a.node, a.slot));
+    if (s.hasOpenState(a.node, a.slot)) await onNode(ctx, s, a.node, 'CLUSTER', 'SETSLOT', a.slot, 'STABLE');
+    // A node that was importing ignored the slot's real owner; wait until gossip has taught it.
+    await ctx.until(
+      `slot ${a.slot} closed on ${a.node.slice(0, 8)} and every node agrees on its owner`,
+      (n) => !n.hasOpenState(a.node, a.slot) && slotAgreed(n, a.slot),
+    );
   },
 });
 

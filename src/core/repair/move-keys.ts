@@ -13,6 +13,8 @@ export interface MoveKeysOptions {
   readonly password?: string | undefined;
   readonly batch?: number;
   readonly deadlineAt: number;
+  /** CLUSTERDOWN / TRYAGAIN (coverage still settling) are retried until then. */
+  readonly retryDownUntil: number;
 }
 
 export interface MoveKeysResult {
@@ -79,7 +81,7 @@ export async function moveSlotKeys(options: MoveKeysOptions): Promise<MoveKeysRe
       moved += keys.length;
     } catch (error) {
       const text = message(error);
-      if (/^(CLUSTERDOWN|TRYAGAIN)/.test(text) && Date.now() < options.deadlineAt) {
+      if (/^(CLUSTERDOWN|TRYAGAIN)/.test(text) && Date.now() < options.retryDownUntil) {
         await sleep(100);
         continue;
       }

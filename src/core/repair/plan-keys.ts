@@ -13,36 +13,24 @@ function alive(ctx: PlanContext, id: string): boolean {
   return node !== undefined && node.reachable && !ctx.failed(node);
 }
 
-/** What to do with one stuck slot, or null (and why) when nothing safe can be done. */
+/** What to do with one stuck slot; no actions when nothing safe can be done. */
 function closeSlot(
   ctx: PlanContext,
   slot: number,
   entries: readonly OpenSlot[],
 ): { actions: Why[]; loss?: string } {
-  const masters = entries.filter((e) => e.nodeRole !== 'replica');
+  const masters = entries.filter((e) => e.nodeRole !== 'replica' && alive(ctx, e.node));
   const migrating = masters.find((e) => e.state === 'migrating');
   const importing = masters.find((e) => e.state === 'importing');
-  const source = migrating?.node ?? importing?.peer;
-  const target = migrating?.peer ?? importing?.node;
-  if (!source || !target) return { actions: [] };
-  const targetKeys = importing?.nodeKeys ?? migrating?.peerKeys ?? 0;
-  if (alive(ctx, source) && alive(ctx, target)) {
-    if (migrating && !importing && !targetKeys) {
+  if (migrating && (importing?.node === migrating.peer || !importing)) {
+    const target = migrating.peer;
+    const targetKeys = importing?.nodeKeys ?? migrating.peerKeys ?? 0;
+    if (alive(ctx, target) && (importing || targetKeys > 0)) {
       return {
         actions: [
           {
-            action: { type: 'stable', slot, node: source },
-            why: 'nothing reached the target: just close it',
-          },
-        ],
-      };
-    }
-    if (importing && !migrating && ctx.owner(slot) === source) {
-      return {
-        actions: [
-          {
-            action: { type: 'adopt-keys', slot, holder: target, owner: source },
-            why: 'only the target was opened: its keys go back to the owner',
+            action: { type: 'finish-migration', slot, source: migrating.node, target },
+            why: `both ends are alive: move the remaining ${plural(migrating.nodeKeys ?? 0, 'key')} and hand the slot over`,
           },
         ],
       };
@@ -50,32 +38,44 @@ function closeSlot(
     return {
       actions: [
         {
-          action: { type: 'finish-migration', slot, source, target },
-          why: `both ends are alive: move the remaining ${plural(migrating?.nodeKeys ?? 0, 'key')} and hand the slot over`,
+          action: { type: 'stable', slot, node: migrating.node },
+          why: 'the migration never reached a live target: the source keeps the slot',
         },
       ],
+      ...(alive(ctx, target)
+        ? {}
+        : { loss: `keys of slot ${slot} already moved to dead ${ctx.label(target)}` }),
     };
   }
-  if (alive(ctx, target) && importing) {
+  if (importing) {
+    const owner = ctx.owner(slot);
+    if (owner === importing.node) {
+      return {
+        actions: [{ action: { type: 'stable', slot, node: owner }, why: 'it already owns the slot' }],
+      };
+    }
+    if (owner && alive(ctx, owner)) {
+      return {
+        actions: [
+          {
+            action: { type: 'stable', slot, node: importing.node },
+            why: "an importing node ignores the slot's real owner (and may stay CLUSTERDOWN) until the import is closed",
+          },
+          {
+            action: { type: 'adopt-keys', slot, holder: importing.node, owner },
+            why: `the migration source is gone or never started; the ${plural(importing.nodeKeys ?? 0, 'key')} imported so far go to the slot's live owner`,
+          },
+        ],
+      };
+    }
     return {
       actions: [
         {
-          action: { type: 'claim-slot', slot, node: target },
-          why: `the source is down; the live target holds ${plural(targetKeys, 'key')} of the slot`,
+          action: { type: 'claim-slot', slot, node: importing.node },
+          why: `the owner is down; the live importing side holds ${plural(importing.nodeKeys ?? 0, 'key')} of the slot`,
         },
       ],
-      loss: `keys of slot ${slot} still on dead ${ctx.label(source)}`,
-    };
-  }
-  if (alive(ctx, source) && migrating) {
-    return {
-      actions: [
-        {
-          action: { type: 'stable', slot, node: source },
-          why: 'the target is down; the source keeps the slot',
-        },
-      ],
-      loss: `keys of slot ${slot} already moved to dead ${ctx.label(target)}`,
+      loss: `keys of slot ${slot} still on dead ${ctx.label(importing.peer)}`,
     };
   }
   return { actions: [] };
