@@ -8,7 +8,7 @@ import {
   waitUntilState,
 } from '../support/break.js';
 import { cli } from '../support/cli.js';
-import { startCluster, type TestCluster } from '../support/cluster.js';
+import { NODE_TIMEOUT_MS, startCluster, startNode, type TestCluster } from '../support/cluster.js';
 import { checkData, seedData } from '../support/data.js';
 import type { RedisBackend } from '../support/redis-backend.js';
 import { expectHealthy, planFor, repair, report } from '../support/repair.js';
@@ -162,5 +162,29 @@ describe('repairs of membership, staleness and resumption', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/step 1 every node that knows it: CLUSTER FORGET/);
     expect(run.stdout).toContain('after:  16384/16384 slots, state ok');
+  });
+
+  it('makes an empty master the replica of a master that has none', async () => {
+    cluster = await startCluster(backend, { masters: 3, replicasPerMaster: 0 });
+    const spare = await startNode(backend, {
+      'cluster-enabled': 'yes',
+      'cluster-config-file': 'nodes.conf',
+      'cluster-node-timeout': String(NODE_TIMEOUT_MS),
+    });
+    const first = cluster.masters[0];
+    if (!first) throw new Error('no master');
+    await first.redis.call('CLUSTER', 'MEET', '127.0.0.1', spare.port, spare.busPort);
+    const seeds = [...cluster.seeds, `127.0.0.1:${spare.port}`];
+    await waitFor('the spare to join', async () => (await report(seeds)).nodes.length === 4);
+
+    const option = await planFor(seeds, 'attach-replica');
+    const result = await repair(option, seeds);
+
+    expect(result.status).toBe('done');
+    const after = await report(seeds);
+    const replica = after.nodes.find((n) => n.address === `127.0.0.1:${spare.port}`);
+    expect(replica?.role).toBe('replica');
+    expect(after.findings.filter((f) => f.code === 'MASTER_NO_REPLICA')).toHaveLength(2);
+    await spare.process.kill();
   });
 });
