@@ -1,0 +1,29 @@
+import type { ClusterConfig } from './config.js';
+import { type DiagnoseError, type DiagnoseOptions, diagnose } from './core/diagnose.js';
+import type { Report } from './core/report.js';
+import type { Result } from './core/result.js';
+import type { Metrics } from './http/metrics.js';
+
+/** Probe options for a configured cluster: credentials, TLS and address map, never logged. */
+export function probeOptions(cluster: ClusterConfig): DiagnoseOptions {
+  return {
+    nodeTimeoutMs: 2000,
+    deadlineMs: 6000,
+    ...(cluster.username !== undefined ? { username: cluster.username } : {}),
+    ...(cluster.password !== undefined ? { password: cluster.password } : {}),
+    ...(cluster.tls ? { tls: cluster.tls } : {}),
+    ...(cluster.addressMap ? { addressMap: cluster.addressMap } : {}),
+  };
+}
+
+export type DiagnoseCluster = (cluster: ClusterConfig) => Promise<Result<Report, DiagnoseError>>;
+
+/** Diagnoses a configured cluster and records the metrics every door shares. */
+export function diagnoser(metrics: Metrics): DiagnoseCluster {
+  return async (cluster) => {
+    const began = performance.now();
+    const result = await diagnose(cluster.seeds, probeOptions(cluster));
+    metrics.probed(cluster.name, (performance.now() - began) / 1000, result.ok ? result.value : null);
+    return result;
+  };
+}

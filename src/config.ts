@@ -1,0 +1,260 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { validateSeeds } from './core/diagnose.js';
+import { parseDuration } from './duration.js';
+
+const duration = (name: string, fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === null || ms <= 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} must be a duration like 15s, 30m or 2h (a bare number is seconds), got "${text}"`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const seedList = z
+  .array(z.string())
+  .min(1)
+  .superRefine((seeds, ctx) => {
+    const valid = validateSeeds(seeds);
+    if (!valid.ok) ctx.addIssue({ code: 'custom', message: valid.error.message });
+  });
+
+/** One watched cluster as CLUSTERS_FILE describes it. */
+export const ClusterFileEntry = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/i, 'letters, digits, _ . - (up to 63)'),
+  seeds: seedList,
+  channel: z.string().optional(),
+  username: z.string().optional(),
+  passwordEnv: z.string().optional(),
+  passwordFile: z.string().optional(),
+  tls: z
+    .union([z.boolean(), z.strictObject({ caFile: z.string().optional(), insecure: z.boolean().optional() })])
+    .optional(),
+  addressMap: z.record(z.string(), z.string()).optional(),
+});
+export type ClusterFileEntry = z.infer<typeof ClusterFileEntry>;
+
+export const ClustersFile = z.union([
+  z.array(ClusterFileEntry),
+  z.strictObject({ clusters: z.array(ClusterFileEntry) }),
+]);
+
+/** A watched cluster, resolved: secrets read, ready for the probe. */
+export interface ClusterConfig {
+  readonly name: string;
+  readonly seeds: readonly string[];
+  readonly channel: string | null;
+  readonly username?: string;
+  readonly password?: string;
+  readonly tls?: { readonly ca?: string; readonly rejectUnauthorized?: boolean };
+  readonly addressMap?: Readonly<Record<string, string>>;
+}
+
+export const Env = z.object({
+  SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token (xoxb-…)'),
+  SLACK_APP_TOKEN: z
+    .string()
+    .regex(/^xapp-/, 'must be an app-level token (xapp-…) for Socket Mode')
+    .optional(),
+  SLACK_SIGNING_SECRET: z.string().min(8, 'must be the app signing secret').optional(),
+  SLACK_API_URL: z.url({ message: 'must be a URL such as https://slack.com/api/' }).optional(),
+  QUEUE_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  CLUSTERS: z.string().optional(),
+  CLUSTERS_FILE: z.string().optional(),
+  ALERT_CHANNEL: z.string().optional(),
+  SLACK_APPROVERS: z.string().default(''),
+  APPROVALS_REQUIRED: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').default(2),
+  APPROVAL_TTL: duration('APPROVAL_TTL', '30m'),
+  MONITOR_INTERVAL: duration('MONITOR_INTERVAL', '15s'),
+  WEBHOOK_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  GRAFANA_HMAC_SECRET: z.string().optional(),
+  ALERT_CLUSTER_LABEL: z.string().default('cluster'),
+  READ_ONLY: flag,
+  PORT: z.coerce.number().int().min(0).max(65535, 'must be a TCP port').default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  readonly slack: {
+    readonly botToken: string;
+    readonly mode: 'socket' | 'http';
+    readonly appToken?: string;
+    readonly signingSecret?: string;
+    readonly apiUrl?: string;
+  };
+  readonly queueRedisUrl: string | null;
+  readonly clusters: readonly ClusterConfig[];
+  readonly defaultCluster: string;
+  readonly alertChannel: string | null;
+  readonly approvers: readonly string[];
+  readonly approvalsRequired: number;
+  readonly approvalTtlMs: number;
+  readonly monitorIntervalMs: number;
+  readonly webhookToken: string | null;
+  readonly grafanaHmacSecret: string | null;
+  readonly alertClusterLabel: string;
+  readonly readOnly: boolean;
+  readonly port: number;
+  readonly logLevel: z.infer<typeof Env>['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** `prod=10.0.0.1:6379,10.0.0.2:6379;staging=…`; the first one is the default. */
+function parseClustersVar(text: string): ClusterConfig[] {
+  return text
+    .split(';')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const eq = part.indexOf('=');
+      const name = part.slice(0, eq).trim();
+      const seeds = part
+        .slice(eq + 1)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const entry = ClusterFileEntry.safeParse({ name, seeds });
+      if (eq <= 0 || !entry.success) {
+        throw new ConfigError(
+          `CLUSTERS: "${part}" must be name=host:port[,host:port…]${entry.success ? '' : ` (${z.prettifyError(entry.error).replace(/\n/g, ' ')})`}`,
+        );
+      }
+      return { name, seeds, channel: null };
+    });
+}
+
+function readClustersFile(
+  path: string,
+  env: Readonly<Record<string, string | undefined>>,
+  read: (p: string) => string,
+): ClusterConfig[] {
+  let raw: unknown;
+  try {
+    const text = read(path);
+    raw = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`CLUSTERS_FILE: cannot read ${path}: ${(error as Error).message}`);
+  }
+  const parsed = ClustersFile.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`CLUSTERS_FILE ${path}:\n${z.prettifyError(parsed.error)}`);
+  const entries = Array.isArray(parsed.data) ? parsed.data : parsed.data.clusters;
+  return entries.map((entry) => {
+    let password: string | undefined;
+    if (entry.passwordEnv) {
+      password = env[entry.passwordEnv];
+      if (password === undefined)
+        throw new ConfigError(
+          `CLUSTERS_FILE: cluster ${entry.name} reads its password from ${entry.passwordEnv}, which is not set`,
+        );
+    } else if (entry.passwordFile) {
+      try {
+        password = read(entry.passwordFile).replace(/\r?\n$/, '');
+      } catch (error) {
+        throw new ConfigError(
+          `CLUSTERS_FILE: cluster ${entry.name}: cannot read passwordFile ${entry.passwordFile}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+        );
+      }
+    }
+    const tlsOptions = typeof entry.tls === 'object' ? entry.tls : {};
+    const tls = entry.tls
+      ? {
+          ...(tlsOptions.caFile ? { ca: read(tlsOptions.caFile) } : {}),
+          ...(tlsOptions.insecure ? { rejectUnauthorized: false } : {}),
+        }
+      : undefined;
+    return {
+      name: entry.name,
+      seeds: entry.seeds,
+      channel: entry.channel ?? null,
+      ...(entry.username ? { username: entry.username } : {}),
+      ...(password !== undefined ? { password } : {}),
+      ...(tls ? { tls } : {}),
+      ...(entry.addressMap ? { addressMap: entry.addressMap } : {}),
+    };
+  });
+}
+
+/** Validates the environment once into one typed object; throws ConfigError naming the variable. */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  read: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = Env.safeParse(present);
+  if (!parsed.success) throw new ConfigError(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
+  const e = parsed.data;
+  if (!e.SLACK_APP_TOKEN && !e.SLACK_SIGNING_SECRET) {
+    throw new ConfigError(
+      'set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode, POST /slack/events)',
+    );
+  }
+  const clusters = [
+    ...(e.CLUSTERS ? parseClustersVar(e.CLUSTERS) : []),
+    ...(e.CLUSTERS_FILE ? readClustersFile(e.CLUSTERS_FILE, env, read) : []),
+  ];
+  if (clusters.length === 0)
+    throw new ConfigError(
+      'set CLUSTERS (name=host:port,…;name2=…) or CLUSTERS_FILE: there is no cluster to watch',
+    );
+  const names = clusters.map((c) => c.name);
+  const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+  if (duplicate) throw new ConfigError(`cluster "${duplicate}" is defined twice (CLUSTERS / CLUSTERS_FILE)`);
+  const approvers = e.SLACK_APPROVERS.split(/[\s,]+/).filter(Boolean);
+  const badApprover = approvers.find((a) => !/^[UWS][A-Z0-9]{2,}$/.test(a));
+  if (badApprover)
+    throw new ConfigError(
+      `SLACK_APPROVERS: "${badApprover}" is not a Slack user id (U…, W…) or user-group id (S…)`,
+    );
+  const userIds = approvers.filter((a) => !a.startsWith('S'));
+  const groups = approvers.length - userIds.length;
+  if (approvers.length > 0 && groups === 0 && userIds.length < e.APPROVALS_REQUIRED) {
+    throw new ConfigError(
+      `SLACK_APPROVERS lists ${userIds.length} user(s) but APPROVALS_REQUIRED is ${e.APPROVALS_REQUIRED}: no repair could ever be approved (add approvers or a user group)`,
+    );
+  }
+  return {
+    slack: {
+      botToken: e.SLACK_BOT_TOKEN,
+      mode: e.SLACK_APP_TOKEN ? 'socket' : 'http',
+      ...(e.SLACK_APP_TOKEN ? { appToken: e.SLACK_APP_TOKEN } : {}),
+      ...(e.SLACK_SIGNING_SECRET ? { signingSecret: e.SLACK_SIGNING_SECRET } : {}),
+      ...(e.SLACK_API_URL
+        ? { apiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/` }
+        : {}),
+    },
+    queueRedisUrl: e.QUEUE_REDIS_URL ?? null,
+    clusters,
+    defaultCluster: clusters[0]?.name ?? '',
+    alertChannel: e.ALERT_CHANNEL ?? null,
+    approvers,
+    approvalsRequired: e.APPROVALS_REQUIRED,
+    approvalTtlMs: e.APPROVAL_TTL,
+    monitorIntervalMs: e.MONITOR_INTERVAL,
+    webhookToken: e.WEBHOOK_TOKEN ?? null,
+    grafanaHmacSecret: e.GRAFANA_HMAC_SECRET ?? null,
+    alertClusterLabel: e.ALERT_CLUSTER_LABEL,
+    readOnly: e.READ_ONLY,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,60 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Report } from '../core/report.js';
+
+/** The Prometheus metrics Slotwatch exports, in their own registry (no globals). */
+export class Metrics {
+  readonly registry = new Registry();
+  /** code|severity label pairs already exported per cluster, so that cleared findings drop to 0. */
+  private readonly seen = new Map<string, Set<string>>();
+  private readonly probeDuration = new Histogram({
+    name: 'slotwatch_probe_duration_seconds',
+    help: 'Time to diagnose a cluster (probe, key counts, analysis)',
+    labelNames: ['cluster', 'outcome'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  private readonly findings = new Gauge({
+    name: 'slotwatch_findings',
+    help: 'Findings of the last diagnosis, by code and severity',
+    labelNames: ['cluster', 'code', 'severity'],
+    registers: [this.registry],
+  });
+  private readonly uncovered = new Gauge({
+    name: 'slotwatch_slots_uncovered',
+    help: 'Hash slots without a live owner at the last diagnosis',
+    labelNames: ['cluster'],
+    registers: [this.registry],
+  });
+  private readonly commands = new Counter({
+    name: 'slotwatch_commands_total',
+    help: 'Slash commands handled, by subcommand and outcome',
+    labelNames: ['subcommand', 'outcome'],
+    registers: [this.registry],
+  });
+  private readonly lastSuccess = new Gauge({
+    name: 'slotwatch_last_successful_probe_timestamp_seconds',
+    help: 'Unix time of the last diagnosis that reached the cluster',
+    labelNames: ['cluster'],
+    registers: [this.registry],
+  });
+
+  probed(cluster: string, seconds: number, report: Report | null, now = Date.now()): void {
+    this.probeDuration.observe({ cluster, outcome: report ? 'ok' : 'unreachable' }, seconds);
+    if (!report) return;
+    this.lastSuccess.set({ cluster }, now / 1000);
+    this.uncovered.set({ cluster }, report.slots.uncovered);
+    const counts = new Map<string, number>();
+    for (const f of report.findings)
+      counts.set(`${f.code}|${f.severity}`, (counts.get(`${f.code}|${f.severity}`) ?? 0) + 1);
+    for (const stale of this.seen.get(cluster) ?? []) if (!counts.has(stale)) counts.set(stale, 0);
+    for (const [key, count] of counts) {
+      const [code = '', severity = ''] = key.split('|');
+      this.findings.set({ cluster, code, severity }, count);
+    }
+    this.seen.set(cluster, new Set(counts.keys()));
+  }
+
+  command(subcommand: string, outcome: 'ok' | 'usage' | 'error'): void {
+    this.commands.inc({ subcommand, outcome });
+  }
+}

@@ -1,0 +1,93 @@
+import type { App, RespondFn } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { DiagnoseCluster } from '../cluster-probe.js';
+import type { Config } from '../config.js';
+import { explainError } from '../core/explain.js';
+import { KNOWLEDGE_BASE } from '../core/knowledge-base.js';
+import type { Metrics } from '../http/metrics.js';
+import { explainMessage } from './blocks/explain-blocks.js';
+import { esc } from './blocks/limits.js';
+import { type ReportView, reportMessage } from './blocks/report-blocks.js';
+import type { InFlight } from './in-flight.js';
+import { parseCommand, usage } from './usage.js';
+
+export interface CommandDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly diagnose: DiagnoseCluster;
+  readonly inFlight: InFlight;
+}
+
+const ephemeral = (respond: RespondFn, text: string) =>
+  respond({ response_type: 'ephemeral', text, replace_original: false });
+
+async function answer(deps: CommandDeps, text: string, respond: RespondFn, log: Logger): Promise<void> {
+  const parsed = parseCommand(text, deps.config);
+  if (!parsed.ok) {
+    deps.metrics.command(parsed.subcommand, 'usage');
+    await ephemeral(respond, `${parsed.error}\n${usage(deps.config)}`);
+    return;
+  }
+  const { subcommand, cluster: name } = parsed;
+  switch (subcommand) {
+    case 'help':
+      await ephemeral(respond, usage(deps.config));
+      break;
+    case 'clusters': {
+      const lines = deps.config.clusters.map(
+        (c) =>
+          `• \`${c.name}\`${c.name === deps.config.defaultCluster ? ' (default)' : ''}: ${esc(c.seeds.join(', '))} · alerts in ${c.channel ?? deps.config.alertChannel ?? 'no channel'}`,
+      );
+      await ephemeral(respond, `*Watched clusters*\n${lines.join('\n')}`);
+      break;
+    }
+    case 'explain': {
+      const entry = explainError(parsed.rest);
+      if (!entry) {
+        deps.metrics.command(subcommand, 'usage');
+        await ephemeral(
+          respond,
+          `No runbook entry matches \`${esc(parsed.rest)}\`. Known errors:\n${KNOWLEDGE_BASE.map((e) => `• ${esc(e.title)}`).join('\n')}`,
+        );
+        return;
+      }
+      await respond({ response_type: 'in_channel', ...explainMessage(entry) });
+      break;
+    }
+    default: {
+      const cluster = deps.config.clusters.find((c) => c.name === name);
+      if (!cluster) return;
+      const result = await deps.diagnose(cluster);
+      if (!result.ok) {
+        deps.metrics.command(subcommand, 'error');
+        log.warn({ cluster: name, code: result.error.code }, 'diagnosis failed');
+        await ephemeral(respond, `:warning: Could not diagnose \`${name}\`: ${esc(result.error.message)}`);
+        return;
+      }
+      await respond({
+        response_type: 'in_channel',
+        ...reportMessage(result.value, name, subcommand as ReportView),
+      });
+    }
+  }
+  deps.metrics.command(subcommand, 'ok');
+}
+
+/** `/redis …`: acknowledged at once, answered through response_url when the diagnosis is done. */
+export function registerCommands(app: App, deps: CommandDeps): void {
+  app.command('/redis', async ({ command, ack, respond }) => {
+    await ack();
+    const log = deps.log.child({ user: command.user_id, channel: command.channel_id, text: command.text });
+    await deps.inFlight.track(
+      answer(deps, command.text, respond, log).catch(async (error: unknown) => {
+        deps.metrics.command('unknown', 'error');
+        log.error({ err: error }, 'command failed');
+        await ephemeral(
+          respond,
+          `:warning: Slotwatch failed to answer: ${esc(error instanceof Error ? error.message : String(error))}`,
+        ).catch(() => {});
+      }),
+    );
+  });
+}

@@ -1,0 +1,192 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { type Running, startSlotwatch } from '../../src/main.js';
+import { testBackend } from '../support/backend.js';
+import { killMasterAndReplicas } from '../support/break.js';
+import { startCluster, type TestCluster } from '../support/cluster.js';
+import type { RedisBackend } from '../support/redis-backend.js';
+import { SlackRecorder } from '../support/slack-recorder.js';
+import { postToSlack, slashCommandBody } from '../support/slack-signing.js';
+
+const SECRET = 'test-signing-secret-0123456789';
+let backend: RedisBackend;
+let healthy: TestCluster;
+let broken: TestCluster;
+let brokenSeeds: string;
+let recorder: SlackRecorder;
+let bot: Running;
+let counter = 0;
+
+beforeAll(async () => {
+  backend = await testBackend();
+  recorder = new SlackRecorder();
+  await recorder.start();
+  [healthy, broken] = await Promise.all([startCluster(backend), startCluster(backend)]);
+  const [victim] = broken.masters;
+  if (!victim) throw new Error('no master');
+  const alive = await killMasterAndReplicas(broken, victim);
+  brokenSeeds = alive.map((n) => n.address).join(',');
+  const config = loadConfig({
+    SLACK_BOT_TOKEN: 'xoxb-test-token',
+    SLACK_SIGNING_SECRET: SECRET,
+    SLACK_API_URL: recorder.apiUrl,
+    CLUSTERS: `prod=${healthy.seeds.join(',')};broken=${brokenSeeds}`,
+    ALERT_CHANNEL: 'C0ALERTS',
+    PORT: '0',
+  });
+  bot = await startSlotwatch(config, pino({ level: 'silent' }));
+});
+
+afterAll(async () => {
+  await bot?.stop();
+  await recorder?.stop();
+  await healthy?.stop();
+  await broken?.stop();
+  await backend?.stopAll();
+});
+
+/** Sends `/redis <text>` signed, returns the ack and the response_url post. */
+async function slash(text: string) {
+  const id = `r${++counter}`;
+  const ack = await postToSlack(bot.port, slashCommandBody({ text, responseUrl: recorder.responseUrl(id) }), {
+    secret: SECRET,
+  });
+  const response = await recorder.nextResponse(id);
+  return {
+    ack,
+    body: response.body as {
+      response_type: string;
+      text: string;
+      blocks?: { type: string; text?: { text: string } }[];
+    },
+  };
+}
+
+const blockText = (blocks: { text?: { text: string }; elements?: { text: string }[] }[] = []) =>
+  blocks.map((b) => b.text?.text ?? b.elements?.map((e) => e.text).join(' ') ?? '').join('\n');
+
+describe('/redis over the real Bolt HTTP receiver', () => {
+  it('acks at once and posts a healthy status in the channel', async () => {
+    const { ack, body } = await slash('status prod');
+    expect(ack.status).toBe(200);
+    expect(body.response_type).toBe('in_channel');
+    expect(body.text).toMatch(/^prod: OK/);
+    expect(blockText(body.blocks)).toContain('16384/16384 slots covered');
+  });
+
+  it('reports the default cluster when none is named', async () => {
+    const { body } = await slash('');
+    expect(body.text).toMatch(/^prod: /);
+  });
+
+  it('posts the gap table and findings for a broken cluster', async () => {
+    const { body } = await slash('status broken');
+    const text = blockText(body.blocks);
+    expect(body.response_type).toBe('in_channel');
+    expect(body.text).toMatch(
+      /^broken: CLUSTERDOWN — 10923\/16384 slots covered, 5461 uncovered; CLUSTER_DOWN/,
+    );
+    expect(text).toMatch(/0-5460\s+5461\s+owner-failed/);
+    expect(text).toContain('*SLOTS_OWNER_FAILED*');
+    expect(text).toContain('*Next:*');
+    expect(text).toContain('Runbook:');
+  });
+
+  it.each([
+    ['slots broken', /Slot gaps/, /SLOTS_OWNER_FAILED/],
+    ['nodes broken', /\*Nodes\*/, /Slot gaps/],
+    ['check broken', /Nodes\*/, /^$/],
+  ])('answers `%s` with its own view', async (text, present, absent) => {
+    const { body } = await slash(text);
+    const shown = blockText(body.blocks);
+    expect(body.response_type).toBe('in_channel');
+    expect(shown).toMatch(present);
+    if (absent.source !== '^$') expect(shown).not.toMatch(absent);
+  });
+
+  it('explains a Redis error in the channel', async () => {
+    const { body } = await slash('explain (error) CLUSTERDOWN Hash slot not served');
+    expect(body.response_type).toBe('in_channel');
+    expect(blockText(body.blocks)).toContain('*Cause*');
+  });
+
+  it.each([
+    ['frobnicate', 'Unknown subcommand `frobnicate`'],
+    ['status nowhere', 'Unknown cluster `nowhere`'],
+    ['status prod extra', 'takes at most one cluster name'],
+    ['explain', 'Give the Redis error text'],
+    ['explain WRONGTYPE nope', 'No runbook entry matches'],
+  ])('answers the mistake `%s` privately and specifically', async (text, message) => {
+    const { body } = await slash(text);
+    expect(body.response_type).toBe('ephemeral');
+    expect(body.text).toContain(message);
+    if (!text.startsWith('explain')) expect(body.text).toContain('`prod` (default), `broken`');
+  });
+
+  it('lists the clusters and the help privately, without secrets', async () => {
+    const clusters = await slash('clusters');
+    const help = await slash('help');
+    expect(clusters.body.response_type).toBe('ephemeral');
+    expect(clusters.body.text).toContain('`broken`');
+    expect(clusters.body.text).toContain('alerts in C0ALERTS');
+    expect(help.body.text).toContain('*Usage:*');
+  });
+
+  it.each([
+    ['a wrong signature', { signature: 'v0=deadbeef' }],
+    ['no signature headers', { signature: null }],
+    ['a timestamp older than five minutes', { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 }],
+  ])('refuses %s with 401 and runs no handler', async (_name, options) => {
+    const id = `bad${++counter}`;
+    const result = await postToSlack(
+      bot.port,
+      slashCommandBody({ text: 'status', responseUrl: recorder.responseUrl(id) }),
+      {
+        secret: SECRET,
+        ...options,
+      },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(result.status).toBe(401);
+    expect(recorder.responses(id)).toEqual([]);
+  });
+
+  it('acks well within 3 s even when a node hangs, and answers once the probe deadline passes', async () => {
+    const victim = healthy.masters[1];
+    if (!victim) throw new Error('no master');
+    await victim.process.pause();
+    try {
+      const id = `hung${++counter}`;
+      const ack = await postToSlack(
+        bot.port,
+        slashCommandBody({ text: 'status prod', responseUrl: recorder.responseUrl(id) }),
+        {
+          secret: SECRET,
+        },
+      );
+      // A functional deadline with a generous margin: Slack gives up after 3 s.
+      expect(ack.status).toBe(200);
+      expect(ack.ms).toBeLessThan(1500);
+      const response = await recorder.nextResponse(id);
+      expect(blockText((response.body as { blocks: [] }).blocks)).toContain('unreachable');
+    } finally {
+      await victim.process.resume();
+    }
+  });
+
+  it('serves health, readiness and metrics on the same port', async () => {
+    const health = await fetch(`http://127.0.0.1:${bot.port}/healthz`);
+    const ready = await fetch(`http://127.0.0.1:${bot.port}/readyz`);
+    const metrics = await (await fetch(`http://127.0.0.1:${bot.port}/metrics`)).text();
+    const wrongMethod = await fetch(`http://127.0.0.1:${bot.port}/healthz`, { method: 'POST' });
+    expect(health.status).toBe(200);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ready: true, dependencies: { slack: { ok: true } } });
+    expect(metrics).toMatch(/slotwatch_commands_total\{subcommand="status",outcome="ok"\} \d+/);
+    expect(metrics).toMatch(/slotwatch_findings\{cluster="broken",code="CLUSTER_DOWN",severity="error"\} 1/);
+    expect(metrics).toMatch(/slotwatch_last_successful_probe_timestamp_seconds\{cluster="prod"\}/);
+    expect(metrics).toContain('slotwatch_probe_duration_seconds_bucket');
+    expect(wrongMethod.status).toBe(405);
+  });
+});
