@@ -25,8 +25,15 @@ afterAll(async () => {
   await backend?.stopAll();
 });
 
-function run(env: Record<string, string>): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ['dist/main.js'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(env: Record<string, string>): {
+  child: ChildProcess;
+  output: () => string;
+  exit: Promise<number | null>;
+} {
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -40,7 +47,12 @@ function run(env: Record<string, string>): { child: ChildProcess; output: () => 
 
 describe('the slotwatch process', () => {
   it('refuses to start on a bad variable, naming it, and exits 1', async () => {
-    const bot = run({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: SECRET, CLUSTERS: 'prod=nohostport', PORT: '0' });
+    const bot = run({
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_SIGNING_SECRET: SECRET,
+      CLUSTERS: 'prod=nohostport',
+      PORT: '0',
+    });
     expect(await bot.exit).toBe(1);
     expect(bot.output()).toContain('CLUSTERS: "prod=nohostport" must be name=host:port');
   });
@@ -55,11 +67,17 @@ describe('the slotwatch process', () => {
       PORT: String(port),
       LOG_LEVEL: 'debug',
     });
-    await waitFor('the bot to listen', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, { timeoutMs: 15_000 });
+    await waitFor('the bot to listen', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, {
+      timeoutMs: 15_000,
+    });
     const victim = cluster.masters[1];
     await victim?.process.pause();
     try {
-      const ack = await postToSlack(port, slashCommandBody({ text: 'status', responseUrl: recorder.responseUrl('term') }), { secret: SECRET });
+      const ack = await postToSlack(
+        port,
+        slashCommandBody({ text: 'status', responseUrl: recorder.responseUrl('term') }),
+        { secret: SECRET },
+      );
       expect(ack.status).toBe(200);
       bot.child.kill('SIGTERM');
       expect(await bot.exit).toBe(0);

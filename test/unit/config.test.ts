@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { parseDuration } from '../../src/duration.js';
 
-const base = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'secret-123456', CLUSTERS: 'prod=10.0.0.1:6379,10.0.0.2:6379' };
+const base = {
+  SLACK_BOT_TOKEN: 'xoxb-1',
+  SLACK_SIGNING_SECRET: 'secret-123456',
+  CLUSTERS: 'prod=10.0.0.1:6379,10.0.0.2:6379',
+};
 
 describe('loadConfig', () => {
   it('reads a minimal HTTP-mode configuration with defaults', () => {
@@ -20,7 +24,11 @@ describe('loadConfig', () => {
   });
 
   it('chooses Socket Mode when an app token is set and normalises the API URL', () => {
-    const config = loadConfig({ ...base, SLACK_APP_TOKEN: 'xapp-1-abc', SLACK_API_URL: 'http://127.0.0.1:9/api' });
+    const config = loadConfig({
+      ...base,
+      SLACK_APP_TOKEN: 'xapp-1-abc',
+      SLACK_API_URL: 'http://127.0.0.1:9/api',
+    });
     expect(config.slack).toMatchObject({ mode: 'socket', apiUrl: 'http://127.0.0.1:9/api/' });
   });
 

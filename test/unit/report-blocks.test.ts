@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FINDING_CODES, type Report } from '../../src/core/report.js';
 import { LIMITS } from '../../src/slack/blocks/limits.js';
-import { reportMessage, type ReportView } from '../../src/slack/blocks/report-blocks.js';
+import { type ReportView, reportMessage } from '../../src/slack/blocks/report-blocks.js';
 
 const id = (n: number) => n.toString(16).padStart(40, 'a');
 
@@ -14,7 +14,10 @@ function hugeReport(): Report {
     flags: i % 7 === 0 ? ['master', 'fail'] : [i < 32 ? 'master' : 'slave'],
     reachable: i % 7 !== 0,
     error: i % 7 === 0 ? 'connection refused' : null,
-    slots: i < 32 ? [[i * 512, i * 512 + 100] as [number, number], [i * 512 + 200, i * 512 + 300] as [number, number]] : [],
+    slots:
+      i < 32
+        ? [[i * 512, i * 512 + 100] as [number, number], [i * 512 + 200, i * 512 + 300] as [number, number]]
+        : [],
     replicaOf: i < 32 ? null : id(i - 32),
     othersSee: null,
     configEpoch: i,
@@ -76,25 +79,31 @@ function hugeReport(): Report {
 type AnyBlock = { type: string; text?: { type: string; text: string }; elements?: { text: string }[] };
 
 describe('reportMessage', () => {
-  it.each<ReportView>(['status', 'slots', 'nodes', 'check'])('keeps a huge broken report inside Block Kit limits (%s)', (view) => {
-    const message = reportMessage(hugeReport(), 'prod-eu-1', view);
-    const blocks = message.blocks as AnyBlock[];
+  it.each<ReportView>(['status', 'slots', 'nodes', 'check'])(
+    'keeps a huge broken report inside Block Kit limits (%s)',
+    (view) => {
+      const message = reportMessage(hugeReport(), 'prod-eu-1', view);
+      const blocks = message.blocks as AnyBlock[];
 
-    expect(blocks.length).toBeLessThanOrEqual(LIMITS.blocks);
-    expect(JSON.stringify(blocks).length).toBeLessThanOrEqual(LIMITS.totalChars);
-    for (const block of blocks) {
-      if (block.type === 'header') expect(block.text?.text.length).toBeLessThanOrEqual(LIMITS.header);
-      if (block.type === 'section') expect(block.text?.text.length).toBeLessThanOrEqual(LIMITS.sectionText);
-      for (const element of block.elements ?? []) expect(element.text.length).toBeLessThanOrEqual(LIMITS.sectionText);
-    }
-    expect(message.text.length).toBeGreaterThan(10);
-    expect(blocks.at(-1)?.type).toBe('context');
-  });
+      expect(blocks.length).toBeLessThanOrEqual(LIMITS.blocks);
+      expect(JSON.stringify(blocks).length).toBeLessThanOrEqual(LIMITS.totalChars);
+      for (const block of blocks) {
+        if (block.type === 'header') expect(block.text?.text.length).toBeLessThanOrEqual(LIMITS.header);
+        if (block.type === 'section') expect(block.text?.text.length).toBeLessThanOrEqual(LIMITS.sectionText);
+        for (const element of block.elements ?? [])
+          expect(element.text.length).toBeLessThanOrEqual(LIMITS.sectionText);
+      }
+      expect(message.text.length).toBeGreaterThan(10);
+      expect(blocks.at(-1)?.type).toBe('context');
+    },
+  );
 
   it('says what it left out and where to see it', () => {
     const text = JSON.stringify(reportMessage(hugeReport(), 'prod-eu-1', 'check').blocks);
     expect(text).toMatch(/… and \d+ more ranges: `\/redis check prod-eu-1` or `slotwatch check`/);
-    expect(text).toMatch(/… and \d+ more findings: `\/redis check prod-eu-1` or `slotwatch check 10\.0\.0\.1:6379`/);
+    expect(text).toMatch(
+      /… and \d+ more findings: `\/redis check prod-eu-1` or `slotwatch check 10\.0\.0\.1:6379`/,
+    );
     expect(text).toMatch(/… and \d+ more open slots/);
     expect(text).toContain('&lt;this&gt; &amp; that');
   });
