@@ -87,6 +87,13 @@ export const Env = z.object({
   GRAFANA_HMAC_SECRET: z.string().optional(),
   ALERT_CLUSTER_LABEL: z.string().default('cluster'),
   READ_ONLY: flag,
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9_-]{1,40}$/i, 'letters, digits, _ or - (no ":")')
+    .default('slotwatch'),
+  AUDIT_RETENTION: duration('AUDIT_RETENTION', '90d'),
+  QUEUE_LOCK_DURATION: duration('QUEUE_LOCK_DURATION', '30s'),
+  QUEUE_STALLED_INTERVAL: duration('QUEUE_STALLED_INTERVAL', '30s'),
   PORT: z.coerce.number().int().min(0).max(65535, 'must be a TCP port').default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -100,6 +107,12 @@ export interface Config {
     readonly apiUrl?: string;
   };
   readonly queueRedisUrl: string | null;
+  readonly queue: {
+    readonly prefix: string;
+    readonly lockDurationMs: number;
+    readonly stalledIntervalMs: number;
+  };
+  readonly auditRetentionMs: number;
   readonly clusters: readonly ClusterConfig[];
   readonly defaultCluster: string;
   readonly alertChannel: string | null;
@@ -243,6 +256,12 @@ export function loadConfig(
         : {}),
     },
     queueRedisUrl: e.QUEUE_REDIS_URL ?? null,
+    queue: {
+      prefix: e.QUEUE_PREFIX,
+      lockDurationMs: e.QUEUE_LOCK_DURATION,
+      stalledIntervalMs: e.QUEUE_STALLED_INTERVAL,
+    },
+    auditRetentionMs: e.AUDIT_RETENTION,
     clusters,
     defaultCluster: clusters[0]?.name ?? '',
     alertChannel: e.ALERT_CHANNEL ?? null,

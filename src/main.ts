@@ -4,13 +4,21 @@ import { diagnoser } from './cluster-probe.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { Metrics } from './http/metrics.js';
 import { createHttpServer, type Readiness } from './http/server.js';
+import { AuditLog } from './jobs/audit.js';
+import { connectQueueRedis, queueUp, watchedNodeBehind } from './jobs/queue-redis.js';
+import { RepairService } from './jobs/repair-service.js';
 import { createLogger } from './log.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
+import { Approvers } from './slack/approvers.js';
 import { registerCommands } from './slack/commands.js';
 import { InFlight } from './slack/in-flight.js';
+import { registerRepairActions } from './slack/repair-handlers.js';
+import { slackNotifier } from './slack/repair-notifier.js';
 
 export interface Running {
   readonly server: Server;
+  /** Null without a queue Redis or in READ_ONLY. */
+  readonly repairs: RepairService | null;
   readonly slack: SlackApp;
   readonly port: number;
   /** Stops taking work, finishes what runs, closes connections. */
@@ -22,12 +30,60 @@ export async function startSlotwatch(config: Config, log: Logger): Promise<Runni
   const metrics = new Metrics();
   const inFlight = new InFlight();
   const slack = await createSlackApp(config, log);
-  registerCommands(slack.app, { config, log, metrics, diagnose: diagnoser(metrics), inFlight });
+  const queueRedis = config.queueRedisUrl
+    ? connectQueueRedis(config.queueRedisUrl, log.child({ component: 'queue' }))
+    : null;
+  if (queueRedis) {
+    const clash = await watchedNodeBehind(queueRedis, config.clusters, log);
+    if (clash) {
+      queueRedis.disconnect();
+      throw new ConfigError(clash);
+    }
+  }
+  const audit = queueRedis
+    ? new AuditLog(
+        queueRedis,
+        `${config.queue.prefix}:audit`,
+        config.auditRetentionMs,
+        log.child({ component: 'audit' }),
+      )
+    : null;
+  const repairs =
+    queueRedis && audit && !config.readOnly
+      ? new RepairService({
+          redis: queueRedis,
+          prefix: config.queue.prefix,
+          clusters: config.clusters,
+          approvalsRequired: config.approvalsRequired,
+          approvalTtlMs: config.approvalTtlMs,
+          audit,
+          log: log.child({ component: 'repairs' }),
+          notifier: slackNotifier(slack.app.client, log),
+          lockDurationMs: config.queue.lockDurationMs,
+          stalledIntervalMs: config.queue.stalledIntervalMs,
+        })
+      : null;
+  repairs?.startWorker();
+  const diagnose = diagnoser(metrics);
+  const repair = {
+    config,
+    log,
+    diagnose,
+    inFlight,
+    repairs,
+    audit,
+    approvers: new Approvers(config.approvers, slack.app.client),
+    queueUp: async () => (queueRedis ? queueUp(queueRedis) : false),
+  };
+  registerCommands(slack.app, { config, log, metrics, diagnose, inFlight, repair });
+  registerRepairActions(slack.app, repair);
   const readiness = async (): Promise<Readiness> => {
     const slackOk = slack.connected();
-    const queue = config.queueRedisUrl
-      ? { ok: false, detail: 'repairs arrive in a later release; queue Redis not used yet' }
-      : { ok: true, detail: 'not configured: repairs are off' };
+    const queue = !queueRedis
+      ? { ok: true, detail: 'not configured: repairs are off' }
+      : (await queueUp(queueRedis))
+        ? { ok: true, detail: config.readOnly ? 'up; READ_ONLY: repairs are off' : 'up' }
+        : { ok: false, detail: 'down: reports work, repairs are unavailable' };
     return {
       ready: slackOk,
       status: slackOk ? (queue.ok ? 'ready' : 'degraded') : 'not-ready',
@@ -58,11 +114,14 @@ export async function startSlotwatch(config: Config, log: Logger): Promise<Runni
     server,
     slack,
     port,
+    repairs,
     stop: async () => {
       log.info({ running: inFlight.size }, 'stopping');
       server.close();
       await slack.stop();
       await inFlight.drain(25_000);
+      await repairs?.close();
+      queueRedis?.disconnect();
       server.closeAllConnections();
       log.info({}, 'stopped');
     },
@@ -80,6 +139,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const running = await startSlotwatch(config, log).catch((error: unknown) => {
+    if (error instanceof ConfigError) process.stderr.write(`slotwatch: ${error.message}\n`);
     log.fatal({ err: error }, 'start failed');
     process.exit(1);
   });

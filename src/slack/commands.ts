@@ -9,6 +9,7 @@ import { explainMessage } from './blocks/explain-blocks.js';
 import { esc } from './blocks/limits.js';
 import { type ReportView, reportMessage } from './blocks/report-blocks.js';
 import type { InFlight } from './in-flight.js';
+import { auditCommand, fixCommand, jobsCommand, type RepairDeps } from './repair-handlers.js';
 import { parseCommand, usage } from './usage.js';
 
 export interface CommandDeps {
@@ -17,6 +18,7 @@ export interface CommandDeps {
   readonly metrics: Metrics;
   readonly diagnose: DiagnoseCluster;
   readonly inFlight: InFlight;
+  readonly repair: RepairDeps;
 }
 
 const ephemeral = (respond: RespondFn, text: string) =>
@@ -42,6 +44,15 @@ async function answer(deps: CommandDeps, text: string, respond: RespondFn, log: 
       await ephemeral(respond, `*Watched clusters*\n${lines.join('\n')}`);
       break;
     }
+    case 'fix':
+      await fixCommand(deps.repair, name, respond);
+      break;
+    case 'jobs':
+      await jobsCommand(deps.repair, name, respond);
+      break;
+    case 'audit':
+      await auditCommand(deps.repair, name, respond);
+      break;
     case 'explain': {
       const entry = explainError(parsed.rest);
       if (!entry) {

@@ -1,6 +1,17 @@
 import type { Config } from '../config.js';
 
-export const SUBCOMMANDS = ['status', 'slots', 'nodes', 'check', 'explain', 'clusters', 'help'] as const;
+export const SUBCOMMANDS = [
+  'status',
+  'slots',
+  'nodes',
+  'check',
+  'fix',
+  'jobs',
+  'audit',
+  'explain',
+  'clusters',
+  'help',
+] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 export function usage(config: Config): string {
@@ -13,6 +24,9 @@ export function usage(config: Config): string {
     '• `slots [cluster]`: coverage, slot gaps and open slots only',
     '• `nodes [cluster]`: every node with its role, slots and state',
     '• `check [cluster]`: the full report, info findings included',
+    '• `fix [cluster]`: the repairs that fit now, each with a Request button (runs after approvals)',
+    '• `jobs [cluster]`: pending requests, running and recent repairs',
+    '• `audit [cluster]`: who requested, approved, rejected and ran what',
     '• `explain <redis error text>`: cause, checks and fixes for a Redis error',
     '• `clusters`: the clusters Slotwatch watches',
     '• `help`: this text',

@@ -46,3 +46,44 @@ export async function postToSlack(
   const response = await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers, body });
   return { status: response.status, ms: Date.now() - began, text: await response.text() };
 }
+
+export interface ButtonClick {
+  readonly actionId: string;
+  readonly value: string;
+  readonly user: string;
+  readonly responseUrl: string;
+  readonly channel?: string;
+  readonly messageTs?: string;
+}
+
+/** A block_actions payload as Slack sends it for a button click. */
+export function buttonClickBody(click: ButtonClick): string {
+  const channel = click.channel ?? 'C1';
+  const payload = {
+    type: 'block_actions',
+    user: { id: click.user, username: click.user.toLowerCase(), team_id: 'T1' },
+    api_app_id: 'A1',
+    token: 'legacy-unused',
+    team: { id: 'T1', domain: 'acme' },
+    container: {
+      type: 'message',
+      message_ts: click.messageTs ?? '1.000',
+      channel_id: channel,
+      is_ephemeral: false,
+    },
+    trigger_id: '1.2.3',
+    channel: { id: channel, name: 'incidents' },
+    message: { type: 'message', ts: click.messageTs ?? '1.000', text: '' },
+    response_url: click.responseUrl,
+    actions: [
+      {
+        type: 'button',
+        action_id: click.actionId,
+        block_id: 'b1',
+        value: click.value,
+        action_ts: `${Date.now() / 1000}`,
+      },
+    ],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}

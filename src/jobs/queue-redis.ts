@@ -1,0 +1,64 @@
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { probeOptions } from '../cluster-probe.js';
+import type { ClusterConfig } from '../config.js';
+import { closeProbe, probeCluster } from '../core/probe.js';
+
+/** The queue Redis: reconnects forever, fails commands at once while it is down (callers say so). */
+export function connectQueueRedis(url: string, log: Logger): Redis {
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
+  });
+  let down = false;
+  redis.on('error', (error) => {
+    if (!down) log.warn({ err: error.message }, 'queue redis unavailable');
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (down) log.info({}, 'queue redis back');
+    down = false;
+  });
+  return redis;
+}
+
+export async function queueUp(redis: Redis): Promise<boolean> {
+  if (redis.status !== 'ready') return false;
+  return Promise.race([
+    redis.ping().then(
+      () => true,
+      () => false,
+    ),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 500)),
+  ]);
+}
+
+const runId = (info: string): string | null => /run_id:([0-9a-f]+)/.exec(info)?.[1] ?? null;
+
+/**
+ * Refuses a queue Redis that is a node of a watched cluster (compared by run_id, not address: NAT and
+ * aliases hide the same server behind different names). A CLUSTERDOWN there would stop the repair.
+ */
+export async function watchedNodeBehind(
+  redis: Redis,
+  clusters: readonly ClusterConfig[],
+  log: Logger,
+): Promise<string | null> {
+  await new Promise<void>((resolve, reject) => {
+    if (redis.status === 'ready') return resolve();
+    redis.once('ready', () => resolve());
+    setTimeout(() => reject(new Error('the queue Redis did not answer within 10 s')), 10_000).unref();
+  });
+  const queueRunId = runId(await redis.info('server'));
+  for (const cluster of clusters) {
+    const probe = await probeCluster(cluster.seeds, probeOptions(cluster));
+    closeProbe(probe);
+    if (!probe.views.some((v) => v.reachable))
+      log.warn({ cluster: cluster.name }, 'cluster unreachable at start: queue run_id check skipped for it');
+    const same = probe.views.find((v) => v.info?.server?.run_id === queueRunId);
+    if (same)
+      return `QUEUE_REDIS_URL points at ${same.address}, a node of watched cluster "${cluster.name}" (same run_id): a CLUSTERDOWN there would stop the repairs`;
+  }
+  return null;
+}

@@ -1,0 +1,209 @@
+import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { DiagnoseCluster } from '../cluster-probe.js';
+import type { Config } from '../config.js';
+import { planRepairs } from '../core/repair/planner.js';
+import type { AuditLog } from '../jobs/audit.js';
+import type { RepairService } from '../jobs/repair-service.js';
+import type { Approvers } from './approvers.js';
+import { esc } from './blocks/limits.js';
+import { optionsMessage, requestMessage } from './blocks/repair-blocks.js';
+import type { InFlight } from './in-flight.js';
+
+export interface RepairDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly diagnose: DiagnoseCluster;
+  readonly inFlight: InFlight;
+  /** Null when QUEUE_REDIS_URL is not set. */
+  readonly repairs: RepairService | null;
+  readonly audit: AuditLog | null;
+  readonly approvers: Approvers;
+  /** Whether the queue Redis answers right now. */
+  queueUp(): Promise<boolean>;
+}
+
+const ephemeral = (respond: RespondFn, text: string) =>
+  respond({ response_type: 'ephemeral', replace_original: false, text });
+
+/** Why repairs cannot be asked for right now, or null. */
+async function unavailable(deps: RepairDeps): Promise<string | null> {
+  if (deps.config.readOnly)
+    return 'Slotwatch runs with READ_ONLY=true: every repair path is off. Reports still work.';
+  if (!deps.repairs) return 'Repairs are unavailable: QUEUE_REDIS_URL is not configured.';
+  if (!(await deps.queueUp()))
+    return 'Repairs are unavailable right now: the queue Redis does not answer. `/redis status` still works; nothing queued is lost.';
+  return null;
+}
+
+export async function fixCommand(deps: RepairDeps, clusterName: string, respond: RespondFn): Promise<void> {
+  const why = await unavailable(deps);
+  if (why) return void (await ephemeral(respond, `:no_entry: ${why}`));
+  const cluster = deps.config.clusters.find((c) => c.name === clusterName);
+  if (!cluster) return;
+  const report = await deps.diagnose(cluster);
+  if (!report.ok)
+    return void (await ephemeral(
+      respond,
+      `:warning: Could not diagnose \`${clusterName}\`: ${esc(report.error.message)}`,
+    ));
+  await respond({ response_type: 'ephemeral', ...optionsMessage(clusterName, planRepairs(report.value)) });
+}
+
+export async function jobsCommand(deps: RepairDeps, clusterName: string, respond: RespondFn): Promise<void> {
+  if (!deps.repairs)
+    return void (await ephemeral(respond, 'Repairs are unavailable: QUEUE_REDIS_URL is not configured.'));
+  const requests = (await deps.repairs.store.recent(30)).filter((r) => r.cluster === clusterName);
+  if (requests.length === 0)
+    return void (await ephemeral(respond, `No repair requests for \`${clusterName}\`.`));
+  const lines = requests.map(
+    (r) =>
+      `• \`${r.id}\` *${r.status}* — ${esc(r.option.title)} (by <@${r.requester}>, ${r.approvals.length}/${r.required} approvals)${r.outcome ? `: ${esc(r.outcome)}` : ''}`,
+  );
+  await respond({ response_type: 'ephemeral', text: `*Repairs for ${clusterName}*\n${lines.join('\n')}` });
+}
+
+export async function auditCommand(deps: RepairDeps, clusterName: string, respond: RespondFn): Promise<void> {
+  if (!deps.audit)
+    return void (await ephemeral(
+      respond,
+      'The audit log lives in the queue Redis, which is not configured.',
+    ));
+  const entries = (await deps.audit.read(clusterName)).slice(-40);
+  const lines = entries.map(
+    (e) =>
+      `\`${new Date(e.at).toISOString()}\` ${e.event} ${e.user === 'slotwatch' ? 'slotwatch' : `<@${e.user}>`} \`${e.request}\` ${esc(e.detail)}`,
+  );
+  await respond({
+    response_type: 'ephemeral',
+    text:
+      lines.length > 0
+        ? `*Audit for ${clusterName}*\n${lines.join('\n')}`
+        : `No audit entries for \`${clusterName}\`.`,
+  });
+}
+
+type ButtonArgs = { body: BlockAction; action: ButtonAction; respond: RespondFn };
+
+async function requestRepair(
+  deps: RepairDeps,
+  app: App,
+  { body, action, respond }: ButtonArgs,
+): Promise<void> {
+  const why = await unavailable(deps);
+  if (why || !deps.repairs) return void (await ephemeral(respond, `:no_entry: ${why}`));
+  const { c, o, f } = JSON.parse(action.value ?? '{}') as { c?: string; o?: string; f?: string };
+  const cluster = deps.config.clusters.find((x) => x.name === c);
+  const channel = body.channel?.id;
+  if (!cluster || !o || !channel)
+    return void (await ephemeral(respond, 'This button no longer matches a configured cluster.'));
+  const report = await deps.diagnose(cluster);
+  if (!report.ok)
+    return void (await ephemeral(
+      respond,
+      `:warning: Could not diagnose \`${cluster.name}\`: ${esc(report.error.message)}`,
+    ));
+  const option = planRepairs(report.value).find((x) => x.id === o);
+  if (!option || option.fingerprint !== f) {
+    return void (await ephemeral(
+      respond,
+      `:warning: \`${cluster.name}\` changed since these options were listed; run \`/redis fix ${cluster.name}\` again.`,
+    ));
+  }
+  const request = await deps.repairs.create({
+    cluster: cluster.name,
+    option,
+    requester: body.user.id,
+    channel,
+  });
+  const posted = await app.client.chat.postMessage({ channel, ...requestMessage(request) });
+  const withTs = (await deps.repairs.store.update(request.id, { ts: posted.ts ?? null })) ?? request;
+  if (!deps.approvers.configured) {
+    await app.client.chat.postMessage({
+      channel,
+      thread_ts: posted.ts ?? '',
+      text: ':no_entry: SLACK_APPROVERS is empty, so nobody can approve this request (fail closed). Configure approvers to use repairs from Slack.',
+    });
+  }
+  deps.log.info({ request: withTs.id, cluster: cluster.name, option: option.id }, 'repair requested');
+}
+
+const REFUSALS: Record<string, string> = {
+  missing: 'This request no longer exists.',
+  self: 'You requested this repair: someone else has to approve it.',
+  twice: 'You already approved this request; it needs another person.',
+  expired: 'This request expired; its buttons no longer work. Ask again with `/redis fix`.',
+  'not-pending': 'This request is closed; nothing changed.',
+};
+
+async function vote(
+  deps: RepairDeps,
+  app: App,
+  kind: 'approve' | 'reject',
+  { body, action, respond }: ButtonArgs,
+): Promise<void> {
+  const why = await unavailable(deps);
+  if (why || !deps.repairs) return void (await ephemeral(respond, `:no_entry: ${why}`));
+  if (!deps.approvers.configured) {
+    return void (await ephemeral(
+      respond,
+      ':no_entry: No approver list is configured (SLACK_APPROVERS), so nobody can approve or reject repairs.',
+    ));
+  }
+  const user = body.user.id;
+  if (!(await deps.approvers.includes(user))) {
+    return void (await ephemeral(
+      respond,
+      ':no_entry: You are not on the approver list for repairs; your click changed nothing.',
+    ));
+  }
+  const result = await deps.repairs.vote(action.value ?? '', user, kind);
+  if (result.request)
+    await app.client.chat
+      .update({
+        channel: result.request.channel,
+        ts: result.request.ts ?? '',
+        ...requestMessage(result.request),
+      })
+      .catch(() => {});
+  const refusal = REFUSALS[result.result];
+  if (refusal) await ephemeral(respond, `:no_entry: ${refusal}`);
+}
+
+async function cancel(deps: RepairDeps, { body, action, respond }: ButtonArgs): Promise<void> {
+  if (!deps.repairs) return;
+  if (!deps.approvers.configured || !(await deps.approvers.includes(body.user.id))) {
+    return void (await ephemeral(respond, ':no_entry: Only approvers can cancel a repair.'));
+  }
+  const request = await deps.repairs.cancel(action.value ?? '', body.user.id);
+  await ephemeral(
+    respond,
+    request
+      ? 'Cancel asked: the repair stops before its next step and reports where.'
+      : 'This repair is not running.',
+  );
+}
+
+/** The buttons of repair options and approval messages. Every handler checks who clicked. */
+export function registerRepairActions(app: App, deps: RepairDeps): void {
+  const handle = (name: string, run: (args: ButtonArgs) => Promise<void>) =>
+    app.action<BlockAction<ButtonAction>>(name, async ({ ack, body, action, respond }) => {
+      await ack();
+      await deps.inFlight.track(
+        run({ body, action, respond }).catch(async (error: unknown) => {
+          deps.log.error({ err: error, action: name }, 'repair action failed');
+          await ephemeral(
+            respond,
+            `:warning: That did not work: ${esc(error instanceof Error ? error.message : String(error))}`,
+          ).catch(() => {});
+        }),
+      );
+    });
+  handle('request_repair', (args) => requestRepair(deps, app, args));
+  handle('approve_repair', (args) => vote(deps, app, 'approve', args));
+  handle('reject_repair', (args) => vote(deps, app, 'reject', args));
+  handle('cancel_repair', (args) => cancel(deps, args));
+  handle('plan_again', async ({ action, respond }) =>
+    fixCommand(deps, action.value ?? deps.config.defaultCluster, respond),
+  );
+}

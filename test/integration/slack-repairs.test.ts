@@ -1,0 +1,283 @@
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { type Running, startSlotwatch } from '../../src/main.js';
+import { testBackend } from '../support/backend.js';
+import { deleteSlotsEverywhere, waitUntilState } from '../support/break.js';
+import { startCluster, startNode, type TestCluster } from '../support/cluster.js';
+import { checkData, seedData } from '../support/data.js';
+import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
+import { type RecordedRequest, SlackRecorder } from '../support/slack-recorder.js';
+import { buttonClickBody, postToSlack, slashCommandBody } from '../support/slack-signing.js';
+import { waitFor } from '../support/wait.js';
+
+const SECRET = 'repair-test-secret-0123';
+const APPROVERS = Array.from({ length: 52 }, (_, i) => `U0APP${String(i).padStart(4, '0')}`);
+const [ALICE = '', BOB = '', CAROL = ''] = APPROVERS;
+const STRANGER = 'U0STRANGER';
+
+let backend: RedisBackend;
+let cluster: TestCluster;
+let queue: { port: number; process: RedisProcess };
+let queueClient: Redis;
+let recorder: SlackRecorder;
+let bot: Running;
+let counter = 0;
+const PREFIX = `t${Date.now()}`;
+
+function config(extra: Record<string, string> = {}) {
+  return loadConfig({
+    SLACK_BOT_TOKEN: 'xoxb-test',
+    SLACK_SIGNING_SECRET: SECRET,
+    SLACK_API_URL: recorder.apiUrl,
+    CLUSTERS: `prod=${cluster.seeds.join(',')}`,
+    QUEUE_REDIS_URL: `redis://127.0.0.1:${queue.port}`,
+    QUEUE_PREFIX: PREFIX,
+    QUEUE_LOCK_DURATION: '2s',
+    QUEUE_STALLED_INTERVAL: '1s',
+    SLACK_APPROVERS: APPROVERS.join(','),
+    APPROVALS_REQUIRED: '2',
+    PORT: '0',
+    ...extra,
+  });
+}
+
+beforeAll(async () => {
+  backend = await testBackend();
+  recorder = new SlackRecorder();
+  await recorder.start();
+  cluster = await startCluster(backend);
+  queue = await startNode(backend, {});
+  queueClient = new Redis({ port: queue.port, host: '127.0.0.1' });
+  bot = await startSlotwatch(config(), pino({ level: 'silent' }));
+});
+
+afterAll(async () => {
+  await bot?.stop();
+  queueClient?.disconnect();
+  await recorder?.stop();
+  await cluster?.stop();
+  await queue?.process.kill();
+  await backend?.stopAll();
+});
+
+type Posted = { channel?: string; text?: string; ts?: string; thread_ts?: string; blocks?: unknown[] };
+
+const apiCalls = (method: string): Posted[] =>
+  recorder.requests.filter((r: RecordedRequest) => r.path === `/api/${method}`).map((r) => r.body as Posted);
+
+async function command(text: string, user = ALICE, target = bot) {
+  const id = `c${++counter}`;
+  await postToSlack(target.port, slashCommandBody({ text, user, responseUrl: recorder.responseUrl(id) }), {
+    secret: SECRET,
+  });
+  return (await recorder.nextResponse(id)).body as {
+    response_type: string;
+    text: string;
+    blocks?: { type: string; elements?: { action_id: string; value: string }[] }[];
+  };
+}
+
+async function click(actionId: string, value: string, user: string, target = bot) {
+  const id = `b${++counter}`;
+  const ack = await postToSlack(
+    target.port,
+    buttonClickBody({ actionId, value, user, responseUrl: recorder.responseUrl(id) }),
+    { secret: SECRET },
+  );
+  expect(ack.status).toBe(200);
+  return id;
+}
+
+const requestButton = (body: Awaited<ReturnType<typeof command>>, kind: string) =>
+  body.blocks
+    ?.flatMap((b) => b.elements ?? [])
+    .find((e) => e.action_id === 'request_repair' && e.value.includes(`"o":"${kind}`))?.value;
+
+/** Lists fixes as `requester`, clicks Request on `kind`, returns the request id from the approval message. */
+async function requestRepair(kind: string, requester = CAROL): Promise<string> {
+  const before = apiCalls('chat.postMessage').length;
+  const options = await command('fix prod', requester);
+  const value = requestButton(options, kind);
+  if (!value) throw new Error(`no ${kind} option in ${JSON.stringify(options).slice(0, 500)}`);
+  await click('request_repair', value, requester);
+  const posted = await waitFor('the approval message', () =>
+    apiCalls('chat.postMessage')
+      .slice(before)
+      .find((p) => !p.thread_ts && JSON.stringify(p.blocks).includes('Request rq-')),
+  );
+  return /Request (rq-[0-9a-f-]+)/.exec(JSON.stringify(posted.blocks))?.[1] ?? '';
+}
+
+const request = async (id: string) => {
+  const found = await bot.repairs?.store.get(id);
+  if (!found) throw new Error(`no request ${id}`);
+  return found;
+};
+
+async function ephemeralTo(responseId: string): Promise<string> {
+  return ((await recorder.nextResponse(responseId)).body as { text: string }).text;
+}
+
+describe('repairs from Slack with two approvals', () => {
+  it('runs an approved repair as a job, reports progress in the thread and ends with the outcome', async () => {
+    const written = await seedData(cluster, [100, 150, 9000], 10_000);
+    await deleteSlotsEverywhere(cluster.nodes, 0, 999);
+    await waitUntilState(cluster.nodes, 'fail');
+
+    const id = await requestRepair('cover-unassigned');
+    await click('approve_repair', id, ALICE);
+    await waitFor('one approval', async () => (await request(id)).approvals.length === 1);
+    expect((await request(id)).status).toBe('pending');
+    await click('approve_repair', id, BOB);
+
+    const done = await waitFor(
+      'the repair to finish',
+      async () => {
+        const r = await request(id);
+        return r.status === 'done' && r;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(done.outcome).toMatch(
+      /^Repaired\. before: 15384\/16384 slots, state fail; after: 16384\/16384 slots, state ok/,
+    );
+    expect(done.approvals.map((v) => v.user)).toEqual([ALICE, BOB]);
+    const thread = apiCalls('chat.postMessage').filter((p) => p.thread_ts);
+    expect(thread.map((p) => p.text)).toEqual(
+      expect.arrayContaining([':gear: Repair started.', expect.stringMatching(/^Step 1\/\d+ on /)]),
+    );
+    const updates = apiCalls('chat.update').filter((u) => JSON.stringify(u.blocks).includes(id));
+    expect(JSON.stringify(updates.at(-1)?.blocks)).toContain(':white_check_mark: Done');
+    await waitUntilState(cluster.nodes, 'ok');
+    expect(await checkData(cluster, written)).toMatchObject({ intact: 10_000, wrong: [] });
+  });
+
+  it('refuses self-approval, a second approval by the same person and people not on the list', async () => {
+    await deleteSlotsEverywhere(cluster.nodes, 2000, 2099);
+    const id = await requestRepair('cover-unassigned', CAROL);
+
+    const self = await ephemeralTo(await click('approve_repair', id, CAROL));
+    await click('approve_repair', id, ALICE);
+    await waitFor('one approval', async () => (await request(id)).approvals.length === 1);
+    const twice = await ephemeralTo(await click('approve_repair', id, ALICE));
+    const stranger = await ephemeralTo(await click('approve_repair', id, STRANGER));
+
+    expect(self).toContain('You requested this repair');
+    expect(twice).toContain('You already approved this request');
+    expect(stranger).toContain('You are not on the approver list');
+    expect(await request(id)).toMatchObject({ status: 'pending', approvals: [{ user: ALICE }] });
+    expect(await bot.repairs?.jobState(id)).toBeNull();
+
+    const reject = await click('reject_repair', id, BOB);
+    await waitFor('the rejection', async () => (await request(id)).status === 'rejected');
+    const late = await ephemeralTo(await click('approve_repair', id, APPROVERS[5] ?? ''));
+    expect(late).toContain('This request is closed');
+    expect(recorder.responses(reject)).toEqual([]);
+    expect(await bot.repairs?.jobState(id)).toBeNull();
+  });
+
+  it('makes expired requests inert', async () => {
+    const id = await requestRepair('cover-unassigned');
+    await bot.repairs?.store.update(id, { expiresAt: Date.now() - 1 });
+    const text = await ephemeralTo(await click('approve_repair', id, ALICE));
+    expect(text).toContain('expired');
+    expect((await request(id)).status).toBe('expired');
+    expect(await bot.repairs?.jobState(id)).toBeNull();
+  });
+
+  it('queues exactly one job when 50 approvers click at once', async () => {
+    const id = await requestRepair('cover-unassigned');
+    const clickers = APPROVERS.slice(2, 52);
+    await Promise.all(clickers.map((user) => click('approve_repair', id, user)));
+    const final = await waitFor(
+      'the repair to finish',
+      async () => {
+        const r = await request(id);
+        return ['done', 'failed'].includes(r.status) && r;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(final.status).toBe('done');
+    expect(final.approvals).toHaveLength(2);
+    const audit = (await bot.repairs) && (await queueClient.xrange(`${PREFIX}:audit`, '-', '+'));
+    const queued = (audit ?? []).filter(([, fields]) => fields.includes('queued') && fields.includes(id));
+    expect(queued).toHaveLength(1);
+    expect(await bot.repairs?.jobState(id)).toBe('completed');
+  });
+
+  it('refuses a plan that went stale while it waited, and offers to plan again', async () => {
+    await deleteSlotsEverywhere(cluster.nodes, 3000, 3009);
+    const id = await requestRepair('cover-unassigned');
+    await deleteSlotsEverywhere(cluster.nodes, 3100, 3109);
+    await click('approve_repair', id, ALICE);
+    await click('approve_repair', id, BOB);
+    const stale = await waitFor(
+      'the refusal',
+      async () => {
+        const r = await request(id);
+        return r.status === 'stale' && r;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(stale.outcome).toContain('plan again');
+    const last = apiCalls('chat.update')
+      .filter((u) => JSON.stringify(u.blocks).includes(id))
+      .at(-1);
+    expect(JSON.stringify(last?.blocks)).toContain('plan_again');
+  });
+
+  it('writes every event to the audit stream in order and shows it with /redis audit', async () => {
+    const entries = await queueClient.xrange(`${PREFIX}:audit`, '-', '+');
+    const first = entries.map(([, f]) => ({ event: f[1], request: f[3] }));
+    const firstRequest = first[0]?.request;
+    expect(first.filter((e) => e.request === firstRequest).map((e) => e.event)).toEqual([
+      'requested',
+      'approved',
+      'approved',
+      'queued',
+      'started',
+      ...first.filter((e) => e.request === firstRequest && e.event === 'step').map(() => 'step'),
+      'finished',
+    ]);
+    const shown = await command('audit prod');
+    expect(shown.response_type).toBe('ephemeral');
+    expect(shown.text).toContain(`requested <@${CAROL}>`);
+    const jobs = await command('jobs prod');
+    expect(jobs.text).toMatch(/\*done\*/);
+    expect(jobs.text).toMatch(/\*stale\*/);
+  });
+
+  it('fails closed without an approver list, and READ_ONLY turns repairs off', async () => {
+    const closed = await startSlotwatch(
+      config({ SLACK_APPROVERS: '', QUEUE_PREFIX: `${PREFIX}b` }),
+      pino({ level: 'silent' }),
+    );
+    const readOnly = await startSlotwatch(
+      config({ READ_ONLY: 'true', QUEUE_PREFIX: `${PREFIX}c` }),
+      pino({ level: 'silent' }),
+    );
+    try {
+      await deleteSlotsEverywhere(cluster.nodes, 4000, 4009);
+      const options = await command('fix prod', CAROL, closed);
+      const value = requestButton(options, 'cover-unassigned') ?? '';
+      await click('request_repair', value, CAROL, closed);
+      const posted = await waitFor('the approval message', () =>
+        apiCalls('chat.postMessage').find((p) => p.thread_ts && p.text?.includes('SLACK_APPROVERS is empty')),
+      );
+      expect(posted.text).toContain('fail closed');
+      const id = (await closed.repairs?.store.recent(1))?.[0]?.id ?? '';
+      const refused = await ephemeralTo(await click('approve_repair', id, ALICE, closed));
+      expect(refused).toContain('No approver list is configured');
+      expect(await closed.repairs?.jobState(id)).toBeNull();
+
+      const off = await command('fix prod', CAROL, readOnly);
+      expect(off.response_type).toBe('ephemeral');
+      expect(off.text).toContain('READ_ONLY=true');
+    } finally {
+      await closed.stop();
+      await readOnly.stop();
+    }
+  });
+});
