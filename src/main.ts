@@ -120,7 +120,8 @@ export async function startSlotwatch(config: Config, log: Logger): Promise<Runni
       server.close();
       await slack.stop();
       await inFlight.drain(25_000);
-      await repairs?.close();
+      // With the queue Redis down nothing can be flushed to it: do not wait for it.
+      await repairs?.close(queueRedis && (await queueUp(queueRedis)) ? 20_000 : 500);
       queueRedis?.disconnect();
       server.closeAllConnections();
       log.info({}, 'stopped');

@@ -13,7 +13,8 @@ export const USAGE = `Usage:
   slotwatch check <host:port>[,<host:port>…] [--json] [--user U] [--password P | --password-file F]
                   [--tls [--tls-ca F] [--tls-insecure]] [--timeout-ms N]
   slotwatch plan <seeds> [--json] [connection flags as for check]
-  slotwatch fix <seeds> --option <id> --yes [--accept-data-loss] [connection flags as for check]
+  slotwatch fix <seeds> --option <id> --yes [--accept-data-loss] [--queue-redis URL --cluster-name NAME]
+                [connection flags as for check]
   slotwatch explain "<redis error text>"
   slotwatch help
 
@@ -23,6 +24,8 @@ check   diagnoses a Redis Cluster: exit 0 healthy, 1 at least one error finding,
 plan    lists the repairs that fit the current state, each with a stable id, its risk and its steps.
 fix     runs one of them locally (break-glass; the Slack path needs two approvals). Options that can lose
         data refuse without --accept-data-loss. Exit 0 only when the cluster has no error finding after.
+        With --queue-redis (or QUEUE_REDIS_URL) it takes the bot's one-repair-per-cluster lock on NAME
+        (the cluster's name in the bot's CLUSTERS; default the first seed).
 explain prints the runbook entry for a Redis error message.`;
 
 async function check(args: string[], io: CliIo): Promise<number> {

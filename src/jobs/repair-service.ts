@@ -39,6 +39,9 @@ interface JobData {
 
 const QUEUE = 'repairs';
 
+/** BullMQ reports connection errors through the queue and worker; the raw connection must not crash on them. */
+const quiet = (redis: Redis): Redis => redis.on('error', () => {});
+
 /** Repair requests, votes and the BullMQ queue and worker that run approved repairs. */
 export class RepairService {
   readonly store: RequestStore;
@@ -51,10 +54,11 @@ export class RepairService {
     this.store = new RequestStore(options.redis, options.prefix);
     this.lock = new ClusterLock(options.redis, options.prefix);
     this.queue = new Queue<JobData>(QUEUE, {
-      connection: options.redis.duplicate({ enableOfflineQueue: true }),
+      connection: quiet(options.redis.duplicate({ enableOfflineQueue: true })),
       prefix: `${options.prefix}:bull`,
     });
     this.now = options.now ?? Date.now;
+    this.queue.on('error', (error) => options.log.warn({ err: error.message }, 'repair queue error'));
   }
 
   async create(input: {
@@ -130,14 +134,16 @@ export class RepairService {
 
   startWorker(): void {
     this.worker = new Worker<JobData>(QUEUE, (job) => this.process(job), {
-      connection: this.options.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true }),
+      connection: quiet(
+        this.options.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true }),
+      ),
       prefix: `${this.options.prefix}:bull`,
       concurrency: 4,
       lockDuration: this.options.lockDurationMs ?? 30_000,
       stalledInterval: this.options.stalledIntervalMs ?? 30_000,
       maxStalledCount: 2,
     });
-    this.worker.on('error', (error) => this.options.log.error({ err: error }, 'repair worker error'));
+    this.worker.on('error', (error) => this.options.log.warn({ err: error.message }, 'repair worker error'));
   }
 
   private async process(job: Job<JobData>): Promise<void> {
@@ -249,8 +255,14 @@ export class RepairService {
     return job ? await job.getState() : null;
   }
 
-  async close(): Promise<void> {
-    await this.worker?.close();
-    await this.queue.close();
+  /** Lets a running repair finish (bounded: a queue Redis that is down cannot be waited for), then closes. */
+  async close(timeoutMs = 20_000): Promise<void> {
+    const within = (work: Promise<void>) =>
+      Promise.race([
+        work.then(() => true).catch(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref()),
+      ]);
+    if (this.worker && !(await within(this.worker.close()))) void this.worker.close(true).catch(() => {});
+    if (!(await within(this.queue.close()))) void this.queue.disconnect().catch(() => {});
   }
 }

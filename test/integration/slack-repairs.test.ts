@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import { type Running, startSlotwatch } from '../../src/main.js';
 import { testBackend } from '../support/backend.js';
 import { deleteSlotsEverywhere, waitUntilState } from '../support/break.js';
+import { cli } from '../support/cli.js';
 import { startCluster, startNode, type TestCluster } from '../support/cluster.js';
 import { checkData, seedData } from '../support/data.js';
 import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
@@ -204,7 +205,7 @@ describe('repairs from Slack with two approvals', () => {
     const audit = (await bot.repairs) && (await queueClient.xrange(`${PREFIX}:audit`, '-', '+'));
     const queued = (audit ?? []).filter(([, fields]) => fields.includes('queued') && fields.includes(id));
     expect(queued).toHaveLength(1);
-    expect(await bot.repairs?.jobState(id)).toBe('completed');
+    await waitFor('the job to complete', async () => (await bot.repairs?.jobState(id)) === 'completed');
   });
 
   it('refuses a plan that went stale while it waited, and offers to plan again', async () => {
@@ -279,5 +280,24 @@ describe('repairs from Slack with two approvals', () => {
       await closed.stop();
       await readOnly.stop();
     }
+  });
+
+  it('makes `slotwatch fix` wait for the same per-cluster lock', async () => {
+    await deleteSlotsEverywhere(cluster.nodes, 5000, 5009);
+    await queueClient.set(`${PREFIX}:lock:prod`, 'rq-held-by-the-bot', 'PX', 60_000);
+    const env = { QUEUE_REDIS_URL: `redis://127.0.0.1:${queue.port}`, QUEUE_PREFIX: PREFIX };
+    const blocked = await cli(
+      ['fix', cluster.seeds.join(','), '--option', 'cover-unassigned', '--yes', '--cluster-name', 'prod'],
+      env,
+    );
+    await queueClient.del(`${PREFIX}:lock:prod`);
+    const free = await cli(
+      ['fix', cluster.seeds.join(','), '--option', 'cover-unassigned', '--yes', '--cluster-name', 'prod'],
+      env,
+    );
+    expect(blocked.code).toBe(2);
+    expect(blocked.stderr).toContain('another repair (rq-held-by-the-bot) is running on prod');
+    expect(free.code).toBe(0);
+    expect(await queueClient.exists(`${PREFIX}:lock:prod`)).toBe(0);
   });
 });

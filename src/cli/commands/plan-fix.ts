@@ -1,7 +1,9 @@
+import { Redis } from 'ioredis';
 import { hasErrors } from '../../core/analyze.js';
 import { diagnose } from '../../core/diagnose.js';
 import { executeRepair } from '../../core/repair/execute.js';
 import { planRepairs } from '../../core/repair/planner.js';
+import { ClusterLock } from '../../jobs/cluster-lock.js';
 import { type CliIo, UsageError } from '../io.js';
 import { renderEvent, renderOptions, renderResult } from '../render-plan.js';
 import { makeStyle } from '../style.js';
@@ -24,7 +26,47 @@ const FIX_OPTIONS = {
   option: { type: 'string' },
   yes: { type: 'boolean' },
   'accept-data-loss': { type: 'boolean' },
+  'queue-redis': { type: 'string' },
+  'cluster-name': { type: 'string' },
 } as const;
+
+/** With a queue Redis, `fix` takes the same one-repair-per-cluster lock as the bot. */
+async function withClusterLock<T>(
+  url: string | undefined,
+  prefix: string,
+  name: string,
+  run: () => Promise<T>,
+): Promise<T> {
+  if (!url) return run();
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+  } catch (error) {
+    throw new UsageError(`cannot reach the queue Redis for the repair lock: ${(error as Error).message}`);
+  }
+  const lock = new ClusterLock(redis, prefix);
+  const owner = `cli-${process.pid}-${Date.now()}`;
+  try {
+    if (!(await lock.take(name, owner, 10 * 60_000))) {
+      throw new UsageError(`another repair (${await lock.holder(name)}) is running on ${name}; wait for it`);
+    }
+    const renew = setInterval(() => void lock.extend(name, owner, 10 * 60_000), 30_000);
+    try {
+      return await run();
+    } finally {
+      clearInterval(renew);
+      await lock.release(name, owner);
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
 
 export async function fixCommand(args: string[], io: CliIo): Promise<number> {
   const { seeds, values, options } = await clusterArgs('fix', args, FIX_OPTIONS, io);
@@ -58,11 +100,15 @@ export async function fixCommand(args: string[], io: CliIo): Promise<number> {
     }
   }
   io.stdout(`${style.bold(option.title)} (${option.steps.length} steps)\n`);
-  const result = await executeRepair(option, seeds, {
-    ...options,
-    acceptDataLoss: values['accept-data-loss'] === true,
-    onEvent: (event) => io.stdout(renderEvent(event, style)),
-  });
+  const queueUrl = typeof values['queue-redis'] === 'string' ? values['queue-redis'] : io.env.QUEUE_REDIS_URL;
+  const lockName = typeof values['cluster-name'] === 'string' ? values['cluster-name'] : (seeds[0] ?? '');
+  const result = await withClusterLock(queueUrl, io.env.QUEUE_PREFIX ?? 'slotwatch', lockName, () =>
+    executeRepair(option, seeds, {
+      ...options,
+      acceptDataLoss: values['accept-data-loss'] === true,
+      onEvent: (event) => io.stdout(renderEvent(event, style)),
+    }),
+  );
   io.stdout(renderResult(result, style));
   return result.status === 'done' && result.after !== null && !hasErrors(result.after) ? 0 : 1;
 }

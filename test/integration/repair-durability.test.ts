@@ -1,0 +1,215 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { startSlotwatch } from '../../src/main.js';
+import { testBackend } from '../support/backend.js';
+import { killMasterAndReplicas } from '../support/break.js';
+import { startCluster, startNode, type TestCluster } from '../support/cluster.js';
+import { freePort } from '../support/free-port.js';
+import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
+import { expectHealthy } from '../support/repair.js';
+import { SlackRecorder } from '../support/slack-recorder.js';
+import { buttonClickBody, postToSlack, slashCommandBody } from '../support/slack-signing.js';
+import { waitFor } from '../support/wait.js';
+
+const SECRET = 'durability-secret-0123';
+const [ALICE, BOB, CAROL] = ['U0ALICE01', 'U0BOB0001', 'U0CAROL01'];
+let backend: RedisBackend;
+let recorder: SlackRecorder;
+let queue: { port: number; process: RedisProcess };
+let queueClient: Redis;
+let counter = 0;
+
+beforeAll(async () => {
+  backend = await testBackend();
+  recorder = new SlackRecorder();
+  await recorder.start();
+  queue = await startNode(backend, {});
+  queueClient = new Redis({ port: queue.port, host: '127.0.0.1' });
+});
+afterAll(async () => {
+  queueClient?.disconnect();
+  await recorder?.stop();
+  await queue?.process.kill();
+  await backend?.stopAll();
+});
+
+function env(cluster: TestCluster, port: number, prefix: string): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    SLACK_BOT_TOKEN: 'xoxb-test',
+    SLACK_SIGNING_SECRET: SECRET,
+    SLACK_API_URL: recorder.apiUrl,
+    CLUSTERS: `prod=${cluster.nodes.map((n) => n.address).join(',')}`,
+    QUEUE_REDIS_URL: `redis://127.0.0.1:${queue.port}`,
+    QUEUE_PREFIX: prefix,
+    QUEUE_LOCK_DURATION: '2s',
+    QUEUE_STALLED_INTERVAL: '1s',
+    SLACK_APPROVERS: [ALICE, BOB, CAROL].join(','),
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+  };
+}
+
+function spawnBot(vars: Record<string, string>): { child: ChildProcess; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    env: vars,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return { child, exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
+}
+
+async function click(port: number, actionId: string, value: string, user: string): Promise<void> {
+  const result = await postToSlack(
+    port,
+    buttonClickBody({ actionId, value, user, responseUrl: recorder.responseUrl(`d${++counter}`) }),
+    {
+      secret: SECRET,
+    },
+  );
+  expect(result.status).toBe(200);
+}
+
+const requestDoc = async (prefix: string, id: string) =>
+  JSON.parse((await queueClient.get(`${prefix}:request:${id}`)) ?? '{}') as {
+    status: string;
+    outcome: string;
+  };
+
+describe('durability of approved repairs', () => {
+  it('recovers a job whose worker was killed mid-repair and converges', async () => {
+    const cluster = await startCluster(backend);
+    try {
+      const [victim] = cluster.masters;
+      if (!victim) throw new Error('no master');
+      await killMasterAndReplicas(cluster, victim);
+      const alive = cluster.nodes.filter((n) => n !== victim && !cluster.replicaOf(victim).includes(n));
+      const prefix = `dur${Date.now()}`;
+      const port = await freePort();
+      const first = spawnBot(env(cluster, port, prefix));
+      await waitFor(
+        'the bot',
+        async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok,
+      );
+
+      const list = `l${++counter}`;
+      await postToSlack(
+        port,
+        slashCommandBody({ text: 'fix prod', user: CAROL, responseUrl: recorder.responseUrl(list) }),
+        { secret: SECRET },
+      );
+      const options = (await recorder.nextResponse(list)).body as {
+        blocks: { elements?: { action_id: string; value: string }[] }[];
+      };
+      const value =
+        options.blocks.flatMap((b) => b.elements ?? []).find((e) => e.value.includes('take-over'))?.value ??
+        '';
+      await click(port, 'request_repair', value, CAROL);
+      const id = await waitFor(
+        'the request',
+        async () => (await queueClient.zrange(`${prefix}:requests`, '0', '-1'))[0],
+      );
+      await click(port, 'approve_repair', id, ALICE);
+      await click(port, 'approve_repair', id, BOB);
+      // Kill the worker as soon as the first step has finished.
+      await waitFor(
+        'step 1 to finish',
+        async () => (await queueClient.smembers(`${prefix}:journal:${id}`)).includes('1'),
+        {
+          timeoutMs: 20_000,
+          intervalMs: 10,
+        },
+      );
+      first.child.kill('SIGKILL');
+      await first.exit;
+      expect((await requestDoc(prefix, id)).status).toBe('running');
+
+      const second = spawnBot(env(cluster, port, prefix));
+      try {
+        const done = await waitFor(
+          'the recovered job to finish',
+          async () => {
+            const doc = await requestDoc(prefix, id);
+            return ['done', 'failed', 'stale'].includes(doc.status) && doc;
+          },
+          { timeoutMs: 45_000 },
+        );
+        expect(done).toMatchObject({ status: 'done' });
+        await expectHealthy(alive);
+        const events = (await queueClient.xrange(`${prefix}:audit`, '-', '+')).map(
+          ([, f]) => `${f[1]}${String(f[9]).includes('resumed') ? ' (resumed)' : ''}`,
+        );
+        expect(events).toContain('started (resumed)');
+        expect(events.at(-1)).toBe('finished');
+        const skipped = recorder.requests.filter((r) =>
+          JSON.stringify(r.body).includes('skipped: finished by an earlier run'),
+        );
+        expect(skipped.length).toBeGreaterThan(0);
+      } finally {
+        second.child.kill('SIGTERM');
+        await second.exit;
+      }
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it('keeps /redis status working while the queue Redis is down and says repairs are unavailable', async () => {
+    const cluster = await startCluster(backend, { masters: 3, replicasPerMaster: 0 });
+    const spare = await startNode(backend, {});
+    const bot = await startSlotwatch(
+      loadConfig({
+        ...env(cluster, 0, `down${Date.now()}`),
+        QUEUE_REDIS_URL: `redis://127.0.0.1:${spare.port}`,
+      }),
+      pino({ level: 'silent' }),
+    );
+    try {
+      await spare.process.kill();
+      const status = `s${++counter}`;
+      await postToSlack(
+        bot.port,
+        slashCommandBody({ text: 'status', responseUrl: recorder.responseUrl(status) }),
+        { secret: SECRET },
+      );
+      const fix = `f${++counter}`;
+      await postToSlack(bot.port, slashCommandBody({ text: 'fix', responseUrl: recorder.responseUrl(fix) }), {
+        secret: SECRET,
+      });
+      expect(((await recorder.nextResponse(status)).body as { response_type: string }).response_type).toBe(
+        'in_channel',
+      );
+      expect(((await recorder.nextResponse(fix)).body as { text: string }).text).toContain(
+        'the queue Redis does not answer',
+      );
+      const ready = await fetch(`http://127.0.0.1:${bot.port}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({
+        status: 'degraded',
+        dependencies: { queueRedis: { ok: false } },
+      });
+    } finally {
+      await bot.stop();
+      await cluster.stop();
+    }
+  });
+
+  it('refuses to start when the queue Redis is a node of a watched cluster, compared by run_id', async () => {
+    const cluster = await startCluster(backend, { masters: 3, replicasPerMaster: 0 });
+    try {
+      const node = cluster.nodes[1];
+      const vars = {
+        ...env(cluster, 0, 'clash'),
+        CLUSTERS: `prod=${cluster.seeds.join(',')}`,
+        QUEUE_REDIS_URL: `redis://localhost:${node?.port}`,
+      };
+      await expect(startSlotwatch(loadConfig(vars), pino({ level: 'silent' }))).rejects.toThrow(
+        /QUEUE_REDIS_URL points at 127\.0\.0\.1:\d+, a node of watched cluster "prod" \(same run_id\)/,
+      );
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
