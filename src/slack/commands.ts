@@ -78,7 +78,9 @@ async function answer(deps: CommandDeps, text: string, respond: RespondFn, log: 
       }
       await respond({
         response_type: 'in_channel',
-        ...reportMessage(result.value, name, subcommand as ReportView),
+        ...reportMessage(result.value, name, subcommand as ReportView, {
+          fixButton: deps.repair.repairs !== null && !deps.config.readOnly,
+        }),
       });
     }
   }

@@ -91,6 +91,8 @@ describe('/redis over the real Bolt HTTP receiver', () => {
     expect(text).toContain('*SLOTS_OWNER_FAILED*');
     expect(text).toContain('*Next:*');
     expect(text).toContain('Runbook:');
+    // No queue Redis in this bot: no repair button.
+    expect(JSON.stringify(body.blocks)).not.toContain('plan_again');
   });
 
   it.each([

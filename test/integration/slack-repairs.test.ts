@@ -127,6 +127,8 @@ describe('repairs from Slack with two approvals', () => {
     await deleteSlotsEverywhere(cluster.nodes, 0, 999);
     await waitUntilState(cluster.nodes, 'fail');
 
+    const status = await command('status prod');
+    expect(JSON.stringify(status.blocks)).toContain('"action_id":"plan_again"');
     const id = await requestRepair('cover-unassigned');
     await click('approve_repair', id, ALICE);
     await waitFor('one approval', async () => (await request(id)).approvals.length === 1);

@@ -89,7 +89,12 @@ function findingBlock(f: Finding): KnownBlock {
 }
 
 /** Block Kit for a report, always inside Slack's limits, with a plain-text fallback for notifications. */
-export function reportMessage(report: Report, cluster: string, view: ReportView): SlackMessage {
+export function reportMessage(
+  report: Report,
+  cluster: string,
+  view: ReportView,
+  { fixButton = false } = {},
+): SlackMessage {
   const { emoji, word } = verdict(report);
   const title = header(`${emoji} ${cluster}: ${word}`);
   const summary = mrkdwn(coverageLine(report));
@@ -114,10 +119,26 @@ export function reportMessage(report: Report, cluster: string, view: ReportView)
             divider,
           ]);
   const optional = withFindings ? findings.map(findingBlock) : [];
+  const actions: KnownBlock[] =
+    fixButton && report.findings.some((f) => f.severity === 'error')
+      ? [
+          {
+            type: 'actions',
+            elements: [
+              {
+                type: 'button',
+                text: { type: 'plain_text', text: 'Plan a fix' },
+                action_id: 'plan_again',
+                value: cluster,
+              },
+            ],
+          },
+        ]
+      : [];
   const blocks = fitBlocks(
     essential,
     optional,
-    [when],
+    [...actions, when],
     (hidden) =>
       `… and ${hidden} more findings: \`/redis check ${cluster}\` or \`slotwatch check ${report.seeds.join(',')}\``,
   );
