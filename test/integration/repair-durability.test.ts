@@ -212,4 +212,69 @@ describe('durability of approved repairs', () => {
       await cluster.stop();
     }
   });
+
+  it('stops a running repair between steps when an approver cancels it, and says where', async () => {
+    const cluster = await startCluster(backend);
+    const prefix = `cancel${Date.now()}`;
+    const bot = await startSlotwatch(loadConfig(env(cluster, 0, prefix)), pino({ level: 'silent' }));
+    try {
+      const [victim] = cluster.masters;
+      if (!victim) throw new Error('no master');
+      await killMasterAndReplicas(cluster, victim);
+      const list = `l${++counter}`;
+      await postToSlack(
+        bot.port,
+        slashCommandBody({ text: 'fix prod', user: CAROL, responseUrl: recorder.responseUrl(list) }),
+        { secret: SECRET },
+      );
+      const options = (await recorder.nextResponse(list)).body as {
+        blocks: { elements?: { action_id: string; value: string }[] }[];
+      };
+      const value =
+        options.blocks.flatMap((b) => b.elements ?? []).find((e) => e.value.includes('take-over'))?.value ??
+        '';
+      await click(bot.port, 'request_repair', value, CAROL);
+      const id = await waitFor(
+        'the request',
+        async () => (await queueClient.zrange(`${prefix}:requests`, '0', '-1'))[0],
+      );
+      await click(bot.port, 'approve_repair', id, ALICE);
+      await click(bot.port, 'approve_repair', id, BOB);
+      await waitFor('the repair to start', async () => (await requestDoc(prefix, id)).status === 'running', {
+        intervalMs: 10,
+      });
+
+      const stranger = `x${++counter}`;
+      await postToSlack(
+        bot.port,
+        buttonClickBody({
+          actionId: 'cancel_repair',
+          value: id,
+          user: 'U0NOBODY1',
+          responseUrl: recorder.responseUrl(stranger),
+        }),
+        { secret: SECRET },
+      );
+      expect(((await recorder.nextResponse(stranger)).body as { text: string }).text).toContain(
+        'Only approvers can cancel',
+      );
+      await click(bot.port, 'cancel_repair', id, ALICE);
+
+      const stopped = await waitFor(
+        'the cancellation',
+        async () => {
+          const doc = await requestDoc(prefix, id);
+          return ['cancelled', 'done'].includes(doc.status) && doc;
+        },
+        { timeoutMs: 30_000 },
+      );
+      expect(stopped.status).toBe('cancelled');
+      expect(stopped.outcome).toMatch(/^Cancelled before step \d+\./);
+      const events = (await queueClient.xrange(`${prefix}:audit`, '-', '+')).map(([, f]) => f[1]);
+      expect(events.filter((e) => e === 'cancelled')).toHaveLength(2);
+    } finally {
+      await bot.stop();
+      await cluster.stop();
+    }
+  });
 });

@@ -114,3 +114,43 @@ describe('reportMessage', () => {
     expect(message.text).toMatch(/^prod-eu-1: CLUSTERDOWN — 9000\/16384 slots covered, 7384 uncovered; /);
   });
 });
+
+describe('requestMessage', () => {
+  it('asks every approver of a data-loss repair to confirm the loss, naming the slots', async () => {
+    const { requestMessage } = await import('../../src/slack/blocks/repair-blocks.js');
+    const message = requestMessage({
+      id: 'rq-1',
+      cluster: 'prod',
+      option: {
+        id: 'take-over-aaaa',
+        kind: 'take-over-slots',
+        title: 'Give the slots away',
+        explanation: 'x',
+        risk: 'data-loss',
+        loss: { slots: [[0, 5460]], keys: 1200, description: 'every key in 0-5460 (1200 keys)' },
+        steps: [],
+        nodes: [],
+        expected: '',
+        fingerprint: 'f',
+      },
+      requester: 'U0REQ0001',
+      channel: 'C1',
+      ts: '1.1',
+      createdAt: 0,
+      expiresAt: 1_800_000,
+      required: 2,
+      status: 'pending',
+      approvals: [{ user: 'U0APP0001', at: 1000 }],
+      rejectedBy: null,
+      cancelledBy: null,
+      outcome: null,
+    });
+    const text = JSON.stringify(message.blocks);
+    expect(text).toContain(
+      '"confirm":{"title":{"type":"plain_text","text":"Approve a repair that loses data?"}',
+    );
+    expect(text).toContain('in slots 0-5460');
+    expect(text).toContain('1/2: <@U0APP0001>');
+    expect(text).toContain('Loses data:');
+  });
+});
