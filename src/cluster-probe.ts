@@ -18,12 +18,26 @@ export function probeOptions(cluster: ClusterConfig): DiagnoseOptions {
 
 export type DiagnoseCluster = (cluster: ClusterConfig) => Promise<Result<Report, DiagnoseError>>;
 
+/** Node addresses each cluster had at its last diagnosis (alerts name nodes, not clusters). */
+export class KnownNodes {
+  private readonly byCluster = new Map<string, Set<string>>();
+
+  record(cluster: string, report: Report): void {
+    this.byCluster.set(cluster, new Set(report.nodes.flatMap((n) => (n.address ? [n.address] : []))));
+  }
+
+  of(cluster: string): Iterable<string> {
+    return this.byCluster.get(cluster) ?? [];
+  }
+}
+
 /** Diagnoses a configured cluster and records the metrics every door shares. */
-export function diagnoser(metrics: Metrics): DiagnoseCluster {
+export function diagnoser(metrics: Metrics, known?: KnownNodes): DiagnoseCluster {
   return async (cluster) => {
     const began = performance.now();
     const result = await diagnose(cluster.seeds, probeOptions(cluster));
     metrics.probed(cluster.name, (performance.now() - began) / 1000, result.ok ? result.value : null);
+    if (result.ok) known?.record(cluster.name, result.value);
     return result;
   };
 }

@@ -1,10 +1,13 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { diagnoser } from './cluster-probe.js';
+import { diagnoser, KnownNodes } from './cluster-probe.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { Metrics } from './http/metrics.js';
 import { createHttpServer, type Readiness } from './http/server.js';
+import { webhookHandler } from './http/webhooks.js';
+import { AlertPipeline } from './jobs/alert-pipeline.js';
 import { AuditLog } from './jobs/audit.js';
+import { IncidentService } from './jobs/incidents.js';
 import { connectQueueRedis, queueUp, watchedNodeBehind } from './jobs/queue-redis.js';
 import { RepairService } from './jobs/repair-service.js';
 import { createLogger } from './log.js';
@@ -12,6 +15,7 @@ import { createSlackApp, type SlackApp } from './slack/app.js';
 import { Approvers } from './slack/approvers.js';
 import { registerCommands } from './slack/commands.js';
 import { InFlight } from './slack/in-flight.js';
+import { slackIncidentPoster } from './slack/incident-poster.js';
 import { registerRepairActions } from './slack/repair-handlers.js';
 import { slackNotifier } from './slack/repair-notifier.js';
 
@@ -64,7 +68,36 @@ export async function startSlotwatch(config: Config, log: Logger): Promise<Runni
         })
       : null;
   repairs?.startWorker();
-  const diagnose = diagnoser(metrics);
+  const known = new KnownNodes();
+  const diagnose = diagnoser(metrics, known);
+  const incidents = queueRedis
+    ? new IncidentService({
+        redis: queueRedis,
+        prefix: config.queue.prefix,
+        clusters: config.clusters,
+        alertChannel: config.alertChannel,
+        diagnose,
+        poster: slackIncidentPoster(
+          slack.app.client,
+          queueRedis,
+          config.queue.prefix,
+          repairs !== null,
+          log.child({ component: 'incidents' }),
+        ),
+        log: log.child({ component: 'incidents' }),
+      })
+    : null;
+  const alerts =
+    queueRedis && incidents
+      ? new AlertPipeline(
+          queueRedis,
+          config.queue.prefix,
+          config.clusters,
+          incidents,
+          log.child({ component: 'alerts' }),
+        )
+      : null;
+  await alerts?.start(config.monitorIntervalMs);
   const repair = {
     config,
     log,
@@ -75,7 +108,7 @@ export async function startSlotwatch(config: Config, log: Logger): Promise<Runni
     approvers: new Approvers(config.approvers, slack.app.client),
     queueUp: async () => (queueRedis ? queueUp(queueRedis) : false),
   };
-  registerCommands(slack.app, { config, log, metrics, diagnose, inFlight, repair });
+  registerCommands(slack.app, { config, log, metrics, diagnose, inFlight, repair, incidents });
   registerRepairActions(slack.app, repair);
   const readiness = async (): Promise<Readiness> => {
     const slackOk = slack.connected();
@@ -93,10 +126,27 @@ export async function startSlotwatch(config: Config, log: Logger): Promise<Runni
       },
     };
   };
+  const webhookDeps = {
+    token: config.webhookToken,
+    grafanaSecret: config.grafanaHmacSecret,
+    clusters: config.clusters,
+    clusterLabel: config.alertClusterLabel,
+    knownNodes: (cluster: string) => known.of(cluster),
+    enqueue: async (signals: Parameters<AlertPipeline['enqueue']>[0]) => {
+      if (!alerts) throw new Error('QUEUE_REDIS_URL is not configured');
+      await alerts.enqueue(signals);
+    },
+    log: log.child({ component: 'webhooks' }),
+  };
   const server = createHttpServer({
     log,
     metrics,
     readiness,
+    posts: {
+      '/webhooks/alertmanager': webhookHandler('alertmanager', webhookDeps),
+      '/webhooks/grafana': webhookHandler('grafana', webhookDeps),
+      '/webhooks/generic': webhookHandler('generic', webhookDeps),
+    },
     ...(slack.requestListener ? { slackListener: slack.requestListener } : {}),
   });
   await new Promise<void>((resolve, reject) => {
@@ -121,7 +171,9 @@ export async function startSlotwatch(config: Config, log: Logger): Promise<Runni
       await slack.stop();
       await inFlight.drain(25_000);
       // With the queue Redis down nothing can be flushed to it: do not wait for it.
-      await repairs?.close(queueRedis && (await queueUp(queueRedis)) ? 20_000 : 500);
+      const up = queueRedis ? await queueUp(queueRedis) : false;
+      await alerts?.close(up ? 10_000 : 500);
+      await repairs?.close(up ? 20_000 : 500);
       queueRedis?.disconnect();
       server.closeAllConnections();
       log.info({}, 'stopped');

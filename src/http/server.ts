@@ -20,9 +20,11 @@ export interface HttpDeps {
   readiness(): Promise<Readiness>;
   /** Bolt's HTTP receiver, in HTTP mode only. */
   readonly slackListener?: RequestListener;
+  /** More POST routes (webhooks). */
+  readonly posts?: Readonly<Record<string, Handler>>;
 }
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
@@ -58,6 +60,8 @@ export function createHttpServer(deps: HttpDeps): Server {
       ]),
     ],
   ]);
+  for (const [path, handler] of Object.entries(deps.posts ?? {}))
+    routes.set(path, new Map([['POST', handler]]));
   if (deps.slackListener) {
     const listener = deps.slackListener;
     routes.set('/slack/events', new Map([['POST', (req, res) => listener(req, res)]]));

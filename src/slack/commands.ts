@@ -4,7 +4,9 @@ import type { DiagnoseCluster } from '../cluster-probe.js';
 import type { Config } from '../config.js';
 import { explainError } from '../core/explain.js';
 import { KNOWLEDGE_BASE } from '../core/knowledge-base.js';
+import { parseDuration } from '../duration.js';
 import type { Metrics } from '../http/metrics.js';
+import type { IncidentService } from '../jobs/incidents.js';
 import { explainMessage } from './blocks/explain-blocks.js';
 import { esc } from './blocks/limits.js';
 import { type ReportView, reportMessage } from './blocks/report-blocks.js';
@@ -19,6 +21,8 @@ export interface CommandDeps {
   readonly diagnose: DiagnoseCluster;
   readonly inFlight: InFlight;
   readonly repair: RepairDeps;
+  /** Null without a queue Redis. */
+  readonly incidents: IncidentService | null;
 }
 
 const ephemeral = (respond: RespondFn, text: string) =>
@@ -47,6 +51,27 @@ async function answer(deps: CommandDeps, text: string, respond: RespondFn, log: 
     case 'fix':
       await fixCommand(deps.repair, name, respond);
       break;
+    case 'silence': {
+      const ms = parseDuration(parsed.rest);
+      if (!deps.incidents) {
+        await ephemeral(
+          respond,
+          'Automated posts need the queue Redis (QUEUE_REDIS_URL), which is not configured.',
+        );
+        return;
+      }
+      if (ms === null || ms <= 0 || ms > 7 * 86_400_000) {
+        deps.metrics.command(subcommand, 'usage');
+        await ephemeral(respond, 'Give a duration up to 7d: `/redis silence <cluster> 2h`.');
+        return;
+      }
+      await deps.incidents.silence(name, ms);
+      await respond({
+        response_type: 'in_channel',
+        text: `:mute: Automated posts for \`${name}\` are muted until <!date^${Math.floor((Date.now() + ms) / 1000)}^{date_short_pretty} {time}|${new Date(Date.now() + ms).toISOString()}> (maintenance). \`/redis status ${name}\` still answers.`,
+      });
+      break;
+    }
     case 'jobs':
       await jobsCommand(deps.repair, name, respond);
       break;

@@ -1,0 +1,173 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { describeAlert, matchCluster } from '../alerts/match.js';
+import {
+  type Alert,
+  AlertmanagerPayload,
+  GenericPayload,
+  GrafanaPayload,
+  type Signal,
+} from '../alerts/payloads.js';
+import type { ClusterConfig } from '../config.js';
+import { sendJson } from './server.js';
+
+export const MAX_WEBHOOK_BYTES = 1024 * 1024;
+
+export interface WebhookDeps {
+  readonly token: string | null;
+  readonly grafanaSecret: string | null;
+  readonly clusters: readonly ClusterConfig[];
+  readonly clusterLabel: string;
+  readonly knownNodes: (cluster: string) => Iterable<string>;
+  /** Queues the work; throws when it cannot (then the sender gets 503 and retries). */
+  enqueue(signals: readonly Signal[]): Promise<void>;
+  readonly log: Logger;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+const sameSecret = (given: string, expected: string) => timingSafeEqual(digest(given), digest(expected));
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_WEBHOOK_BYTES)
+      return reject(new HttpError(413, `body over ${MAX_WEBHOOK_BYTES} bytes`));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_WEBHOOK_BYTES) {
+        req.destroy();
+        reject(new HttpError(413, `body over ${MAX_WEBHOOK_BYTES} bytes`));
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function authorize(req: IncomingMessage, deps: WebhookDeps): void {
+  if (!deps.token) throw new HttpError(503, 'webhooks are off: WEBHOOK_TOKEN is not configured');
+  const header = req.headers.authorization ?? '';
+  const given = /^Bearer (.+)$/i.exec(header)?.[1];
+  if (!given) throw new HttpError(401, 'missing bearer token (Authorization: Bearer <WEBHOOK_TOKEN>)');
+  if (!sameSecret(given, deps.token)) throw new HttpError(401, 'wrong bearer token');
+}
+
+/** X-Grafana-Alert-Signature: hex HMAC-SHA256 of the body, or of `{timestamp}:{body}` with a timestamp header. */
+function checkGrafanaSignature(req: IncomingMessage, body: string, secret: string): void {
+  const signature = String(req.headers['x-grafana-alert-signature'] ?? '');
+  if (!signature) throw new HttpError(401, 'missing X-Grafana-Alert-Signature');
+  const timestamp = req.headers['x-grafana-alert-timestamp'];
+  const signed = timestamp ? `${timestamp}:${body}` : body;
+  const expected = createHmac('sha256', secret).update(signed).digest('hex');
+  if (!sameSecret(signature.toLowerCase(), expected))
+    throw new HttpError(401, 'wrong X-Grafana-Alert-Signature');
+}
+
+function parse<T>(schema: z.ZodType<T>, body: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new HttpError(400, 'body is not JSON');
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new HttpError(
+      422,
+      `payload does not match: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return parsed.data;
+}
+
+function signalsFromAlerts(alerts: readonly Alert[], source: Signal['source'], deps: WebhookDeps) {
+  const matched = new Map<string, Signal>();
+  const unmatched: string[] = [];
+  for (const alert of alerts) {
+    const cluster = matchCluster(alert, deps.clusters, deps.clusterLabel, deps.knownNodes);
+    if (!cluster) {
+      unmatched.push(
+        `${alert.labels.alertname ?? 'alert'} {${Object.entries(alert.labels)
+          .map(([k, v]) => `${k}="${v}"`)
+          .join(',')}}`,
+      );
+      continue;
+    }
+    const previous = matched.get(cluster.name);
+    // A firing alert in the group wins over resolved ones: the cluster is looked at either way.
+    const status = previous?.status === 'firing' || alert.status === 'firing' ? 'firing' : 'resolved';
+    matched.set(cluster.name, { cluster: cluster.name, source, status, summary: describeAlert(alert) });
+  }
+  return { signals: [...matched.values()], unmatched };
+}
+
+type Kind = 'alertmanager' | 'grafana' | 'generic';
+
+/** One webhook route: authenticate, read (bounded), validate, match, queue; 202 in milliseconds. */
+export function webhookHandler(kind: Kind, deps: WebhookDeps) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    try {
+      authorize(req, deps);
+      const body = await readBody(req);
+      if (kind === 'grafana' && deps.grafanaSecret) checkGrafanaSignature(req, body, deps.grafanaSecret);
+      const { signals, unmatched } =
+        kind === 'generic'
+          ? (() => {
+              const p = parse(GenericPayload, body);
+              const cluster = deps.clusters.find((c) => c.name === p.cluster);
+              return cluster
+                ? {
+                    signals: [
+                      {
+                        cluster: cluster.name,
+                        source: kind,
+                        status: p.status,
+                        summary: p.summary ?? `generic alert ${p.status}`,
+                      },
+                    ],
+                    unmatched: [],
+                  }
+                : { signals: [], unmatched: [`cluster "${p.cluster}"`] };
+            })()
+          : signalsFromAlerts(
+              kind === 'alertmanager'
+                ? parse(AlertmanagerPayload, body).alerts
+                : parse(GrafanaPayload, body).alerts,
+              kind,
+              deps,
+            );
+      if (unmatched.length > 0)
+        deps.log.warn({ webhook: kind, unmatched }, 'alerts matched no configured cluster');
+      if (signals.length === 0) {
+        throw new HttpError(
+          422,
+          `no alert matched a configured cluster (label "${deps.clusterLabel}" or a node address): ${unmatched.slice(0, 5).join('; ')}`,
+        );
+      }
+      try {
+        await deps.enqueue(signals);
+      } catch (error) {
+        deps.log.error({ err: error, webhook: kind }, 'cannot queue alert work');
+        throw new HttpError(503, 'cannot queue the work right now (queue Redis unavailable); retry');
+      }
+      sendJson(res, 202, { accepted: signals.map((s) => s.cluster), unmatched });
+    } catch (error) {
+      if (error instanceof HttpError) return sendJson(res, error.status, { error: error.message });
+      throw error;
+    }
+  };
+}

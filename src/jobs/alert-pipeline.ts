@@ -1,0 +1,85 @@
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Signal } from '../alerts/payloads.js';
+import type { ClusterConfig } from '../config.js';
+import type { IncidentService } from './incidents.js';
+
+const quiet = (redis: Redis): Redis => redis.on('error', () => {});
+
+/**
+ * Alerts and monitor ticks become per-cluster signal jobs, deduplicated so that a storm costs at most one
+ * running and one waiting diagnosis per cluster; the monitor is a job scheduler (one run per tick however many
+ * replicas run).
+ */
+export class AlertPipeline {
+  private readonly signals: Queue<Signal>;
+  private readonly monitor: Queue;
+  private workers: Worker[] = [];
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly clusters: readonly ClusterConfig[],
+    private readonly incidents: IncidentService,
+    private readonly log: Logger,
+  ) {
+    const connection = quiet(redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1 }));
+    this.signals = new Queue<Signal>('signals', { connection, prefix: `${prefix}:bull` });
+    this.monitor = new Queue('monitor', { connection, prefix: `${prefix}:bull` });
+    for (const q of [this.signals, this.monitor])
+      q.on('error', (error) => log.warn({ err: error.message }, 'alert queue error'));
+  }
+
+  /** Throws when the queue Redis cannot take the work (the webhook then answers 503). */
+  async enqueue(signals: readonly Signal[]): Promise<void> {
+    await Promise.all(
+      signals.map((signal) =>
+        this.signals.add('signal', signal, {
+          deduplication: { id: signal.cluster, keepLastIfActive: true },
+          removeOnComplete: 100,
+          removeOnFail: 100,
+        }),
+      ),
+    );
+  }
+
+  async start(monitorIntervalMs: number): Promise<void> {
+    const connection = () =>
+      quiet(this.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true }));
+    const options = { connection: connection(), prefix: `${this.prefix}:bull`, concurrency: 8 };
+    this.workers.push(
+      new Worker<Signal>('signals', async (job) => this.incidents.handle(job.data), options),
+      new Worker(
+        'monitor',
+        async () =>
+          this.enqueue(
+            this.clusters.map((c) => ({
+              cluster: c.name,
+              source: 'monitor',
+              status: 'tick',
+              summary: 'monitor tick',
+            })),
+          ),
+        { connection: connection(), prefix: `${this.prefix}:bull` },
+      ),
+    );
+    for (const w of this.workers)
+      w.on('error', (error) => this.log.warn({ err: error.message }, 'alert worker error'));
+    await this.monitor.upsertJobScheduler(
+      'monitor',
+      { every: monitorIntervalMs },
+      { name: 'tick', opts: { removeOnComplete: 10, removeOnFail: 10 } },
+    );
+  }
+
+  async close(timeoutMs = 10_000): Promise<void> {
+    const within = (work: Promise<void>) =>
+      Promise.race([
+        work.catch(() => {}),
+        new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref()),
+      ]);
+    await within(Promise.all(this.workers.map((w) => w.close())).then(() => {}));
+    await within(Promise.all([this.signals.close(), this.monitor.close()]).then(() => {}));
+  }
+}
