@@ -7,6 +7,7 @@ import { freePort } from '../test/support/free-port.js';
 import { writeKeys } from '../test/support/keys.js';
 import { localBackend } from '../test/support/redis-backend.js';
 import { waitFor } from '../test/support/wait.js';
+import { benchAlerts } from './alerts-bench.js';
 import { startDelayProxy } from './delay-proxy.js';
 import { benchFix } from './fix-bench.js';
 
@@ -146,6 +147,7 @@ async function main(): Promise<void> {
       await cluster.stop();
     }
     await benchFix(backend);
+    await benchAlerts(backend);
   } finally {
     await backend.stopAll();
   }

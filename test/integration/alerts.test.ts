@@ -51,9 +51,15 @@ beforeAll(async () => {
   bot = await startSlotwatch(loadConfig(env(0)), pino({ level: 'silent' }));
   // A second bot process on the same queue Redis: together they must still post once.
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/main.js'], { env: { PATH: process.env.PATH ?? '', ...env(port) }, stdio: 'ignore' });
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    env: { PATH: process.env.PATH ?? '', ...env(port) },
+    stdio: 'ignore',
+  });
   second = { child, exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
-  await waitFor('the second bot', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok);
+  await waitFor(
+    'the second bot',
+    async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok,
+  );
 });
 
 afterAll(async () => {
@@ -87,34 +93,61 @@ const alertmanager = (alerts: unknown[], status: 'firing' | 'resolved' = 'firing
   alerts,
 });
 
-async function post(path: string, body: string, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }) {
+async function post(
+  path: string,
+  body: string,
+  headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` },
+) {
   const response = await fetch(`http://127.0.0.1:${bot.port}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body,
   });
-  return { status: response.status, body: (await response.json()) as { error?: string; accepted?: string[]; unmatched?: string[] } };
+  return {
+    status: response.status,
+    body: (await response.json()) as { error?: string; accepted?: string[]; unmatched?: string[] },
+  };
 }
 
 const incidentPosts = () =>
-  recorder.requests.filter((r) => r.path === '/api/chat.postMessage' && String((r.body as { text?: string }).text).startsWith(':rotating_light: Incident'));
-const threadPosts = () => recorder.requests.filter((r) => r.path === '/api/chat.postMessage' && (r.body as { thread_ts?: string }).thread_ts);
+  recorder.requests.filter(
+    (r) =>
+      r.path === '/api/chat.postMessage' &&
+      String((r.body as { text?: string }).text).startsWith(':rotating_light: Incident'),
+  );
+const threadPosts = () =>
+  recorder.requests.filter(
+    (r) => r.path === '/api/chat.postMessage' && (r.body as { thread_ts?: string }).thread_ts,
+  );
 
 describe('alert webhooks', () => {
   it.each([
     ['no token', {}, 401, 'missing bearer token'],
     ['a wrong token', { authorization: 'Bearer nope' }, 401, 'wrong bearer token'],
   ])('refuses %s with 401', async (_name, headers, status, message) => {
-    const result = await post('/webhooks/alertmanager', JSON.stringify(alertmanager([alert('firing', { cluster: 'prod' })])), headers);
+    const result = await post(
+      '/webhooks/alertmanager',
+      JSON.stringify(alertmanager([alert('firing', { cluster: 'prod' })])),
+      headers,
+    );
     expect(result.status).toBe(status);
     expect(result.body.error).toContain(message);
   });
 
   it('answers malformed, invalid, oversized and unmatched payloads with a reason', async () => {
     const notJson = await post('/webhooks/alertmanager', '{nope');
-    const invalid = await post('/webhooks/alertmanager', JSON.stringify({ version: '4', status: 'firing', alerts: [] }));
-    const huge = await post('/webhooks/generic', JSON.stringify({ cluster: 'prod', status: 'firing', summary: 'x'.repeat(2 * 1024 * 1024) }));
-    const unmatched = await post('/webhooks/alertmanager', JSON.stringify(alertmanager([alert('firing', { cluster: 'elsewhere' })])));
+    const invalid = await post(
+      '/webhooks/alertmanager',
+      JSON.stringify({ version: '4', status: 'firing', alerts: [] }),
+    );
+    const huge = await post(
+      '/webhooks/generic',
+      JSON.stringify({ cluster: 'prod', status: 'firing', summary: 'x'.repeat(2 * 1024 * 1024) }),
+    );
+    const unmatched = await post(
+      '/webhooks/alertmanager',
+      JSON.stringify(alertmanager([alert('firing', { cluster: 'elsewhere' })])),
+    );
     expect(notJson).toMatchObject({ status: 400, body: { error: 'body is not JSON' } });
     expect(invalid.status).toBe(422);
     expect(invalid.body.error).toContain('alerts');
@@ -123,12 +156,27 @@ describe('alert webhooks', () => {
     expect(unmatched.body.error).toContain('cluster="elsewhere"');
   });
 
-  it('matches by cluster label or by a node address, and checks Grafana\'s HMAC', async () => {
-    const byLabel = await post('/webhooks/alertmanager', JSON.stringify(alertmanager([alert('resolved', { cluster: 'prod' })], 'resolved')));
-    const byAddress = await post('/webhooks/alertmanager', JSON.stringify(alertmanager([alert('firing', { instance: cluster.nodes[4]?.address ?? '' })])));
-    const grafanaBody = JSON.stringify({ ...alertmanager([alert('firing', { cluster: 'prod' })]), orgId: 1, title: 'x', state: 'alerting', message: 'm' });
+  it("matches by cluster label or by a node address, and checks Grafana's HMAC", async () => {
+    const byLabel = await post(
+      '/webhooks/alertmanager',
+      JSON.stringify(alertmanager([alert('resolved', { cluster: 'prod' })], 'resolved')),
+    );
+    const byAddress = await post(
+      '/webhooks/alertmanager',
+      JSON.stringify(alertmanager([alert('firing', { instance: cluster.nodes[4]?.address ?? '' })])),
+    );
+    const grafanaBody = JSON.stringify({
+      ...alertmanager([alert('firing', { cluster: 'prod' })]),
+      orgId: 1,
+      title: 'x',
+      state: 'alerting',
+      message: 'm',
+    });
     const signature = createHmac('sha256', HMAC).update(grafanaBody).digest('hex');
-    const signed = await post('/webhooks/grafana', grafanaBody, { authorization: `Bearer ${TOKEN}`, 'x-grafana-alert-signature': signature });
+    const signed = await post('/webhooks/grafana', grafanaBody, {
+      authorization: `Bearer ${TOKEN}`,
+      'x-grafana-alert-signature': signature,
+    });
     const timestamp = '1700000000';
     const withTime = createHmac('sha256', HMAC).update(`${timestamp}:${grafanaBody}`).digest('hex');
     const timed = await post('/webhooks/grafana', grafanaBody, {
@@ -136,8 +184,14 @@ describe('alert webhooks', () => {
       'x-grafana-alert-signature': withTime,
       'x-grafana-alert-timestamp': timestamp,
     });
-    const forged = await post('/webhooks/grafana', grafanaBody, { authorization: `Bearer ${TOKEN}`, 'x-grafana-alert-signature': 'ab'.repeat(32) });
-    const generic = await post('/webhooks/generic', JSON.stringify({ cluster: 'prod', status: 'firing', summary: 'probe' }));
+    const forged = await post('/webhooks/grafana', grafanaBody, {
+      authorization: `Bearer ${TOKEN}`,
+      'x-grafana-alert-signature': 'ab'.repeat(32),
+    });
+    const generic = await post(
+      '/webhooks/generic',
+      JSON.stringify({ cluster: 'prod', status: 'firing', summary: 'probe' }),
+    );
     expect(byLabel).toMatchObject({ status: 202, body: { accepted: ['prod'] } });
     expect(byAddress).toMatchObject({ status: 202, body: { accepted: ['prod'] } });
     expect(signed.status).toBe(202);
@@ -155,10 +209,16 @@ describe('incidents', () => {
     const [victim] = cluster.masters;
     if (!victim) throw new Error('no master');
     await killMasterAndReplicas(cluster, victim);
-    const body = JSON.stringify(alertmanager([alert('firing', { cluster: 'prod', alertname: 'RedisClusterSlotFail' })]));
+    const body = JSON.stringify(
+      alertmanager([alert('firing', { cluster: 'prod', alertname: 'RedisClusterSlotFail' })]),
+    );
     const statuses: number[] = [];
     for (let i = 0; i < 1000; i += 50) {
-      statuses.push(...(await Promise.all(Array.from({ length: 50 }, () => post('/webhooks/alertmanager', body)))).map((r) => r.status));
+      statuses.push(
+        ...(await Promise.all(Array.from({ length: 50 }, () => post('/webhooks/alertmanager', body)))).map(
+          (r) => r.status,
+        ),
+      );
     }
     expect(new Set(statuses)).toEqual(new Set([202]));
     await waitFor('the incident post', () => incidentPosts().length > 0, { timeoutMs: 20_000 });
@@ -167,7 +227,9 @@ describe('incidents', () => {
     const post0 = incidentPosts()[0]?.body as { channel: string; text: string; blocks: unknown[] };
     expect(post0.channel).toBe('C0ALERTS');
     // The first look may come from a monitor tick before FAIL is agreed (owner-unreachable): one post either way.
-    expect(post0.text).toMatch(/^:rotating_light: Incident: prod: (CLUSTERDOWN|FAIL) — 10923\/16384 slots covered, 5461 uncovered/);
+    expect(post0.text).toMatch(
+      /^:rotating_light: Incident: prod: (CLUSTERDOWN|FAIL) — 10923\/16384 slots covered, 5461 uncovered/,
+    );
     expect(JSON.stringify(post0.blocks)).toMatch(/owner-(failed|unreachable)/);
   });
 
@@ -187,7 +249,9 @@ describe('incidents', () => {
     );
     expect((recovered.body as { thread_ts?: string }).thread_ts).toBeTruthy();
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    expect(threadPosts().filter((r) => String((r.body as { text: string }).text).includes('recovered after'))).toHaveLength(1);
+    expect(
+      threadPosts().filter((r) => String((r.body as { text: string }).text).includes('recovered after')),
+    ).toHaveLength(1);
     const update = recorder.requests.filter((r) => r.path === '/api/chat.update').at(-1);
     expect(JSON.stringify(update?.body)).toContain('prod: recovered after');
   });

@@ -41,7 +41,11 @@ const base: Report = {
 const down = (start: number, end: number): Report => ({
   ...base,
   state: 'fail',
-  slots: { covered: 16384 - (end - start + 1), uncovered: end - start + 1, gaps: [{ start, end, reason: 'owner-failed', owner: 'a'.repeat(40), keys: null }] },
+  slots: {
+    covered: 16384 - (end - start + 1),
+    uncovered: end - start + 1,
+    gaps: [{ start, end, reason: 'owner-failed', owner: 'a'.repeat(40), keys: null }],
+  },
 });
 
 /** Plays a scripted sequence of cluster states and records what would be posted. */
@@ -82,7 +86,17 @@ function service(states: Report[]) {
 
 describe('IncidentService', () => {
   it('opens once, threads only changes, and closes after two healthy looks in a row (no flapping)', async () => {
-    const { calls, incidents } = service([base, down(0, 99), down(0, 99), down(0, 199), base, down(0, 199), base, base, base]);
+    const { calls, incidents } = service([
+      base,
+      down(0, 99),
+      down(0, 99),
+      down(0, 199),
+      base,
+      down(0, 199),
+      base,
+      base,
+      base,
+    ]);
     for (let i = 0; i < 9; i++) await incidents.handle(tick);
     expect(calls).toEqual([
       'open prod',
