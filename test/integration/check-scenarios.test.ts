@@ -1,31 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { diagnose } from '../../src/core/diagnose.js';
 import { type Report, Report as ReportSchema } from '../../src/core/report.js';
-import { testBackend } from '../support/backend.js';
 import {
   deleteSlotsEverywhere,
   killMasterAndReplicas,
   waitUntilFailed,
   waitUntilState,
 } from '../support/break.js';
-import { startCluster, type TestCluster, waitUntilHealthy } from '../support/cluster.js';
+import { waitUntilHealthy } from '../support/cluster.js';
 import { writeKeys } from '../support/keys.js';
-import type { RedisBackend } from '../support/redis-backend.js';
+import { clusterPerTest } from '../support/lifecycle.js';
 import { waitFor } from '../support/wait.js';
 
-let backend: RedisBackend;
-let cluster: TestCluster | undefined;
-
-beforeAll(async () => {
-  backend = await testBackend();
-});
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = undefined;
-});
-afterAll(async () => {
-  await backend.stopAll();
-});
+const harness = clusterPerTest();
 
 async function check(seeds: readonly string[]): Promise<Report> {
   const result = await diagnose(seeds, { nodeTimeoutMs: 1000, deadlineMs: 6000 });
@@ -37,7 +24,7 @@ const codes = (report: Report) => report.findings.map((f) => `${f.severity}:${f.
 
 describe('diagnosis of real clusters', () => {
   it('reports a healthy cluster as ok with every slot covered and no finding', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     await writeKeys(cluster.masters[0]?.redis as never, 42, 5);
 
     const report = await check(cluster.seeds);
@@ -53,7 +40,7 @@ describe('diagnosis of real clusters', () => {
   });
 
   it('reports an owner-failed gap and CLUSTERDOWN when a master and its replica die', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [victim] = cluster.masters;
     if (!victim) throw new Error('no master');
     await writeKeys(victim.redis, 100, 7);
@@ -75,7 +62,7 @@ describe('diagnosis of real clusters', () => {
   });
 
   it('reports failover leftovers when a master with a replica dies', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [victim] = cluster.masters;
     if (!victim) throw new Error('no master');
     const [heir] = cluster.replicaOf(victim);
@@ -103,7 +90,7 @@ describe('diagnosis of real clusters', () => {
   });
 
   it('reports an unassigned gap with its key count when slots are deleted while keys remain', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [owner] = cluster.masters;
     if (!owner) throw new Error('no master');
     await writeKeys(owner.redis, 10, 30);
@@ -127,7 +114,7 @@ describe('diagnosis of real clusters', () => {
   });
 
   it('reports a gap but no CLUSTERDOWN when full coverage is not required', async () => {
-    cluster = await startCluster(backend, { config: { 'cluster-require-full-coverage': 'no' } });
+    const cluster = await harness.start({ config: { 'cluster-require-full-coverage': 'no' } });
     await deleteSlotsEverywhere(cluster.nodes, 0, 99);
 
     const report = await check(cluster.seeds);
@@ -142,7 +129,7 @@ describe('diagnosis of real clusters', () => {
   });
 
   it('reports QUORUM_LOST when two of three masters die at once', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [a, b, survivor] = cluster.masters;
     if (!a || !b || !survivor) throw new Error('no masters');
     await writeKeys(a.redis, 3, 4);
@@ -159,7 +146,7 @@ describe('diagnosis of real clusters', () => {
   });
 
   it('says CONFIG is unreadable when renamed, and still counts keys when scripts are off', async () => {
-    cluster = await startCluster(backend, {
+    const cluster = await harness.start({
       masters: 3,
       replicasPerMaster: 0,
       config: { 'rename-command': ['CONFIG ""', 'EVAL_RO ""'] },
@@ -179,7 +166,7 @@ describe('diagnosis of real clusters', () => {
   });
 
   it('waits for gossip to settle once a cluster heals', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     await waitUntilHealthy(cluster.nodes);
     const report = await check(cluster.nodes.map((n) => n.address));
     expect(report.findings.filter((f) => f.code === 'VIEWS_DISAGREE')).toEqual([]);

@@ -1,33 +1,20 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Report } from '../../src/core/report.js';
-import { testBackend } from '../support/backend.js';
 import { killMasterAndReplicas } from '../support/break.js';
 import { cli } from '../support/cli.js';
-import { startCluster, startNode, type TestCluster } from '../support/cluster.js';
+import { startNode } from '../support/cluster.js';
 import { freePort } from '../support/free-port.js';
 import { writeKeys } from '../support/keys.js';
-import type { RedisBackend } from '../support/redis-backend.js';
+import { clusterPerTest } from '../support/lifecycle.js';
 import { makeTestTls, type TestTls } from '../support/tls.js';
 
-let backend: RedisBackend;
-let cluster: TestCluster | undefined;
-
-beforeAll(async () => {
-  backend = await testBackend();
-});
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = undefined;
-});
-afterAll(async () => {
-  await backend.stopAll();
-});
+const harness = clusterPerTest();
 
 describe('slotwatch check', () => {
   it('exits 0 and prints a compact report for a healthy cluster', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
 
     const run = await cli(['check', cluster.seeds.join(',')]);
 
@@ -40,7 +27,7 @@ describe('slotwatch check', () => {
   });
 
   it('exits 1 with a gap table and JSON that follows the Report contract when the cluster is down', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [victim] = cluster.masters;
     if (!victim) throw new Error('no master');
     const alive = await killMasterAndReplicas(cluster, victim);
@@ -59,7 +46,7 @@ describe('slotwatch check', () => {
   });
 
   it('says the password is wrong and exits 2', async () => {
-    cluster = await startCluster(backend, { password: 's3cret', masters: 3, replicasPerMaster: 0 });
+    const cluster = await harness.start({ password: 's3cret', masters: 3, replicasPerMaster: 0 });
 
     const wrong = await cli(['check', cluster.seeds.join(','), '--password', 'nope']);
     const none = await cli(['check', cluster.seeds.join(',')]);
@@ -83,7 +70,7 @@ describe('slotwatch check', () => {
   });
 
   it('authenticates as an ACL user with --user', async () => {
-    cluster = await startCluster(backend, { password: 's3cret', masters: 3, replicasPerMaster: 0 });
+    const cluster = await harness.start({ password: 's3cret', masters: 3, replicasPerMaster: 0 });
     await Promise.all(
       cluster.nodes.map((n) =>
         n.redis.call('ACL', 'SETUSER', 'probe', 'on', '>probe-pw', '~*', '&*', '+@all'),
@@ -102,7 +89,7 @@ describe('slotwatch check', () => {
   });
 
   it('reports NOT_CLUSTER for a plain redis-server and exits 1', async () => {
-    const plain = await startNode(backend, {});
+    const plain = await startNode(harness.backend, {});
 
     const run = await cli(['check', `127.0.0.1:${plain.port}`, '--json']);
     await plain.process.kill();
@@ -123,7 +110,7 @@ describe('slotwatch check', () => {
   });
 
   it('reports a stopped node as unreachable and still finishes within the deadline', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [victim] = cluster.masters;
     if (!victim) throw new Error('no master');
     await writeKeys(victim.redis, 1, 1);
@@ -146,7 +133,7 @@ describe('slotwatch check', () => {
   });
 
   it('reads the rest of the cluster when one of several seeds is down', async () => {
-    cluster = await startCluster(backend, { masters: 3, replicasPerMaster: 0 });
+    const cluster = await harness.start({ masters: 3, replicasPerMaster: 0 });
     const port = await freePort();
 
     const run = await cli(['check', `127.0.0.1:${port},${cluster.seeds.join(',')}`, '--json']);
@@ -198,7 +185,7 @@ describe('slotwatch check over TLS', () => {
 
   it('reads a TLS-only cluster with the CA given, and refuses an untrusted certificate', async () => {
     tls = await makeTestTls();
-    cluster = await startCluster(backend, { masters: 3, replicasPerMaster: 0, tls });
+    const cluster = await harness.start({ masters: 3, replicasPerMaster: 0, tls });
     const seeds = cluster.seeds.join(',');
 
     const trusted = await cli(

@@ -1,28 +1,15 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { diagnose } from '../../src/core/diagnose.js';
 import type { Report } from '../../src/core/report.js';
-import { testBackend } from '../support/backend.js';
 import { countKeysIn, interruptResharding } from '../support/break.js';
-import { startCluster, type TestCluster, type TestNode } from '../support/cluster.js';
+import type { TestCluster, TestNode } from '../support/cluster.js';
 import { keyInSlot, writeKeys } from '../support/keys.js';
-import type { RedisBackend } from '../support/redis-backend.js';
+import { clusterPerTest } from '../support/lifecycle.js';
 import { waitFor } from '../support/wait.js';
 
-let backend: RedisBackend;
-let cluster: TestCluster | undefined;
-
-beforeAll(async () => {
-  backend = await testBackend();
-});
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = undefined;
-});
-afterAll(async () => {
-  await backend.stopAll();
-});
+const harness = clusterPerTest();
 
 async function check(seeds: readonly string[]): Promise<Report> {
   const result = await diagnose(seeds, { nodeTimeoutMs: 1000, deadlineMs: 6000 });
@@ -38,7 +25,7 @@ function pair(c: TestCluster): [TestNode, TestNode] {
 
 describe('open slots and orphaned keys', () => {
   it('reports an interrupted resharding with the keys split between both ends', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [source, target] = pair(cluster);
     await interruptResharding(source, target, 77, 20, 8);
 
@@ -74,7 +61,7 @@ describe('open slots and orphaned keys', () => {
   });
 
   it('reports keys left on a node that does not own their slot after SETSLOT STABLE on the target, where redis-cli says OK', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [source, target] = pair(cluster);
     await interruptResharding(source, target, 77, 20, 8);
     await target.redis.call('CLUSTER', 'SETSLOT', 77, 'STABLE');
@@ -98,7 +85,7 @@ describe('open slots and orphaned keys', () => {
   });
 
   it('calls an open slot whose keys are still moving a live resharding, not a fault', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [source, target] = pair(cluster);
     const keys = await interruptResharding(source, target, 88, 3000, 0);
     let moving = true;
@@ -122,7 +109,7 @@ describe('open slots and orphaned keys', () => {
   });
 
   it('reports a replica reset with CLUSTER RESET SOFT as isolated while the others still list it', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [replica] = cluster.replicas;
     if (!replica) throw new Error('no replica');
     await replica.redis.call('CLUSTER', 'RESET', 'SOFT');
@@ -138,7 +125,7 @@ describe('open slots and orphaned keys', () => {
   });
 
   it('reports keys of an unassigned slot held by two nodes on both', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [a, b] = pair(cluster);
     await writeKeys(a.redis, 5, 3, 'a');
     await b.redis.call('CLUSTER', 'SETSLOT', 5, 'IMPORTING', a.id);

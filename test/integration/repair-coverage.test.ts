@@ -1,30 +1,16 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { testBackend } from '../support/backend.js';
+import { describe, expect, it } from 'vitest';
 import { deleteSlotsEverywhere, killMasterAndReplicas, waitUntilState } from '../support/break.js';
-import { startCluster, type TestCluster } from '../support/cluster.js';
 import { checkData, seedData } from '../support/data.js';
-import type { RedisBackend } from '../support/redis-backend.js';
+import { clusterPerTest } from '../support/lifecycle.js';
 import { addedRanges, expectHealthy, planFor, repair } from '../support/repair.js';
 
-let backend: RedisBackend;
-let cluster: TestCluster | undefined;
-
-beforeAll(async () => {
-  backend = await testBackend();
-});
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = undefined;
-});
-afterAll(async () => {
-  await backend.stopAll();
-});
+const harness = clusterPerTest();
 
 const range = (start: number, end: number) => Array.from({ length: end - start + 1 }, (_, i) => start + i);
 
 describe('repairs that settle slot ownership', () => {
   it('gives the slots of a dead master without replica to the others, losing exactly their keys', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [victim] = cluster.masters;
     if (!victim) throw new Error('no master');
     const written = await seedData(cluster, [...range(0, 40), ...range(5000, 5470), 9000, 16000], 10_000);
@@ -51,7 +37,7 @@ describe('repairs that settle slot ownership', () => {
   });
 
   it('fails over to the replica with FORCE when it did not take over by itself, keeping every key', async () => {
-    cluster = await startCluster(backend, { config: { 'cluster-replica-no-failover': 'yes' } });
+    const cluster = await harness.start({ config: { 'cluster-replica-no-failover': 'yes' } });
     const [victim] = cluster.masters;
     if (!victim) throw new Error('no master');
     const written = await seedData(cluster, [...range(100, 140), 7000, 12000], 10_000);
@@ -72,7 +58,7 @@ describe('repairs that settle slot ownership', () => {
   });
 
   it('gives deleted slots back to the master that still holds their keys and spreads the empty ones', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const written = await seedData(cluster, [...range(2000, 2060), 9000], 10_000);
     await deleteSlotsEverywhere(cluster.nodes, 1000, 4999);
     await waitUntilState(cluster.nodes, 'fail');

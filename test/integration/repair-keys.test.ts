@@ -1,26 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { testBackend } from '../support/backend.js';
+import { describe, expect, it } from 'vitest';
 import { countKeysIn, interruptResharding, waitUntilFailed, waitUntilState } from '../support/break.js';
-import { startCluster, type TestCluster, type TestNode } from '../support/cluster.js';
+import type { TestCluster, TestNode } from '../support/cluster.js';
 import { checkData, seedData } from '../support/data.js';
 import { keyInSlot } from '../support/keys.js';
-import type { RedisBackend } from '../support/redis-backend.js';
+import { clusterPerTest } from '../support/lifecycle.js';
 import { expectHealthy, planFor, repair, report } from '../support/repair.js';
 import { waitFor } from '../support/wait.js';
 
-let backend: RedisBackend;
-let cluster: TestCluster | undefined;
-
-beforeAll(async () => {
-  backend = await testBackend();
-});
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = undefined;
-});
-afterAll(async () => {
-  await backend.stopAll();
-});
+const harness = clusterPerTest();
 
 function pair(c: TestCluster): [TestNode, TestNode] {
   const [source, target] = c.masters;
@@ -39,7 +26,7 @@ async function halfMove(source: TestNode, target: TestNode, slot: number, moved:
 
 describe('repairs that move keys', () => {
   it('finishes an interrupted resharding without losing a key', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [source, target] = pair(cluster);
     const written = await seedData(cluster, [300, 301, 302, 8000], 10_000);
     await halfMove(source, target, 300, 700);
@@ -56,7 +43,7 @@ describe('repairs that move keys', () => {
   });
 
   it('hands keys stranded by SETSLOT STABLE on the target back to the slot owner', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [source, target] = pair(cluster);
     const written = await seedData(cluster, [77, 78, 9000], 10_000);
     await halfMove(source, target, 77, 1500);
@@ -76,7 +63,7 @@ describe('repairs that move keys', () => {
   });
 
   it('replaces a key that exists on both ends with the same value, and stops on a different one leaving both', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [source, target] = pair(cluster);
     await interruptResharding(source, target, 40, 10, 0);
     const same = keyInSlot(40, 'k1');
@@ -111,7 +98,7 @@ describe('repairs that move keys', () => {
 
 describe('repairs when one end of a migration is gone', () => {
   it("sends keys imported from a master that died (and was failed over) to the slot's new owner", async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [source, target] = pair(cluster);
     const [heir] = cluster.replicaOf(source);
     const written = await seedData(cluster, [90, 91], 10_000);

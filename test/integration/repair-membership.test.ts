@@ -1,6 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { memoryJournal } from '../../src/core/repair/journal.js';
-import { testBackend } from '../support/backend.js';
 import {
   deleteSlotsEverywhere,
   killMasterAndReplicas,
@@ -8,29 +7,17 @@ import {
   waitUntilState,
 } from '../support/break.js';
 import { cli } from '../support/cli.js';
-import { NODE_TIMEOUT_MS, startCluster, startNode, type TestCluster } from '../support/cluster.js';
+import { NODE_TIMEOUT_MS, startNode } from '../support/cluster.js';
 import { checkData, seedData } from '../support/data.js';
-import type { RedisBackend } from '../support/redis-backend.js';
+import { clusterPerTest } from '../support/lifecycle.js';
 import { expectHealthy, planFor, repair, report } from '../support/repair.js';
 import { waitFor } from '../support/wait.js';
 
-let backend: RedisBackend;
-let cluster: TestCluster | undefined;
-
-beforeAll(async () => {
-  backend = await testBackend();
-});
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = undefined;
-});
-afterAll(async () => {
-  await backend.stopAll();
-});
+const harness = clusterPerTest();
 
 describe('repairs of membership, staleness and resumption', () => {
   it('brings a replica reset with CLUSTER RESET SOFT back as a replica of its old master', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [replica] = cluster.replicas;
     const [master] = cluster.masters;
     if (!replica || !master) throw new Error('no nodes');
@@ -53,7 +40,7 @@ describe('repairs of membership, staleness and resumption', () => {
   });
 
   it('forgets a dead node on every node, and it stays forgotten', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [victim] = cluster.masters;
     if (!victim) throw new Error('no master');
     await victim.process.kill();
@@ -73,7 +60,7 @@ describe('repairs of membership, staleness and resumption', () => {
   });
 
   it('refuses a stale plan, but not one that only saw a PFAIL flicker', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     await deleteSlotsEverywhere(cluster.nodes, 0, 99);
     const option = await planFor(cluster.seeds, 'cover-unassigned');
     const [replica] = cluster.replicas;
@@ -101,7 +88,7 @@ describe('repairs of membership, staleness and resumption', () => {
   });
 
   it('resumes from every step boundary after an abort and converges', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [victim] = cluster.masters;
     if (!victim) throw new Error('no master');
     const written = await seedData(cluster, [6000, 6001, 12000], 10_000);
@@ -137,7 +124,7 @@ describe('repairs of membership, staleness and resumption', () => {
   });
 
   it('runs a fix from the command line only with --yes, and data loss only with --accept-data-loss', async () => {
-    cluster = await startCluster(backend);
+    const cluster = await harness.start();
     const [victim] = cluster.masters;
     if (!victim) throw new Error('no master');
     const alive = await killMasterAndReplicas(cluster, victim);
@@ -165,8 +152,8 @@ describe('repairs of membership, staleness and resumption', () => {
   });
 
   it('makes an empty master the replica of a master that has none', async () => {
-    cluster = await startCluster(backend, { masters: 3, replicasPerMaster: 0 });
-    const spare = await startNode(backend, {
+    const cluster = await harness.start({ masters: 3, replicasPerMaster: 0 });
+    const spare = await startNode(harness.backend, {
       'cluster-enabled': 'yes',
       'cluster-config-file': 'nodes.conf',
       'cluster-node-timeout': String(NODE_TIMEOUT_MS),
