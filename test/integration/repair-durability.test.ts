@@ -50,6 +50,7 @@ function env(cluster: TestCluster, port: number, prefix: string): Record<string,
     SLACK_APPROVERS: [ALICE, BOB, CAROL].join(','),
     PORT: String(port),
     LOG_LEVEL: 'warn',
+    WEBHOOK_TOKEN: 'durability-webhook-token-0123',
   };
 }
 
@@ -184,6 +185,19 @@ describe('durability of approved repairs', () => {
       expect(((await recorder.nextResponse(fix)).body as { text: string }).text).toContain(
         'the queue Redis does not answer',
       );
+      const alert = await fetch(`http://127.0.0.1:${bot.port}/webhooks/generic`, {
+        method: 'POST',
+        headers: {
+          authorization: 'Bearer durability-webhook-token-0123',
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ cluster: 'prod', status: 'firing' }),
+      });
+      // Alertmanager retries 5xx only: 503 means the alert is not lost.
+      expect(alert.status).toBe(503);
+      expect(await alert.json()).toMatchObject({
+        error: expect.stringContaining('cannot queue the work right now'),
+      });
       const ready = await fetch(`http://127.0.0.1:${bot.port}/readyz`);
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({

@@ -2,18 +2,34 @@ import { describe, expect, it } from 'vitest';
 import { memoryJournal } from '../../src/core/repair/journal.js';
 import {
   deleteSlotsEverywhere,
+  flags,
   killMasterAndReplicas,
   waitUntilFailed,
   waitUntilState,
 } from '../support/break.js';
 import { cli } from '../support/cli.js';
-import { NODE_TIMEOUT_MS, startNode } from '../support/cluster.js';
+import { NODE_TIMEOUT_MS, startNode, type TestCluster, type TestNode } from '../support/cluster.js';
 import { checkData, seedData } from '../support/data.js';
 import { clusterPerTest } from '../support/lifecycle.js';
 import { expectHealthy, planFor, repair, report } from '../support/repair.js';
 import { waitFor } from '../support/wait.js';
 
 const harness = clusterPerTest();
+
+/** Freezes a node until the others suspect it, then lets it answer again until nobody does. */
+async function flicker(cluster: TestCluster, node: TestNode): Promise<void> {
+  const suspected = async () => {
+    const views = await Promise.all(cluster.nodes.filter((n) => n !== node).map((n) => flags(n, node.id)));
+    return views.some((f) => f.includes('fail?') || f.includes('fail'));
+  };
+  await node.process.pause();
+  try {
+    await waitFor('the others to suspect it', suspected);
+  } finally {
+    await node.process.resume();
+  }
+  await waitFor('the suspicion to clear', async () => !(await suspected()));
+}
 
 describe('repairs of membership, staleness and resumption', () => {
   it('brings a replica reset with CLUSTER RESET SOFT back as a replica of its old master', async () => {
@@ -66,22 +82,14 @@ describe('repairs of membership, staleness and resumption', () => {
     const [replica] = cluster.replicas;
     if (!replica) throw new Error('no replica');
 
-    await replica.process.pause();
-    await waitFor('a PFAIL flag', async () =>
-      String(await cluster?.masters[0]?.redis.call('CLUSTER', 'NODES')).includes('fail?'),
-    );
-    await replica.process.resume();
+    await flicker(cluster, replica);
     await deleteSlotsEverywhere(cluster.nodes, 200, 299);
     const stale = await repair(option, cluster.seeds);
     expect(stale.status).toBe('stale');
     expect(stale.error).toContain('plan again');
 
     const fresh = await planFor(cluster.seeds, 'cover-unassigned');
-    await replica.process.pause();
-    await waitFor('a PFAIL flag', async () =>
-      String(await cluster?.masters[0]?.redis.call('CLUSTER', 'NODES')).includes('fail?'),
-    );
-    await replica.process.resume();
+    await flicker(cluster, replica);
     const done = await repair(fresh, cluster.seeds);
     expect(done.status).toBe('done');
     await expectHealthy(cluster.nodes);
