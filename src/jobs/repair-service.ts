@@ -238,7 +238,7 @@ export class RepairService {
     status: 'done' | 'failed' | 'stale' | 'cancelled',
     outcome: string,
   ): Promise<void> {
-    const updated = (await this.store.update(request.id, { status, outcome })) ?? request;
+    // Audit first: whoever sees the new status can already read why.
     await this.options.audit.append({
       event: status === 'done' ? 'finished' : status === 'cancelled' ? 'cancelled' : 'failed',
       request: request.id,
@@ -246,6 +246,7 @@ export class RepairService {
       user: 'slotwatch',
       detail: outcome,
     });
+    const updated = (await this.store.update(request.id, { status, outcome })) ?? request;
     await this.options.notifier.progress(updated, outcome);
     await this.options.notifier.requestChanged(updated);
   }

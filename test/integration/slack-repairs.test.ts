@@ -151,8 +151,14 @@ describe('repairs from Slack with two approvals', () => {
     expect(thread.map((p) => p.text)).toEqual(
       expect.arrayContaining([':gear: Repair started.', expect.stringMatching(/^Step 1\/\d+ on /)]),
     );
-    const updates = apiCalls('chat.update').filter((u) => JSON.stringify(u.blocks).includes(id));
-    expect(JSON.stringify(updates.at(-1)?.blocks)).toContain(':white_check_mark: Done');
+    // The store says done first; the message update follows.
+    await waitFor('the message to end with the outcome', () =>
+      JSON.stringify(
+        apiCalls('chat.update')
+          .filter((u) => JSON.stringify(u.blocks).includes(id))
+          .at(-1)?.blocks,
+      ).includes(':white_check_mark: Done'),
+    );
     await waitUntilState(cluster.nodes, 'ok');
     expect(await checkData(cluster, written)).toMatchObject({ intact: 10_000, wrong: [] });
   });
@@ -225,10 +231,13 @@ describe('repairs from Slack with two approvals', () => {
       { timeoutMs: 20_000 },
     );
     expect(stale.outcome).toContain('plan again');
-    const last = apiCalls('chat.update')
-      .filter((u) => JSON.stringify(u.blocks).includes(id))
-      .at(-1);
-    expect(JSON.stringify(last?.blocks)).toContain('plan_again');
+    await waitFor('the message to offer planning again', () =>
+      JSON.stringify(
+        apiCalls('chat.update')
+          .filter((u) => JSON.stringify(u.blocks).includes(id))
+          .at(-1)?.blocks,
+      ).includes('plan_again'),
+    );
   });
 
   it('writes every event to the audit stream in order and shows it with /redis audit', async () => {

@@ -1,0 +1,228 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { CONSOLE_HTML } from './console-page.js';
+import { ConsoleState } from './console-state.js';
+
+export interface ConsoleOptions {
+  readonly signingSecret: string;
+  /** Where the bot listens: http://127.0.0.1:PORT */
+  readonly botUrl: () => string;
+  readonly channel: string;
+  readonly users: readonly { id: string; name: string }[];
+  /** Sandbox actions that break the cluster on purpose; name → run. */
+  readonly breakers?: Readonly<Record<string, () => Promise<string>>>;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+const json = (res: ServerResponse, status: number, body: unknown) => {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+};
+
+function parseBody(req: IncomingMessage, raw: string): Record<string, unknown> {
+  const type = req.headers['content-type'] ?? '';
+  if (type.includes('json')) return raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+  const form = Object.fromEntries(new URLSearchParams(raw));
+  for (const key of ['blocks', 'attachments'])
+    if (typeof form[key] === 'string')
+      (form as Record<string, unknown>)[key] = JSON.parse(form[key] as string);
+  return form;
+}
+
+/**
+ * Plays Slack for the bot on this machine: the Web API methods it calls, response_url, and a page that sends
+ * correctly signed slash commands and button clicks as any of a few users and shows what the bot posted.
+ */
+export class SlackConsole {
+  readonly state = new ConsoleState();
+  private server: Server | undefined;
+  port = 0;
+
+  constructor(private readonly options: ConsoleOptions) {}
+
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.port}/api/`;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/`;
+  }
+
+  async start(port = 0): Promise<void> {
+    this.server = createServer((req, res) => {
+      this.route(req, res).catch((error: unknown) => json(res, 500, { ok: false, error: String(error) }));
+    });
+    await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', () => resolve()));
+    const address = this.server?.address();
+    this.port = typeof address === 'object' && address ? address.port : 0;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+
+  private sign(body: string): Record<string, string> {
+    const timestamp = Math.floor(Date.now() / 1000);
+    const signature = `v0=${createHmac('sha256', this.options.signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+    return {
+      'x-slack-request-timestamp': String(timestamp),
+      'x-slack-signature': signature,
+      'content-type': 'application/x-www-form-urlencoded',
+    };
+  }
+
+  private async toBot(body: string): Promise<number> {
+    const response = await fetch(`${this.options.botUrl()}/slack/events`, {
+      method: 'POST',
+      headers: this.sign(body),
+      body,
+    });
+    return response.status;
+  }
+
+  /** Sends `/redis <text>` as `user`, like Slack does. */
+  async slash(user: string, text: string): Promise<number> {
+    const responseUrl = `http://127.0.0.1:${this.port}/respond/${user}/${randomUUID()}`;
+    const body = new URLSearchParams({
+      team_id: 'T1',
+      channel_id: this.options.channel,
+      channel_name: 'incidents',
+      user_id: user,
+      user_name: user,
+      command: '/redis',
+      text,
+      api_app_id: 'A1',
+      response_url: responseUrl,
+      trigger_id: randomUUID(),
+    }).toString();
+    this.state.add({
+      channel: this.options.channel,
+      threadTs: null,
+      text: `/redis ${text}`,
+      blocks: [],
+      user,
+      ephemeralTo: null,
+    });
+    return this.toBot(body);
+  }
+
+  /** Clicks a button of a message as `user`. */
+  async click(user: string, actionId: string, value: string, messageTs: string): Promise<number> {
+    const payload = {
+      type: 'block_actions',
+      user: { id: user, username: user, team_id: 'T1' },
+      api_app_id: 'A1',
+      team: { id: 'T1' },
+      container: { type: 'message', message_ts: messageTs, channel_id: this.options.channel },
+      trigger_id: randomUUID(),
+      channel: { id: this.options.channel },
+      message: { ts: messageTs, text: '' },
+      response_url: `http://127.0.0.1:${this.port}/respond/${user}/${randomUUID()}`,
+      actions: [
+        { type: 'button', action_id: actionId, block_id: 'b', value, action_ts: `${Date.now() / 1000}` },
+      ],
+    };
+    return this.toBot(new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://console');
+    const raw = req.method === 'POST' ? await readBody(req) : '';
+    if (url.pathname === '/' && req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(CONSOLE_HTML);
+      return;
+    }
+    if (url.pathname === '/console/state') {
+      return json(res, 200, {
+        users: this.options.users,
+        channel: this.options.channel,
+        breakers: Object.keys(this.options.breakers ?? {}),
+        messages: this.state.messages,
+      });
+    }
+    if (url.pathname === '/console/slash' && req.method === 'POST') {
+      const { user, text } = JSON.parse(raw) as { user: string; text: string };
+      return json(res, 200, { status: await this.slash(user, text) });
+    }
+    if (url.pathname === '/console/click' && req.method === 'POST') {
+      const { user, actionId, value, ts } = JSON.parse(raw) as {
+        user: string;
+        actionId: string;
+        value: string;
+        ts: string;
+      };
+      return json(res, 200, { status: await this.click(user, actionId, value, ts) });
+    }
+    if (url.pathname.startsWith('/console/break/') && req.method === 'POST') {
+      const breaker = this.options.breakers?.[url.pathname.slice('/console/break/'.length)];
+      if (!breaker) return json(res, 404, { error: 'no such sandbox action' });
+      return json(res, 200, { done: await breaker() });
+    }
+    if (url.pathname.startsWith('/files/')) {
+      const file = this.state.files.get(url.pathname.slice('/files/'.length));
+      if (!file) return json(res, 404, { error: 'no file' });
+      res.writeHead(200, { 'content-type': 'image/png' });
+      res.end(file);
+      return;
+    }
+    if (url.pathname.startsWith('/upload/') && req.method === 'POST') {
+      return json(res, 200, { ok: true });
+    }
+    if (url.pathname.startsWith('/respond/')) {
+      const [, , user = ''] = url.pathname.split('/');
+      const body = parseBody(req, raw) as { response_type?: string; text?: string; blocks?: unknown[] };
+      this.state.add({
+        channel: this.options.channel,
+        threadTs: null,
+        text: body.text ?? '',
+        blocks: body.blocks ?? [],
+        user: 'slotwatch',
+        ephemeralTo: body.response_type === 'in_channel' ? null : user,
+      });
+      return json(res, 200, { ok: true });
+    }
+    if (url.pathname.startsWith('/api/'))
+      return json(res, 200, this.api(url.pathname.slice(5), parseBody(req, raw)));
+    json(res, 404, { error: `no route ${url.pathname}` });
+  }
+
+  /** The Web API methods the bot calls, answered like Slack does. */
+  private api(method: string, body: Record<string, unknown>): Record<string, unknown> {
+    switch (method) {
+      case 'auth.test':
+        return { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T1', user: 'slotwatch' };
+      case 'chat.postMessage': {
+        const message = this.state.add({
+          channel: String(body.channel ?? this.options.channel),
+          threadTs: typeof body.thread_ts === 'string' ? body.thread_ts : null,
+          text: String(body.text ?? ''),
+          blocks: (body.blocks as unknown[]) ?? [],
+          user: 'slotwatch',
+          ephemeralTo: null,
+        });
+        return { ok: true, channel: message.channel, ts: message.ts };
+      }
+      case 'chat.update': {
+        const updated = this.state.update(String(body.channel), String(body.ts), {
+          ...(typeof body.text === 'string' ? { text: body.text } : {}),
+          ...(Array.isArray(body.blocks) ? { blocks: body.blocks } : {}),
+        });
+        return updated ? { ok: true, ts: body.ts } : { ok: false, error: 'message_not_found' };
+      }
+      case 'usergroups.users.list':
+        return { ok: true, users: [] };
+      default:
+        return { ok: false, error: 'unknown_method' };
+    }
+  }
+}
