@@ -24,7 +24,11 @@ const md=(s)=>esc(s).replace(/&amp;lt;/g,'&lt;').replace(/&amp;gt;/g,'&gt;').rep
   .replace(/\`\`\`([\\s\\S]*?)\`\`\`/g,'<pre>$1</pre>').replace(/\`([^\`]+)\`/g,'<code>$1</code>')
   .replace(/\\*([^*\\n]+)\\*/g,'<b>$1</b>').replace(/_([^_\\n]+)_/g,'<i>$1</i>')
   .replace(/&lt;@(\\w+)&gt;/g,'@$1').replace(/&lt;!date\\^\\d+\\^[^|]*\\|([^&]*)&gt;/g,'$1');
-const text=(t)=>!t?'':t.type==='plain_text'?esc(t.text):md(t.text);
+const EMOJI={red_circle:'🔴',large_green_circle:'🟢',large_orange_circle:'🟠',large_blue_circle:'🔵',white_check_mark:'✅',warning:'⚠️',
+  wrench:'🔧',rotating_light:'🚨',arrows_counterclockwise:'🔄',gear:'⚙️',no_entry:'⛔',mute:'🔇',hourglass_flowing_sand:'⏳',
+  inbox_tray:'📥',x:'❌',alarm_clock:'⏰',octagonal_sign:'🛑',books:'📚'};
+const emoji=(s)=>s.replace(/:([a-z_]+):/g,(m,n)=>EMOJI[n]||m);
+const text=(t)=>!t?'':t.type==='plain_text'?emoji(esc(t.text)):md(emoji(t.text));
 function block(b,m){
   if(b.type==='header')return '<div class="header">'+text(b.text)+'</div>';
   if(b.type==='divider')return '<hr>';
@@ -35,7 +39,7 @@ function block(b,m){
   return '';
 }
 function render(m){
-  const body=m.blocks&&m.blocks.length?m.blocks.map((b)=>block(b,m)).join(''):'<div class="section">'+md(m.text)+'</div>';
+  const body=m.blocks&&m.blocks.length?m.blocks.map((b)=>block(b,m)).join(''):'<div class="section">'+md(emoji(m.text))+'</div>';
   const files=(m.files||[]).map((f)=>'<img alt="slot map" src="/files/'+f+'">').join('');
   return '<div class="msg'+(m.ephemeralTo?' eph':'')+'" data-ts="'+m.ts+'"><span class="who">'+esc(m.user)+'</span>'+(m.ephemeralTo?' <i>(only visible to '+esc(m.ephemeralTo)+')</i>':'')+body+files+'</div>';
 }

@@ -164,7 +164,8 @@ export class SlackConsole {
       return json(res, 200, { status: await this.click(user, actionId, value, ts) });
     }
     if (url.pathname.startsWith('/console/break/') && req.method === 'POST') {
-      const breaker = this.options.breakers?.[url.pathname.slice('/console/break/'.length)];
+      const breaker =
+        this.options.breakers?.[decodeURIComponent(url.pathname.slice('/console/break/'.length))];
       if (!breaker) return json(res, 404, { error: 'no such sandbox action' });
       return json(res, 200, { done: await breaker() });
     }

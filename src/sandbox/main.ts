@@ -1,0 +1,117 @@
+import { execFileSync } from 'node:child_process';
+import { pino } from 'pino';
+import {
+  deleteSlotsEverywhere,
+  interruptResharding,
+  killMasterAndReplicas,
+} from '../../test/support/break.js';
+import { startCluster, startNode } from '../../test/support/cluster.js';
+import { seedData } from '../../test/support/data.js';
+import { chooseBackend } from '../../test/support/redis-backend.js';
+import { loadConfig } from '../config.js';
+import { startSlotwatch } from '../main.js';
+import { SlackConsole } from './console-server.js';
+
+const SECRET = 'sandbox-signing-secret';
+const USERS = [
+  { id: 'U0REQUEST1', name: 'requester' },
+  { id: 'U0APPROVE1', name: 'approver-1' },
+  { id: 'U0APPROVE2', name: 'approver-2' },
+];
+
+function haveRedis(): boolean {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `npm run sandbox`: a 6-node cluster, a queue Redis, the bot in HTTP mode and a local Slack console. */
+async function main(): Promise<void> {
+  const backend = await chooseBackend();
+  if (backend.name === 'local redis-server' && !haveRedis()) {
+    process.stderr.write(
+      'sandbox: neither a Docker engine nor redis-server is available: install redis-server (apt-get install redis-server) or start Docker\n',
+    );
+    process.exit(2);
+  }
+  process.stdout.write(`Starting a 6-node Redis Cluster (${backend.name}) and a queue Redis…\n`);
+  const cluster = await startCluster(backend, { masters: 3, replicasPerMaster: 1 });
+  const queue = await startNode(backend, {});
+  await seedData(cluster, [10, 20, 6000, 12000], 2000);
+  let botUrl = '';
+  const slack = new SlackConsole({
+    signingSecret: SECRET,
+    botUrl: () => botUrl,
+    channel: 'C0INCIDENT',
+    users: USERS,
+    breakers: {
+      'kill a master and its replica': async () => {
+        const victim = cluster.masters.find((m) => m.redis.status === 'ready');
+        if (!victim) return 'no master left to kill';
+        await killMasterAndReplicas(cluster, victim);
+        return `killed ${victim.address} and its replica`;
+      },
+      'delete slots 6000-6099 everywhere': async () => {
+        await deleteSlotsEverywhere(
+          cluster.nodes.filter((n) => n.redis.status === 'ready'),
+          6000,
+          6099,
+        );
+        return 'deleted slots 6000-6099 on every node (their keys stay on the old owner)';
+      },
+      'interrupt a resharding of slot 12001': async () => {
+        const [, target, owner] = cluster.masters;
+        if (!owner || !target) return 'masters missing';
+        await interruptResharding(owner, target, 12001, 20, 8);
+        return `slot 12001 left half-migrated from ${owner.address} to ${target.address}`;
+      },
+      'isolate a replica (CLUSTER RESET SOFT)': async () => {
+        const replica = cluster.replicas.find((r) => r.redis.status === 'ready');
+        if (!replica) return 'no replica left';
+        await replica.redis.call('CLUSTER', 'RESET', 'SOFT');
+        return `${replica.address} now knows only itself`;
+      },
+    },
+  });
+  await slack.start(Number(process.env.SANDBOX_PORT ?? 0));
+  const config = loadConfig({
+    SLACK_BOT_TOKEN: 'xoxb-sandbox',
+    SLACK_SIGNING_SECRET: SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    CLUSTERS: `sandbox=${cluster.nodes.map((n) => n.address).join(',')}`,
+    ALERT_CHANNEL: 'C0INCIDENT',
+    QUEUE_REDIS_URL: `redis://127.0.0.1:${queue.port}`,
+    QUEUE_PREFIX: `sandbox${Date.now()}`,
+    SLACK_APPROVERS: USERS.slice(1)
+      .map((u) => u.id)
+      .join(','),
+    WEBHOOK_TOKEN: 'sandbox-webhook-token-0123',
+    MONITOR_INTERVAL: '2s',
+    PORT: '0',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  });
+  const bot = await startSlotwatch(config, pino({ level: config.logLevel }));
+  botUrl = `http://127.0.0.1:${bot.port}`;
+  process.stdout.write(
+    `\nSlotwatch sandbox ready: open ${slack.url}\n(Ctrl-C stops the bot, the console and every Redis it started)\n`,
+  );
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nStopping…\n');
+    await bot.stop();
+    await slack.stop();
+    await cluster.stop();
+    await queue.process.kill();
+    await backend.stopAll();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+await main();
