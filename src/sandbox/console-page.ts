@@ -19,7 +19,7 @@ img{max-width:360px;border:1px solid #ddd}
 <form id="send"><select id="user"></select><input id="text" placeholder="/redis status" value="/redis status"><button>Send</button></form></main>
 <aside><h3>Sandbox</h3><div id="breakers"></div><p id="note"></p></aside>
 <script>
-const esc=(s)=>String(s).replace(/[&<>]/g,(c)=>({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]));
+const esc=(s)=>String(s).replace(/[&<>"']/g,(c)=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
 const md=(s)=>esc(s).replace(/&amp;lt;/g,'&lt;').replace(/&amp;gt;/g,'&gt;').replace(/&amp;amp;/g,'&amp;')
   .replace(/\`\`\`([\\s\\S]*?)\`\`\`/g,'<pre>$1</pre>').replace(/\`([^\`]+)\`/g,'<code>$1</code>')
   .replace(/\\*([^*\\n]+)\\*/g,'<b>$1</b>').replace(/_([^_\\n]+)_/g,'<i>$1</i>')

@@ -28,16 +28,24 @@ function haveRedis(): boolean {
   }
 }
 
-/** `npm run sandbox`: a 6-node cluster, a queue Redis, the bot in HTTP mode and a local Slack console. */
-async function main(): Promise<void> {
+export interface Sandbox {
+  readonly url: string;
+  readonly console: SlackConsole;
+  stop(): Promise<void>;
+}
+
+/** A 6-node cluster, a queue Redis, the bot in HTTP mode and a local Slack console, all on this machine. */
+export async function startSandbox(
+  options: { port?: number; logLevel?: string; say?: (text: string) => void } = {},
+): Promise<Sandbox> {
+  const say = options.say ?? (() => {});
   const backend = await chooseBackend();
   if (backend.name === 'local redis-server' && !haveRedis()) {
-    process.stderr.write(
-      'sandbox: neither a Docker engine nor redis-server is available: install redis-server (apt-get install redis-server) or start Docker\n',
+    throw new Error(
+      'neither a Docker engine nor redis-server is available: install redis-server (apt-get install redis-server) or start Docker',
     );
-    process.exit(2);
   }
-  process.stdout.write(`Starting a 6-node Redis Cluster (${backend.name}) and a queue Redis…\n`);
+  say(`Starting a 6-node Redis Cluster (${backend.name}) and a queue Redis…\n`);
   const cluster = await startCluster(backend, { masters: 3, replicasPerMaster: 1 });
   const queue = await startNode(backend, {});
   await seedData(cluster, [10, 20, 6000, 12000], 2000);
@@ -76,7 +84,7 @@ async function main(): Promise<void> {
       },
     },
   });
-  await slack.start(Number(process.env.SANDBOX_PORT ?? 0));
+  await slack.start(options.port ?? 0);
   const config = loadConfig({
     SLACK_BOT_TOKEN: 'xoxb-sandbox',
     SLACK_SIGNING_SECRET: SECRET,
@@ -91,27 +99,50 @@ async function main(): Promise<void> {
     WEBHOOK_TOKEN: 'sandbox-webhook-token-0123',
     MONITOR_INTERVAL: '2s',
     PORT: '0',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    LOG_LEVEL: options.logLevel ?? 'warn',
   });
   const bot = await startSlotwatch(config, pino({ level: config.logLevel }));
   botUrl = `http://127.0.0.1:${bot.port}`;
-  process.stdout.write(
-    `\nSlotwatch sandbox ready: open ${slack.url}\n(Ctrl-C stops the bot, the console and every Redis it started)\n`,
+  return {
+    url: slack.url,
+    console: slack,
+    stop: async () => {
+      await bot.stop();
+      await slack.stop();
+      await cluster.stop();
+      await queue.process.kill();
+      await backend.stopAll();
+    },
+  };
+}
+
+/** `npm run sandbox`: prints one URL; Ctrl-C stops everything it started. */
+async function main(): Promise<void> {
+  const say = (text: string) => process.stdout.write(text);
+  let sandbox: Sandbox;
+  try {
+    sandbox = await startSandbox({
+      port: Number(process.env.SANDBOX_PORT ?? 0),
+      logLevel: process.env.LOG_LEVEL ?? 'warn',
+      say,
+    });
+  } catch (error) {
+    process.stderr.write(`sandbox: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(2);
+  }
+  say(
+    `\nSlotwatch sandbox ready: open ${sandbox.url}\n(Ctrl-C stops the bot, the console and every Redis it started)\n`,
   );
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    process.stdout.write('\nStopping…\n');
-    await bot.stop();
-    await slack.stop();
-    await cluster.stop();
-    await queue.process.kill();
-    await backend.stopAll();
+    say('\nStopping…\n');
+    await sandbox.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
 }
 
-await main();
+if (process.argv[1] && import.meta.url === new URL(process.argv[1], 'file:').href) await main();

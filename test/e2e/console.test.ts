@@ -1,0 +1,79 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Sandbox, startSandbox } from '../../src/sandbox/main.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = 'test-artifacts';
+let sandbox: Sandbox;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `no browser at ${CHROMIUM}: apt-get install chromium (.ci/run does) or set CHROMIUM_PATH`,
+    );
+  mkdirSync(ARTIFACTS, { recursive: true });
+  sandbox = await startSandbox();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await sandbox?.stop();
+});
+
+async function as(page: Page, user: string) {
+  await page.selectOption('#user', user);
+}
+
+async function send(page: Page, text: string) {
+  await page.fill('#text', text);
+  await page.click('#send button');
+}
+
+describe('the local Slack console, end to end in a real browser', () => {
+  it('shows a report, the automated incident post, a two-person repair and the recovery', {
+    timeout: 180_000,
+  }, async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 1400 } });
+    page.on('dialog', (dialog) => void dialog.accept());
+    await page.goto(sandbox.url);
+
+    await as(page, 'U0REQUEST1');
+    await send(page, '/redis status');
+    await page.getByText('16384/16384 slots covered').first().waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: `${ARTIFACTS}/1-status.png` });
+
+    await page.getByRole('button', { name: 'kill a master and its replica' }).click();
+    await page.getByText('Slot gaps').first().waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: `${ARTIFACTS}/2-incident.png` });
+
+    await send(page, '/redis fix');
+    await page.getByRole('button', { name: 'Request this repair' }).first().click();
+    await page.getByRole('button', { name: 'Approve' }).first().waitFor({ timeout: 20_000 });
+
+    await as(page, 'U0APPROVE1');
+    await page.getByRole('button', { name: 'Approve' }).first().click();
+    await page.getByText('1/2: @U0APPROVE1').first().waitFor({ timeout: 20_000 });
+    await as(page, 'U0APPROVE2');
+    await page.getByRole('button', { name: 'Approve' }).first().click();
+
+    await page.getByText('recovered after').first().waitFor({ timeout: 90_000 });
+    await page.screenshot({ path: `${ARTIFACTS}/3-recovered.png`, fullPage: true });
+    const text = await page.textContent('#messages');
+    expect(text).toContain('Repaired. before: 10923/16384 slots');
+    expect(text).toContain('after: 16384/16384 slots, state ok');
+  });
+});
