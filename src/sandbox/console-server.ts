@@ -13,13 +13,23 @@ export interface ConsoleOptions {
   readonly breakers?: Readonly<Record<string, () => Promise<string>>>;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+/** The Web API client uploads as multipart/form-data: keep the file part's bytes only. */
+function fileFromUpload(req: IncomingMessage, bytes: Buffer): Buffer {
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(req.headers['content-type'] ?? '');
+  const marker = boundary?.[1] ?? boundary?.[2];
+  if (!marker) return bytes;
+  const start = bytes.indexOf(Buffer.from('\r\n\r\n'), bytes.indexOf(Buffer.from(`--${marker}`)));
+  const end = bytes.indexOf(Buffer.from(`\r\n--${marker}`), start + 4);
+  return start < 0 ? bytes : bytes.subarray(start + 4, end < 0 ? bytes.length : end);
 }
 
 const json = (res: ServerResponse, status: number, body: unknown) => {
@@ -136,7 +146,8 @@ export class SlackConsole {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://console');
-    const raw = req.method === 'POST' ? await readBody(req) : '';
+    const bytes = req.method === 'POST' ? await readBody(req) : Buffer.alloc(0);
+    const raw = bytes.toString('utf8');
     if (url.pathname === '/' && req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(CONSOLE_HTML);
@@ -177,7 +188,10 @@ export class SlackConsole {
       return;
     }
     if (url.pathname.startsWith('/upload/') && req.method === 'POST') {
-      return json(res, 200, { ok: true });
+      this.state.files.set(url.pathname.slice('/upload/'.length), fileFromUpload(req, bytes));
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('OK');
+      return;
     }
     if (url.pathname.startsWith('/respond/')) {
       const [, , user = ''] = url.pathname.split('/');
@@ -222,6 +236,26 @@ export class SlackConsole {
       }
       case 'usergroups.users.list':
         return { ok: true, users: [] };
+      case 'files.getUploadURLExternal': {
+        const id = `F${randomUUID().slice(0, 8).toUpperCase()}`;
+        return { ok: true, file_id: id, upload_url: `http://127.0.0.1:${this.port}/upload/${id}` };
+      }
+      case 'files.completeUploadExternal': {
+        const files = (typeof body.files === 'string' ? JSON.parse(body.files) : body.files) as {
+          id: string;
+          title?: string;
+        }[];
+        this.state.add({
+          channel: String(body.channel_id ?? this.options.channel),
+          threadTs: typeof body.thread_ts === 'string' ? body.thread_ts : null,
+          text: files.map((f) => f.title ?? f.id).join(', '),
+          blocks: [],
+          user: 'slotwatch',
+          ephemeralTo: null,
+          files: files.map((f) => f.id),
+        });
+        return { ok: true, files: files.map((f) => ({ id: f.id })) };
+      }
       default:
         return { ok: false, error: 'unknown_method' };
     }

@@ -4,6 +4,7 @@ import type { DiagnoseCluster } from '../cluster-probe.js';
 import type { Config } from '../config.js';
 import { explainError } from '../core/explain.js';
 import { KNOWLEDGE_BASE } from '../core/knowledge-base.js';
+import type { Report } from '../core/report.js';
 import { parseDuration } from '../duration.js';
 import type { Metrics } from '../http/metrics.js';
 import type { IncidentService } from '../jobs/incidents.js';
@@ -11,6 +12,7 @@ import { explainMessage } from './blocks/explain-blocks.js';
 import { esc } from './blocks/limits.js';
 import { type ReportView, reportMessage } from './blocks/report-blocks.js';
 import type { InFlight } from './in-flight.js';
+import { uploadSlotMap } from './incident-poster.js';
 import { auditCommand, fixCommand, jobsCommand, type RepairDeps } from './repair-handlers.js';
 import { parseCommand, usage } from './usage.js';
 
@@ -25,10 +27,19 @@ export interface CommandDeps {
   readonly incidents: IncidentService | null;
 }
 
+/** Attaches the slot-map picture of a full report to the channel. */
+type Attach = (report: Report, cluster: string) => Promise<void>;
+
 const ephemeral = (respond: RespondFn, text: string) =>
   respond({ response_type: 'ephemeral', text, replace_original: false });
 
-async function answer(deps: CommandDeps, text: string, respond: RespondFn, log: Logger): Promise<void> {
+async function answer(
+  deps: CommandDeps,
+  text: string,
+  respond: RespondFn,
+  log: Logger,
+  attach: Attach,
+): Promise<void> {
   const parsed = parseCommand(text, deps.config);
   if (!parsed.ok) {
     deps.metrics.command(parsed.subcommand, 'usage');
@@ -107,6 +118,7 @@ async function answer(deps: CommandDeps, text: string, respond: RespondFn, log: 
           fixButton: deps.repair.repairs !== null && !deps.config.readOnly,
         }),
       });
+      if (subcommand === 'check') await attach(result.value, name);
     }
   }
   deps.metrics.command(subcommand, 'ok');
@@ -114,11 +126,13 @@ async function answer(deps: CommandDeps, text: string, respond: RespondFn, log: 
 
 /** `/redis …`: acknowledged at once, answered through response_url when the diagnosis is done. */
 export function registerCommands(app: App, deps: CommandDeps): void {
-  app.command('/redis', async ({ command, ack, respond }) => {
+  app.command('/redis', async ({ command, ack, respond, client }) => {
     await ack();
     const log = deps.log.child({ user: command.user_id, channel: command.channel_id, text: command.text });
     await deps.inFlight.track(
-      answer(deps, command.text, respond, log).catch(async (error: unknown) => {
+      answer(deps, command.text, respond, log, (report, cluster) =>
+        uploadSlotMap(client, command.channel_id, null, report, cluster, log),
+      ).catch(async (error: unknown) => {
         deps.metrics.command('unknown', 'error');
         log.error({ err: error }, 'command failed');
         await ephemeral(

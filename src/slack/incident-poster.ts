@@ -5,6 +5,7 @@ import { sleep } from '../core/pool.js';
 import type { Report } from '../core/report.js';
 import { SLOT_COUNT } from '../core/slot-ranges.js';
 import type { IncidentPoster } from '../jobs/incidents.js';
+import { slotMapPng } from '../render/slot-map.js';
 import { esc, header, mrkdwn } from './blocks/limits.js';
 import { reportMessage } from './blocks/report-blocks.js';
 
@@ -23,6 +24,29 @@ export async function takeChannelTurn(
     if (Date.now() > deadline) return;
     await sleep(100);
   }
+}
+
+/** Attaches the slot-map picture through Slack's external upload flow; a failure only costs the picture. */
+export async function uploadSlotMap(
+  client: WebClient,
+  channel: string,
+  threadTs: string | null,
+  report: Report,
+  cluster: string,
+  log: Logger,
+): Promise<void> {
+  const file = {
+    file: slotMapPng(report, cluster),
+    filename: `slot-map-${cluster}.png`,
+    title: `Slot map of ${cluster}`,
+  };
+  await client.files
+    .uploadV2(
+      threadTs ? { ...file, channel_id: channel, thread_ts: threadTs } : { ...file, channel_id: channel },
+    )
+    .catch((error: unknown) =>
+      log.warn({ err: error instanceof Error ? error.message : String(error) }, 'slot map upload failed'),
+    );
 }
 
 export function slackIncidentPoster(
@@ -47,6 +71,10 @@ export function slackIncidentPoster(
         ...message,
         text: `:rotating_light: Incident: ${message.text}`,
       });
+      if (report && posted.ts) {
+        await turn(channel);
+        await uploadSlotMap(client, channel, posted.ts, report, cluster, log);
+      }
       return posted.ts ?? null;
     },
     async reply(channel, ts, text) {

@@ -58,6 +58,14 @@ describe('the local Slack console, end to end in a real browser', () => {
 
     await page.getByRole('button', { name: 'kill a master and its replica' }).click();
     await page.getByText('Slot gaps').first().waitFor({ timeout: 30_000 });
+    // The slot map arrives in the incident's thread through the file upload flow, as a 512x604 PNG.
+    const img = page.locator('img[alt="slot map"]').first();
+    await img.waitFor({ state: 'attached', timeout: 20_000 });
+    const png = Buffer.from(
+      await (await fetch(new URL((await img.getAttribute('src')) ?? '', sandbox.url))).arrayBuffer(),
+    );
+    expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([512, 604]);
     await page.screenshot({ path: `${ARTIFACTS}/2-incident.png` });
 
     // The take-over is offered only once the cluster agrees the master is FAIL (not while it is PFAIL), as a
