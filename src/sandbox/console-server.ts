@@ -3,6 +3,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { CONSOLE_HTML } from './console-page.js';
 import { ConsoleState } from './console-state.js';
 
+/** One request the bot made to "Slack" (Web API call, response_url post or file upload). */
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Record<string, unknown>;
+  readonly at: number;
+}
+
 export interface ConsoleOptions {
   readonly signingSecret: string;
   /** Where the bot listens: http://127.0.0.1:PORT */
@@ -53,6 +62,8 @@ function parseBody(req: IncomingMessage, raw: string): Record<string, unknown> {
  */
 export class SlackConsole {
   readonly state = new ConsoleState();
+  /** Every call the bot made, in order (what tests assert on). */
+  readonly requests: RecordedRequest[] = [];
   private server: Server | undefined;
   port = 0;
 
@@ -148,6 +159,16 @@ export class SlackConsole {
     const url = new URL(req.url ?? '/', 'http://console');
     const bytes = req.method === 'POST' ? await readBody(req) : Buffer.alloc(0);
     const raw = bytes.toString('utf8');
+    if (/^\/(api|respond|upload)\//.test(url.pathname)) {
+      const body = url.pathname.startsWith('/upload/') ? { bytes: bytes.length } : parseBody(req, raw);
+      this.requests.push({
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        headers: req.headers,
+        body,
+        at: Date.now(),
+      });
+    }
     if (url.pathname === '/' && req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(CONSOLE_HTML);
