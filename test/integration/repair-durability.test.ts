@@ -73,6 +73,31 @@ async function click(port: number, actionId: string, value: string, user: string
   expect(result.status).toBe(200);
 }
 
+/** As Carol: `/redis fix prod`, Request the take-over; then Alice and Bob approve. Returns the request id. */
+async function requestTakeOverAndApprove(port: number, prefix: string): Promise<string> {
+  const list = `l${++counter}`;
+  await postToSlack(
+    port,
+    slashCommandBody({ text: 'fix prod', user: CAROL, responseUrl: recorder.responseUrl(list) }),
+    {
+      secret: SECRET,
+    },
+  );
+  const options = (await recorder.nextResponse(list)).body as {
+    blocks: { elements?: { action_id: string; value: string }[] }[];
+  };
+  const value =
+    options.blocks.flatMap((b) => b.elements ?? []).find((e) => e.value.includes('take-over'))?.value ?? '';
+  await click(port, 'request_repair', value, CAROL);
+  const id = await waitFor(
+    'the request',
+    async () => (await queueClient.zrange(`${prefix}:requests`, '0', '-1'))[0],
+  );
+  await click(port, 'approve_repair', id, ALICE);
+  await click(port, 'approve_repair', id, BOB);
+  return id;
+}
+
 const requestDoc = async (prefix: string, id: string) =>
   JSON.parse((await queueClient.get(`${prefix}:request:${id}`)) ?? '{}') as {
     status: string;
@@ -95,25 +120,7 @@ describe('durability of approved repairs', () => {
         async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok,
       );
 
-      const list = `l${++counter}`;
-      await postToSlack(
-        port,
-        slashCommandBody({ text: 'fix prod', user: CAROL, responseUrl: recorder.responseUrl(list) }),
-        { secret: SECRET },
-      );
-      const options = (await recorder.nextResponse(list)).body as {
-        blocks: { elements?: { action_id: string; value: string }[] }[];
-      };
-      const value =
-        options.blocks.flatMap((b) => b.elements ?? []).find((e) => e.value.includes('take-over'))?.value ??
-        '';
-      await click(port, 'request_repair', value, CAROL);
-      const id = await waitFor(
-        'the request',
-        async () => (await queueClient.zrange(`${prefix}:requests`, '0', '-1'))[0],
-      );
-      await click(port, 'approve_repair', id, ALICE);
-      await click(port, 'approve_repair', id, BOB);
+      const id = await requestTakeOverAndApprove(port, prefix);
       // Kill the worker as soon as the first step has finished.
       await waitFor(
         'step 1 to finish',
@@ -235,25 +242,7 @@ describe('durability of approved repairs', () => {
       const [victim] = cluster.masters;
       if (!victim) throw new Error('no master');
       await killMasterAndReplicas(cluster, victim);
-      const list = `l${++counter}`;
-      await postToSlack(
-        bot.port,
-        slashCommandBody({ text: 'fix prod', user: CAROL, responseUrl: recorder.responseUrl(list) }),
-        { secret: SECRET },
-      );
-      const options = (await recorder.nextResponse(list)).body as {
-        blocks: { elements?: { action_id: string; value: string }[] }[];
-      };
-      const value =
-        options.blocks.flatMap((b) => b.elements ?? []).find((e) => e.value.includes('take-over'))?.value ??
-        '';
-      await click(bot.port, 'request_repair', value, CAROL);
-      const id = await waitFor(
-        'the request',
-        async () => (await queueClient.zrange(`${prefix}:requests`, '0', '-1'))[0],
-      );
-      await click(bot.port, 'approve_repair', id, ALICE);
-      await click(bot.port, 'approve_repair', id, BOB);
+      const id = await requestTakeOverAndApprove(bot.port, prefix);
       await waitFor('the repair to start', async () => (await requestDoc(prefix, id)).status === 'running', {
         intervalMs: 10,
       });
