@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
+import { within } from './pool.js';
 
 export interface Credentials {
   readonly username?: string;
@@ -61,17 +62,6 @@ export function splitAddress(address: string): { host: string; port: number } {
   };
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout();
-      reject(new Error('timed out'));
-    }, ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /**
  * Opens a probe connection: no retries, no offline queue, a command timeout, and disconnect() on close.
  * A stopped node still accepts TCP connections, so only these timeouts keep a probe from hanging.
@@ -104,7 +94,7 @@ export async function connectNode(
   });
   const close = () => redis.disconnect(false);
   try {
-    await withTimeout(redis.connect(), options.timeoutMs, close);
+    if (!(await within(redis.connect(), options.timeoutMs)).done) throw new Error('timed out');
     if (options.password !== undefined) {
       const args = options.username ? [options.username, options.password] : [options.password];
       await redis.call('AUTH', ...args).catch((error: Error) => {

@@ -1,5 +1,5 @@
 import type { NodeClient } from './connection.js';
-import { mapBounded, sleep } from './pool.js';
+import { mapBounded, sleep, within } from './pool.js';
 import { rangesFromSlots } from './slot-ranges.js';
 import { SlotSet } from './slot-set.js';
 import type { Topology, TopologyNode } from './topology.js';
@@ -91,14 +91,6 @@ async function countSlots(client: NodeClient, slots: readonly number[]): Promise
   return countByPipeline(client, slots);
 }
 
-function withDeadline<T>(work: Promise<T>, deadlineAt: number, now: () => number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), Math.max(0, deadlineAt - now()));
-  });
-  return Promise.race([work.catch(() => null), expired]).finally(() => clearTimeout(timer));
-}
-
 /** Whether a node's keys matter: masters always, replicas only when their master cannot answer for them. */
 function shouldCount(node: TopologyNode, topology: Topology): boolean {
   if (node.role === 'master') return true;
@@ -150,7 +142,10 @@ export async function countKeys(
       bySlot.set(node.id, counts);
       counted.set(node.id, seen);
     })();
-    await withDeadline(work, options.deadlineAt, now);
+    await within(
+      work.catch(() => null),
+      options.deadlineAt - now(),
+    );
   });
 
   if (openSlots.size > 0) {
@@ -161,8 +156,11 @@ export async function countKeys(
     );
     await mapBounded(holders, options.concurrency ?? 16, async (node) => {
       const client = clients.get(node.view?.address ?? '') as NodeClient;
-      const counts = await withDeadline(countSlots(client, [...openSlots]), options.deadlineAt, now);
-      if (counts) secondRead.set(node.id, counts);
+      const counts = await within(
+        countSlots(client, [...openSlots]).catch(() => null),
+        options.deadlineAt - now(),
+      );
+      if (counts.done && counts.value) secondRead.set(node.id, counts.value);
     });
   }
   return { bySlot, counted, dbsize, secondRead };

@@ -17,3 +17,18 @@ export async function mapBounded<T, R>(
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export type Within<T> = { readonly done: true; readonly value: T } | { readonly done: false };
+
+/** Waits for `work` at most `ms`; the timer never outlives the race. The work itself goes on. */
+export async function within<T>(work: Promise<T>, ms: number): Promise<Within<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<Within<T>>((resolve) => {
+    timer = setTimeout(() => resolve({ done: false }), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([work.then((value): Within<T> => ({ done: true, value })), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

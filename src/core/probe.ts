@@ -7,7 +7,7 @@ import {
   type NodeError,
 } from './connection.js';
 import { type ClusterInfo, type InfoSections, parseClusterInfo, parseInfo } from './info.js';
-import { mapBounded } from './pool.js';
+import { mapBounded, within } from './pool.js';
 import type { ParseError } from './result.js';
 
 export interface ClusterConfig {
@@ -131,14 +131,6 @@ async function readNode(client: NodeClient): Promise<Omit<NodeView, 'address' | 
   };
 }
 
-function deadlineRace<T>(promise: Promise<T>, ms: number): Promise<T | 'deadline'> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<'deadline'>((resolve) => {
-    timer = setTimeout(() => resolve('deadline'), Math.max(0, ms));
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
 /**
  * Reads every node's own view: from the seeds, discovers every node their views list, then queries all of
  * them in parallel (bounded), each within its own deadline and all within the overall one.
@@ -170,8 +162,8 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
         return unreachable(address, classifyError(error), now() - began);
       }
     })();
-    const outcome = await deadlineRace(attempt, budget + 50);
-    if (outcome !== 'deadline') return outcome;
+    const outcome = await within(attempt, budget + 50);
+    if (outcome.done) return outcome.value;
     void attempt.then((late) => {
       clients.get(late.address)?.close();
       clients.delete(late.address);

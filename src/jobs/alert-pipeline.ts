@@ -3,9 +3,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Signal } from '../alerts/payloads.js';
 import type { ClusterConfig } from '../config.js';
+import { within } from '../core/pool.js';
 import type { IncidentService } from './incidents.js';
-
-const quiet = (redis: Redis): Redis => redis.on('error', () => {});
+import { quiet } from './queue-redis.js';
 
 /**
  * Alerts and monitor ticks become per-cluster signal jobs, deduplicated so that a storm costs at most one
@@ -74,12 +74,13 @@ export class AlertPipeline {
   }
 
   async close(timeoutMs = 10_000): Promise<void> {
-    const within = (work: Promise<void>) =>
-      Promise.race([
-        work.catch(() => {}),
-        new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref()),
-      ]);
-    await within(Promise.all(this.workers.map((w) => w.close())).then(() => {}));
-    await within(Promise.all([this.signals.close(), this.monitor.close()]).then(() => {}));
+    await within(
+      Promise.all(this.workers.map((w) => w.close())).catch(() => {}),
+      timeoutMs,
+    );
+    await within(
+      Promise.all([this.signals.close(), this.monitor.close()]).catch(() => {}),
+      timeoutMs,
+    );
   }
 }

@@ -4,6 +4,9 @@ import { probeOptions } from '../cluster-probe.js';
 import type { ClusterConfig } from '../config.js';
 import { closeProbe, probeCluster } from '../core/probe.js';
 
+/** BullMQ reports connection errors through its queues and workers; the raw connection must not crash on them. */
+export const quiet = (redis: Redis): Redis => redis.on('error', () => {});
+
 /** The queue Redis: reconnects forever, fails commands at once while it is down (callers say so). */
 export function connectQueueRedis(url: string, log: Logger): Redis {
   const redis = new Redis(url, {

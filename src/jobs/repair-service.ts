@@ -4,11 +4,13 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { probeOptions } from '../cluster-probe.js';
 import type { ClusterConfig } from '../config.js';
+import { within } from '../core/pool.js';
 import { executeRepair } from '../core/repair/execute.js';
 import type { RepairOption } from '../core/repair/types.js';
 import { SLOT_COUNT } from '../core/slot-ranges.js';
 import type { AuditLog } from './audit.js';
 import { ClusterLock } from './cluster-lock.js';
+import { quiet } from './queue-redis.js';
 import { redisJournal } from './redis-journal.js';
 import { type RepairRequest, RequestStore, type VoteResult } from './requests.js';
 
@@ -38,9 +40,6 @@ interface JobData {
 }
 
 const QUEUE = 'repairs';
-
-/** BullMQ reports connection errors through the queue and worker; the raw connection must not crash on them. */
-const quiet = (redis: Redis): Redis => redis.on('error', () => {});
 
 /** Repair requests, votes and the BullMQ queue and worker that run approved repairs. */
 export class RepairService {
@@ -258,12 +257,14 @@ export class RepairService {
 
   /** Lets a running repair finish (bounded: a queue Redis that is down cannot be waited for), then closes. */
   async close(timeoutMs = 20_000): Promise<void> {
-    const within = (work: Promise<void>) =>
-      Promise.race([
-        work.then(() => true).catch(() => true),
-        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref()),
-      ]);
-    if (this.worker && !(await within(this.worker.close()))) void this.worker.close(true).catch(() => {});
-    if (!(await within(this.queue.close()))) void this.queue.disconnect().catch(() => {});
+    const settled = async (work: Promise<void>) =>
+      (
+        await within(
+          work.catch(() => {}),
+          timeoutMs,
+        )
+      ).done;
+    if (this.worker && !(await settled(this.worker.close()))) void this.worker.close(true).catch(() => {});
+    if (!(await settled(this.queue.close()))) void this.queue.disconnect().catch(() => {});
   }
 }

@@ -14,6 +14,7 @@ import { type ReportView, reportMessage } from './blocks/report-blocks.js';
 import type { InFlight } from './in-flight.js';
 import { uploadSlotMap } from './incident-poster.js';
 import { auditCommand, fixCommand, jobsCommand, type RepairDeps } from './repair-handlers.js';
+import { ephemeral } from './respond.js';
 import { parseCommand, usage } from './usage.js';
 
 export interface CommandDeps {
@@ -29,9 +30,6 @@ export interface CommandDeps {
 
 /** Attaches the slot-map picture of a full report to the channel. */
 type Attach = (report: Report, cluster: string) => Promise<void>;
-
-const ephemeral = (respond: RespondFn, text: string) =>
-  respond({ response_type: 'ephemeral', text, replace_original: false });
 
 async function answer(
   deps: CommandDeps,

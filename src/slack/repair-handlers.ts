@@ -9,6 +9,7 @@ import type { Approvers } from './approvers.js';
 import { esc } from './blocks/limits.js';
 import { optionsMessage, requestMessage } from './blocks/repair-blocks.js';
 import type { InFlight } from './in-flight.js';
+import { ephemeral } from './respond.js';
 
 export interface RepairDeps {
   readonly config: Config;
@@ -22,9 +23,6 @@ export interface RepairDeps {
   /** Whether the queue Redis answers right now. */
   queueUp(): Promise<boolean>;
 }
-
-const ephemeral = (respond: RespondFn, text: string) =>
-  respond({ response_type: 'ephemeral', replace_original: false, text });
 
 /** Why repairs cannot be asked for right now, or null. */
 async function unavailable(deps: RepairDeps): Promise<string | null> {
