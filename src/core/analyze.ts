@@ -146,7 +146,8 @@ export function analyze(input: AnalysisInput): Report {
   const [firstCounted, ...otherCounted] = counts.counted.values();
   const countedEverywhere = firstCounted ? firstCounted.intersect(otherCounted) : [];
   return {
-    state: anyDown || uncovered > 0 || findings.some((f) => f.code === 'NOT_CLUSTER') ? 'fail' : 'ok',
+    // Never ok while any error stands: an unreadable view, an unroutable slot or a node down all count.
+    state: anyDown || uncovered > 0 || findings.some((f) => f.severity === 'error') ? 'fail' : 'ok',
     probedAt: new Date(input.startedAt).toISOString(),
     durationMs: input.finishedAt - input.startedAt,
     seeds: [...input.seeds],

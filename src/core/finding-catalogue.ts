@@ -22,4 +22,7 @@ export const RUNBOOK_LINES: Readonly<Record<FindingCode, string>> = {
     'cluster-require-full-coverage no masks the underlying problem and risks data inconsistency; only use it as a temporary workaround.',
   NOT_CLUSTER:
     "If you're not actually running Redis in cluster mode and this error appeared unexpectedly, disable clustering (cluster-enabled no).",
+  SLOTS_UNROUTABLE: 'If slots are stuck, use redis-cli to stabilize them:',
+  REPLY_UNPARSEABLE: 'If slots are missing or nodes report "unknown" slots, that\'s your problem.',
+  LIMIT_EXCEEDED: 'Monitor cluster state regularly with CLUSTER INFO and alert on slot coverage gaps.',
 };

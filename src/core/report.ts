@@ -16,6 +16,9 @@ export const FINDING_CODES = [
   'MASTER_NO_REPLICA',
   'FULL_COVERAGE_DISABLED',
   'NOT_CLUSTER',
+  'SLOTS_UNROUTABLE',
+  'REPLY_UNPARSEABLE',
+  'LIMIT_EXCEEDED',
 ] as const;
 
 export const FindingCode = z.enum(FINDING_CODES);
