@@ -8,10 +8,10 @@ import {
   nodeUnreachable,
   quorumLost,
 } from './findings-nodes.js';
+import { keysOrphaned, slotsUnroutable } from './findings-routing.js';
 import {
   clusterDown,
   fullCoverageDisabled,
-  keysOrphaned,
   slotsOpen,
   slotsOwnerFailed,
   slotsUnassigned,
@@ -22,6 +22,7 @@ import type { KeyCounts } from './key-counts.js';
 import { findOpenSlots } from './open-slots.js';
 import type { NodeView } from './probe.js';
 import type { Finding, NodeReport, Report, Severity } from './report.js';
+import { analyzeRouting, type SlotRouting } from './routing.js';
 import { countSlots, rangesFromSlots, SLOT_COUNT } from './slot-ranges.js';
 import type { Topology, TopologyNode } from './topology.js';
 import { type Disagreement, viewsDisagree } from './views-disagree.js';
@@ -31,6 +32,10 @@ export interface AnalysisInput {
   readonly views: readonly NodeView[];
   readonly topology: Topology;
   readonly counts: KeyCounts;
+  /** Where clients really end up for the slots that could be misrouted (computed when absent). */
+  readonly routing?: SlotRouting;
+  /** Slots that changed between two looks (a live resharding, gossip spreading); none when absent. */
+  readonly moving?: ReadonlySet<number>;
   /** Disagreements seen in two reads a moment apart (gossip still spreading is not one). */
   readonly disagreements: readonly Disagreement[];
   readonly startedAt: number;
@@ -117,8 +122,18 @@ function strangers(views: readonly NodeView[], topology: Topology): Finding[] {
 export function analyze(input: AnalysisInput): Report {
   const { topology, counts } = input;
   const gaps = findGaps(topology, counts);
-  const openSlots = findOpenSlots(topology, counts);
-  const ctx: AnalysisContext = { topology, counts, gaps, openSlots, seeds: input.seeds.join(',') };
+  const moving = input.moving ?? new Set<number>();
+  const routing = input.routing ?? analyzeRouting(topology, counts);
+  const openSlots = findOpenSlots(topology, counts, moving);
+  const ctx: AnalysisContext = {
+    topology,
+    counts,
+    gaps,
+    openSlots,
+    routing,
+    moving,
+    seeds: input.seeds.join(','),
+  };
   const findings = [
     ...notCluster(input.views),
     ...clusterDown(ctx),
@@ -126,6 +141,7 @@ export function analyze(input: AnalysisInput): Report {
     ...slotsOwnerFailed(ctx),
     ...quorumLost(ctx),
     ...keysOrphaned(ctx),
+    ...slotsUnroutable(ctx),
     ...slotsOpen(ctx),
     ...nodeFailed(ctx),
     ...nodeUnreachable(ctx),
@@ -153,6 +169,11 @@ export function analyze(input: AnalysisInput): Report {
     seeds: [...input.seeds],
     slots: { covered: topology.voters.length === 0 ? 0 : SLOT_COUNT - uncovered, uncovered, gaps },
     openSlots,
+    movingSlots: rangesFromSlots(moving).map(([s, e]) => [s, e]),
+    slotClaims: [...routing.claims]
+      .filter(([slot]) => !moving.has(slot))
+      .map(([slot, nodes]) => ({ slot, nodes: [...nodes] }))
+      .sort((a, b) => a.slot - b.slot),
     nodes: [...topology.nodes.values()]
       .map((n) => nodeReport(n, topology, counts))
       .sort((a, b) => (a.address ?? '').localeCompare(b.address ?? '', 'en', { numeric: true })),

@@ -1,9 +1,11 @@
 import { analyze } from './analyze.js';
-import { countKeys } from './key-counts.js';
+import { countKeys, openSlotNumbers } from './key-counts.js';
 import { sleep } from './pool.js';
 import { closeProbe, type Probe, type ProbeOptions, probeCluster, rereadViews } from './probe.js';
 import type { Report } from './report.js';
 import { err, ok, type Result } from './result.js';
+import { analyzeRouting } from './routing.js';
+import { movingSlots } from './second-look.js';
 import { buildTopology, type Topology } from './topology.js';
 import { type Disagreement, findDisagreements } from './views-disagree.js';
 
@@ -17,6 +19,8 @@ export interface DiagnoseError {
 export interface DiagnoseOptions extends ProbeOptions {
   /** How long to wait before re-reading views that disagree (gossip settling). */
   readonly settleMs?: number;
+  /** How long to wait before looking again at slots that look stuck or misrouted (live resharding). */
+  readonly liveCheckMs?: number;
 }
 
 const SEED = /^(\[[0-9a-fA-F:.]+\]|[^\s:,]+):(\d{1,5})$/;
@@ -89,12 +93,22 @@ export async function diagnose(
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       now,
     });
+    const routing = analyzeRouting(topology, counts);
+    const suspects = new Set([...openSlotNumbers(topology), ...routing.problems.map((p) => p.slot)]);
+    const moving = await movingSlots(probe, topology, counts, suspects, {
+      deadlineAt: probe.deadlineAt,
+      ...(options.liveCheckMs !== undefined ? { waitMs: options.liveCheckMs } : {}),
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      now,
+    });
     return ok(
       analyze({
         seeds: valid.value,
         views: probe.views,
         topology,
         counts,
+        routing,
+        moving,
         disagreements: settled.found,
         startedAt: probe.startedAt,
         finishedAt: now(),

@@ -1,6 +1,7 @@
 import { RUNBOOK_LINES } from './finding-catalogue.js';
 import type { KeyCounts } from './key-counts.js';
 import type { Finding, FindingCode, Gap, OpenSlot, Severity } from './report.js';
+import type { SlotRouting } from './routing.js';
 import type { SlotRange } from './slot-ranges.js';
 import type { Topology } from './topology.js';
 
@@ -9,6 +10,9 @@ export interface AnalysisContext {
   readonly counts: KeyCounts;
   readonly gaps: readonly Gap[];
   readonly openSlots: readonly OpenSlot[];
+  readonly routing: SlotRouting;
+  /** Slots that changed between two looks: moving right now, never called stuck. */
+  readonly moving: ReadonlySet<number>;
   /** How a person names this cluster on the command line (`127.0.0.1:7000,…`). */
   readonly seeds: string;
 }

@@ -105,8 +105,9 @@ export function slotsOwnerFailed(ctx: AnalysisContext): Finding[] {
 }
 
 export function slotsOpen(ctx: AnalysisContext): Finding[] {
-  if (ctx.openSlots.length === 0) return [];
+  if (ctx.openSlots.length === 0 && ctx.moving.size === 0) return [];
   const live = ctx.openSlots.filter((o) => o.live);
+  const moving = rangesFromSlots(ctx.moving);
   const stuck = ctx.openSlots.filter((o) => !o.live);
   const onReplicas = stuck.filter((o) => o.nodeRole === 'replica');
   const label = (id: string) => nodeLabel(ctx.topology, id);
@@ -128,50 +129,17 @@ export function slotsOpen(ctx: AnalysisContext): Finding[] {
       ),
     );
   }
-  if (live.length > 0) {
+  if (moving.length > 0) {
     findings.push(
       finding(
         'SLOTS_OPEN',
         'info',
-        `A resharding is in progress: ${plural(new Set(live.map((o) => o.slot)).size, 'slot')} (${formatRanges(rangesFromSlots(live.map((o) => o.slot)), 8)}) are moving keys right now.`,
+        `A resharding is in progress: ${plural(ctx.moving.size, 'slot')} (${formatRanges(moving, 8)}) changed owner, open state or keys between two looks a moment apart.`,
         {
           nodes: [...new Set(live.flatMap((o) => [o.node, o.peer]))],
-          slots: rangesFromSlots(live.map((o) => o.slot)),
-          next: 'Nothing to repair while keys are moving; check again when the resharding ends.',
+          slots: moving,
+          next: 'Nothing is repaired while keys are moving: wait until the resharding ends (no open slot in CLUSTER NODES), then check again.',
           details: live.map(describe),
-        },
-      ),
-    );
-  }
-  return findings;
-}
-
-export function keysOrphaned(ctx: AnalysisContext): Finding[] {
-  const findings: Finding[] = [];
-  for (const [id, counts] of ctx.counts.bySlot) {
-    const node = ctx.topology.nodes.get(id);
-    if (node?.role !== 'master') continue;
-    const open = new Set(
-      [...(node.self?.importing ?? []), ...(node.self?.migrating ?? [])].map((m) => m.slot),
-    );
-    const orphaned = [...counts].filter(([slot]) => {
-      const owner = ctx.topology.owners[slot] ?? null;
-      return owner !== null && owner !== id && !open.has(slot);
-    });
-    if (orphaned.length === 0) continue;
-    const keys = orphaned.reduce((total, [, k]) => total + k, 0);
-    const ranges = rangesFromSlots(orphaned.map(([slot]) => slot));
-    const owners = [...new Set(orphaned.map(([slot]) => ctx.topology.owners[slot] ?? ''))];
-    findings.push(
-      finding(
-        'KEYS_ORPHANED',
-        'error',
-        `${nodeLabel(ctx.topology, id)} holds ${plural(keys, 'key')} in ${plural(orphaned.length, 'slot')} it does not own (${formatRanges(ranges, 8)}): clients are sent to the owner and read nil.`,
-        {
-          nodes: [id, ...owners],
-          slots: ranges,
-          next: `Hand the keys to the slot owner (SETSLOT IMPORTING on the holder toward the owner, then MIGRATE); never delete them: \`slotwatch plan ${ctx.seeds}\`.`,
-          details: owners.map((owner) => `owner of some of these slots: ${nodeLabel(ctx.topology, owner)}`),
         },
       ),
     );

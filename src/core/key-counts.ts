@@ -1,5 +1,5 @@
 import type { NodeClient } from './connection.js';
-import { mapBounded, sleep, within } from './pool.js';
+import { mapBounded, within } from './pool.js';
 import { rangesFromSlots } from './slot-ranges.js';
 import { SlotSet } from './slot-set.js';
 import type { Topology, TopologyNode } from './topology.js';
@@ -11,15 +11,11 @@ export interface KeyCounts {
   /** Which slots were counted on which node. */
   readonly counted: ReadonlyMap<string, SlotSet>;
   readonly dbsize: ReadonlyMap<string, number>;
-  /** Second read of open slots' key counts, to tell a live resharding from a stuck one. */
-  readonly secondRead: ReadonlyMap<string, ReadonlyMap<number, number>>;
 }
 
 export interface CountOptions {
   /** Ends by then; what is not counted stays unknown. */
   readonly deadlineAt: number;
-  /** Minimum time between the two reads of open slots. */
-  readonly liveCheckMs?: number;
   readonly concurrency?: number;
   readonly now?: () => number;
 }
@@ -39,7 +35,7 @@ export function affectedSlots(topology: Topology): Set<number> {
   return affected;
 }
 
-function openSlotNumbers(topology: Topology): Set<number> {
+export function openSlotNumbers(topology: Topology): Set<number> {
   const slots = new Set<number>();
   for (const node of topology.nodes.values()) {
     for (const m of [...(node.self?.migrating ?? []), ...(node.self?.importing ?? [])]) slots.add(m.slot);
@@ -82,7 +78,7 @@ async function countByPipeline(client: NodeClient, slots: readonly number[]): Pr
 }
 
 /** Non-zero key counts of `slots` on one node: a script when allowed, else pipelined COUNTKEYSINSLOT. */
-async function countSlots(client: NodeClient, slots: readonly number[]): Promise<Map<number, number>> {
+export async function countSlots(client: NodeClient, slots: readonly number[]): Promise<Map<number, number>> {
   if (slots.length === 0) return new Map();
   if (slots.length > 8) {
     const counted = await countByScript(client, slots).catch(() => null);
@@ -109,12 +105,9 @@ export async function countKeys(
 ): Promise<KeyCounts> {
   const now = options.now ?? Date.now;
   const affected = [...affectedSlots(topology)].sort((a, b) => a - b);
-  const openSlots = openSlotNumbers(topology);
   const bySlot = new Map<string, Map<number, number>>();
   const counted = new Map<string, SlotSet>();
   const dbsize = new Map<string, number>();
-  const secondRead = new Map<string, Map<number, number>>();
-  const firstReadAt = now();
 
   const targets = [...topology.nodes.values()].filter(
     (node) => node.view?.reachable && clients.has(node.view.address) && shouldCount(node, topology),
@@ -148,20 +141,5 @@ export async function countKeys(
     );
   });
 
-  if (openSlots.size > 0) {
-    const wait = (options.liveCheckMs ?? 200) - (now() - firstReadAt);
-    if (wait > 0 && now() + wait < options.deadlineAt) await sleep(wait);
-    const holders = [...topology.nodes.values()].filter(
-      (node) => node.view?.reachable && clients.has(node.view.address) && counted.has(node.id),
-    );
-    await mapBounded(holders, options.concurrency ?? 16, async (node) => {
-      const client = clients.get(node.view?.address ?? '') as NodeClient;
-      const counts = await within(
-        countSlots(client, [...openSlots]).catch(() => null),
-        options.deadlineAt - now(),
-      );
-      if (counts.done && counts.value) secondRead.set(node.id, counts.value);
-    });
-  }
-  return { bySlot, counted, dbsize, secondRead };
+  return { bySlot, counted, dbsize };
 }

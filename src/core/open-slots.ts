@@ -3,15 +3,12 @@ import type { KeyCounts } from './key-counts.js';
 import type { OpenSlot } from './report.js';
 import type { Topology } from './topology.js';
 
-function changed(counts: KeyCounts, id: string, slot: number): boolean {
-  const first = keysOn(counts, id, slot);
-  const second = counts.secondRead.get(id);
-  if (first === null || !second) return false;
-  return (second.get(slot) ?? 0) !== first;
-}
-
 /** Every `[slot->-id]` / `[slot-<-id]` a node reports about itself. */
-export function findOpenSlots(topology: Topology, counts: KeyCounts): OpenSlot[] {
+export function findOpenSlots(
+  topology: Topology,
+  counts: KeyCounts,
+  moving: ReadonlySet<number>,
+): OpenSlot[] {
   const open: OpenSlot[] = [];
   for (const node of topology.nodes.values()) {
     const states = [
@@ -27,7 +24,7 @@ export function findOpenSlots(topology: Topology, counts: KeyCounts): OpenSlot[]
         nodeRole: node.role,
         nodeKeys: keysOn(counts, node.id, slot),
         peerKeys: keysOn(counts, peer, slot),
-        live: changed(counts, node.id, slot) || changed(counts, peer, slot),
+        live: moving.has(slot),
       });
     }
   }

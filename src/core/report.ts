@@ -105,6 +105,9 @@ export const ConfigReport = z.object({
   unavailable: z.string().nullable(),
 });
 
+export const SlotClaim = z.object({ slot: z.number().int(), nodes: z.array(z.string()) });
+export type SlotClaim = z.infer<typeof SlotClaim>;
+
 export const SlotKeyCount = z.object({ node: z.string(), slot: z.number().int(), keys: z.number().int() });
 export type SlotKeyCount = z.infer<typeof SlotKeyCount>;
 
@@ -119,6 +122,10 @@ export const Report = z.object({
     gaps: z.array(Gap),
   }),
   openSlots: z.array(OpenSlot),
+  /** Slots whose owners, open states or migrating keys changed between two looks: moving, not stuck. */
+  movingSlots: z.array(SlotRangeTuple),
+  /** For slots that are open, owned differently by some view, or hold keys off their owner: who claims them in its own view. */
+  slotClaims: z.array(SlotClaim),
   nodes: z.array(NodeReport),
   findings: z.array(Finding),
   config: z.array(ConfigReport),

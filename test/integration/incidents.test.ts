@@ -31,6 +31,8 @@ const base: Report = {
   seeds: ['10.0.0.1:6379'],
   slots: { covered: 16384, uncovered: 0, gaps: [] },
   openSlots: [],
+  movingSlots: [],
+  slotClaims: [],
   nodes: [],
   findings: [],
   config: [],

@@ -83,5 +83,4 @@ export const noCounts = (): KeyCounts => ({
   bySlot: new Map(),
   counted: new Map(),
   dbsize: new Map(),
-  secondRead: new Map(),
 });

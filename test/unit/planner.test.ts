@@ -42,7 +42,6 @@ function countsOf(entries: Record<string, Record<number, number>>): KeyCounts {
     bySlot,
     counted: new Map(Object.keys(entries).map((id) => [id, SlotSet.all()])),
     dbsize: new Map(),
-    secondRead: new Map(),
   };
 }
 

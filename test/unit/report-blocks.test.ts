@@ -46,6 +46,8 @@ function hugeReport(): Report {
         keys: i % 3 === 0 ? null : i * 7,
       })),
     },
+    movingSlots: [],
+    slotClaims: [],
     openSlots: Array.from({ length: 40 }, (_, i) => ({
       slot: 15_000 + i,
       state: i % 2 === 0 ? ('migrating' as const) : ('importing' as const),

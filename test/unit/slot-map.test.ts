@@ -66,6 +66,8 @@ const report: Report = {
       { start: 6000, end: 6099, reason: 'unassigned', owner: null, keys: 25 },
     ],
   },
+  movingSlots: [],
+  slotClaims: [],
   openSlots: [
     {
       slot: 9000,
