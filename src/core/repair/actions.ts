@@ -1,29 +1,14 @@
 import { plural } from '../finding.js';
 import { rangesFromSlots, slotsIn } from '../slot-ranges.js';
 import type { ExecContext } from './exec-context.js';
-import { moveSlotKeys } from './move-keys.js';
+import { settleSlots } from './settle-slots.js';
 import type { Snapshot } from './snapshot.js';
+import { epochIsHighest, moveKeys, onNode, type Runner, StepRefused } from './step-tools.js';
 import type { RepairAction } from './types.js';
-
-/** How the executor handles one kind of action: already done? do it; confirmed? */
-interface Runner {
-  done(snapshot: Snapshot, ctx: ExecContext): boolean | Promise<boolean>;
-  run(snapshot: Snapshot, ctx: ExecContext): Promise<void>;
-}
-
-/** A step that cannot go on; its message names what a person must decide. */
-export class StepRefused extends Error {
-  override readonly name = 'StepRefused';
-}
 
 const ignore = (pattern: RegExp) => (error: Error) => {
   if (!pattern.test(error.message)) throw error;
 };
-
-async function onNode(ctx: ExecContext, snapshot: Snapshot, id: string, ...command: (string | number)[]) {
-  const client = await ctx.client(snapshot, id);
-  return client.call(command[0] as string, ...command.slice(1));
-}
 
 const addSlots = (a: Extract<RepairAction, { type: 'add-slots' }>): Runner => ({
   done: (s) => s.everyoneSeesOwner(a.node, a.ranges),
@@ -80,12 +65,6 @@ const forget = (a: Extract<RepairAction, { type: 'forget' }>): Runner => ({
   },
 });
 
-function epochIsHighest(s: Snapshot, id: string): boolean {
-  const view = s.viewOf(id) ?? [];
-  const mine = view.find((e) => e.myself)?.configEpoch ?? -1;
-  return view.filter((e) => e.role === 'master' && !e.myself).every((e) => e.configEpoch < mine);
-}
-
 const bumpEpoch = (a: Extract<RepairAction, { type: 'bump-epoch' }>): Runner => ({
   done: (s) => epochIsHighest(s, a.node),
   async run(s, ctx) {
@@ -102,71 +81,6 @@ async function countKeys(ctx: ExecContext, s: Snapshot, id: string, slot: number
   return Number(await onNode(ctx, s, id, 'CLUSTER', 'COUNTKEYSINSLOT', slot));
 }
 
-async function moveKeys(
-  ctx: ExecContext,
-  s: Snapshot,
-  slot: number,
-  from: string,
-  to: string,
-  asking: boolean,
-) {
-  const toAddress = s.topology.nodes.get(to)?.address;
-  if (!toAddress) throw new Error(`${to.slice(0, 8)} has no address`);
-  const result = await moveSlotKeys({
-    from: await ctx.client(s, from),
-    to: await ctx.client(s, to),
-    toAddress,
-    slot,
-    asking,
-    username: ctx.probe.username,
-    password: ctx.probe.password,
-    deadlineAt: Date.now() + Math.max(60_000, ctx.settleMs * 4),
-    retryDownUntil: Date.now() + ctx.settleMs,
-  });
-  if (result.moved > 0) ctx.note(`slot ${slot}: moved ${plural(result.moved, 'key')} to ${to.slice(0, 8)}`);
-  if (result.replaced.length > 0)
-    ctx.note(
-      `slot ${slot}: ${plural(result.replaced.length, 'key')} existed on both sides with equal values and were replaced`,
-    );
-  if (result.conflicts.length > 0) {
-    throw new StepRefused(
-      `slot ${slot}: ${plural(result.conflicts.length, 'key')} exist on both ${from.slice(0, 8)} and ${to.slice(0, 8)} with different values; both copies are left in place for a person to decide: ${result.conflicts.slice(0, 20).join(', ')}${result.conflicts.length > 20 ? ' …' : ''}`,
-    );
-  }
-}
-
-const finishMigration = (a: Extract<RepairAction, { type: 'finish-migration' }>): Runner => ({
-  done: (s) =>
-    s.everyoneSeesOwner(a.target, [[a.slot, a.slot]]) &&
-    !s.hasOpenState(a.source, a.slot) &&
-    !s.hasOpenState(a.target, a.slot),
-  async run(s, ctx) {
-    const slot = a.slot;
-    const targetOwns = s.self(a.target)?.slots.some(([x, y]) => slot >= x && slot <= y) ?? false;
-    if (!targetOwns) {
-      if (!s.self(a.target)?.importing.some((m) => m.slot === slot)) {
-        await onNode(ctx, s, a.target, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', a.source);
-      }
-      if (!s.self(a.source)?.migrating.some((m) => m.slot === slot)) {
-        await onNode(ctx, s, a.source, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', a.target);
-      }
-      await moveKeys(ctx, s, slot, a.source, a.target, false);
-    }
-    const others = s
-      .reachable()
-      .filter((id) => id !== a.source && id !== a.target && s.self(id)?.role === 'master');
-    for (const id of [a.target, a.source, ...others])
-      await onNode(ctx, s, id, 'CLUSTER', 'SETSLOT', slot, 'NODE', a.target);
-    await ctx.until(
-      `every node sees ${a.target.slice(0, 8)} owning slot ${slot}, no open state left`,
-      (n) =>
-        n.everyoneSeesOwner(a.target, [[slot, slot]]) &&
-        !n.hasOpenState(a.source, slot) &&
-        !n.hasOpenState(a.target, slot),
-    );
-  },
-});
-
 const adoptKeys = (a: Extract<RepairAction, { type: 'adopt-keys' }>): Runner => ({
   done: async (s, ctx) =>
     !s.hasOpenState(a.holder, a.slot) && (await countKeys(ctx, s, a.holder, a.slot)) === 0,
@@ -180,34 +94,6 @@ const adoptKeys = (a: Extract<RepairAction, { type: 'adopt-keys' }>): Runner => 
     await ctx.until(`${a.holder.slice(0, 8)} holds no key of slot ${slot} and no open state`, async (n) => {
       return !n.hasOpenState(a.holder, slot) && (await countKeys(ctx, n, a.holder, slot)) === 0;
     });
-  },
-});
-
-/** Every node names the same owner for the slot (the one most of them name). */
-function slotAgreed(s: Snapshot, slot: number): boolean {
-  const owner = s.topology.owners[slot];
-  return owner === null || owner === undefined || s.everyoneSeesOwner(owner, [[slot, slot]]);
-}
-
-const stable = (a: Extract<RepairAction, { type: 'stable' }>): Runner => ({
-  done: (s) => !s.hasOpenState(a.node, a.slot) && slotAgreed(s, a.slot),
-  async run(s, ctx) {
-    if (s.hasOpenState(a.node, a.slot)) await onNode(ctx, s, a.node, 'CLUSTER', 'SETSLOT', a.slot, 'STABLE');
-    // A node that was importing ignored the slot's real owner; wait until gossip has taught it.
-    await ctx.until(
-      `slot ${a.slot} closed on ${a.node.slice(0, 8)} and every node agrees on its owner`,
-      (n) => !n.hasOpenState(a.node, a.slot) && slotAgreed(n, a.slot),
-    );
-  },
-});
-
-const claimSlot = (a: Extract<RepairAction, { type: 'claim-slot' }>): Runner => ({
-  done: (s) => s.everyoneSeesOwner(a.node, [[a.slot, a.slot]]) && !s.hasOpenState(a.node, a.slot),
-  async run(s, ctx) {
-    await onNode(ctx, s, a.node, 'CLUSTER', 'SETSLOT', a.slot, 'NODE', a.node);
-    await ctx.until(`every node sees ${a.node.slice(0, 8)} owning slot ${a.slot}`, (n) =>
-      n.everyoneSeesOwner(a.node, [[a.slot, a.slot]]),
-    );
   },
 });
 
@@ -258,14 +144,10 @@ export function runnerFor(action: RepairAction): Runner {
       return forget(action);
     case 'bump-epoch':
       return bumpEpoch(action);
-    case 'finish-migration':
-      return finishMigration(action);
     case 'adopt-keys':
       return adoptKeys(action);
-    case 'stable':
-      return stable(action);
-    case 'claim-slot':
-      return claimSlot(action);
+    case 'settle-slots':
+      return settleSlots(action);
     case 'meet':
       return meet(action);
     case 'replicate':

@@ -5,7 +5,7 @@ import { type Snapshot, takeSnapshot } from './snapshot.js';
 
 /** What a step may do: look at the cluster, talk to one node, wait for agreement. */
 export class ExecContext {
-  private readonly clients = new Map<string, NodeClient>();
+  private readonly clients = new Map<string, Promise<NodeClient>>();
 
   constructor(
     readonly seeds: readonly string[],
@@ -20,21 +20,25 @@ export class ExecContext {
   }
 
   /** A connection to the node for commands that may take seconds (MIGRATE); kept until close(). */
-  async client(snapshot: Snapshot, id: string): Promise<NodeClient> {
+  client(snapshot: Snapshot, id: string): Promise<NodeClient> {
     const existing = this.clients.get(id);
     if (existing) return existing;
     const address = snapshot.address(id);
-    if (!address) throw new Error(`node ${id.slice(0, 8)} has no address`);
+    if (!address) return Promise.reject(new Error(`node ${id.slice(0, 8)} has no address`));
     const options: ConnectOptions = {
       ...(this.probe.username !== undefined ? { username: this.probe.username } : {}),
       ...(this.probe.password !== undefined ? { password: this.probe.password } : {}),
       ...(this.probe.tls ? { tls: this.probe.tls } : {}),
       timeoutMs: 30_000,
     };
-    const connected = await connectNode(this.probe.addressMap?.[address] ?? address, options);
-    if (!connected.ok) throw new Error(`cannot reach ${address}: ${connected.error.message}`);
-    this.clients.set(id, connected.value);
-    return connected.value;
+    // One connection per node even when many slots ask for it at once; a failed connect is not kept.
+    const connecting = connectNode(this.probe.addressMap?.[address] ?? address, options).then((connected) => {
+      if (connected.ok) return connected.value;
+      this.clients.delete(id);
+      throw new Error(`cannot reach ${address}: ${connected.error.message}`);
+    });
+    this.clients.set(id, connecting);
+    return connecting;
   }
 
   /** Re-reads every node's view until `check` holds, or fails with `what` after the settle deadline. */
@@ -53,7 +57,7 @@ export class ExecContext {
   }
 
   close(): void {
-    for (const client of this.clients.values()) client.close();
+    for (const client of this.clients.values()) client.then((c) => c.close()).catch(() => {});
     this.clients.clear();
   }
 }

@@ -1,9 +1,10 @@
 import { type DiagnoseOptions, diagnose } from '../diagnose.js';
 import type { Report } from '../report.js';
-import { runnerFor, StepRefused } from './actions.js';
+import { runnerFor } from './actions.js';
 import { ExecContext } from './exec-context.js';
 import { fingerprintOf } from './fingerprint.js';
 import { type Journal, memoryJournal } from './journal.js';
+import { StepRefused } from './step-tools.js';
 import type { RepairOption, RepairStep } from './types.js';
 
 export type ExecutionEvent =

@@ -17,15 +17,13 @@ function touched(action: RepairAction): string[] {
   switch (action.type) {
     case 'add-slots':
     case 'bump-epoch':
-    case 'stable':
-    case 'claim-slot':
       return [action.node];
     case 'failover':
       return [action.node, action.master];
     case 'forget':
       return [action.target];
-    case 'finish-migration':
-      return [action.source, action.target];
+    case 'settle-slots':
+      return [...new Set(action.slots.map((s) => s.owner))];
     case 'adopt-keys':
       return [action.holder, action.owner];
     case 'meet':

@@ -7,12 +7,20 @@ export class PlanContext {
   readonly byId: ReadonlyMap<string, NodeReport>;
   private readonly isolated: ReadonlySet<string>;
   private readonly owners: Map<number, string>;
+  private readonly claimsBySlot: ReadonlyMap<number, readonly string[]>;
+  private readonly keysBySlot = new Map<number, { node: string; keys: number }[]>();
 
   constructor(readonly report: Report) {
     this.byId = new Map(report.nodes.map((n) => [n.id, n]));
     this.isolated = new Set(
       report.findings.filter((f) => f.code === 'NODE_ISOLATED').flatMap((f) => f.nodes),
     );
+    for (const { node, slot, keys } of report.keyCounts) {
+      const list = this.keysBySlot.get(slot);
+      if (list) list.push({ node, keys });
+      else this.keysBySlot.set(slot, [{ node, keys }]);
+    }
+    this.claimsBySlot = new Map(report.slotClaims.map((c) => [c.slot, c.nodes]));
     this.owners = new Map();
     for (const node of report.nodes) for (const slot of slotsIn(node.slots)) this.owners.set(slot, node.id);
   }
@@ -57,9 +65,14 @@ export class PlanContext {
     return this.report.findings.some((f) => f.code === code);
   }
 
+  /** Nodes whose own view says they own `slot` (only for slots that are open, disputed or hold stray keys). */
+  claims(slot: number): readonly string[] {
+    return this.claimsBySlot.get(slot) ?? [];
+  }
+
   /** Keys each node holds in `slot` (from the report's key counts). */
   holders(slot: number): { node: string; keys: number }[] {
-    return this.report.keyCounts.filter((k) => k.slot === slot).map((k) => ({ node: k.node, keys: k.keys }));
+    return this.keysBySlot.get(slot) ?? [];
   }
 }
 
@@ -77,26 +90,27 @@ export function describe(ctx: PlanContext, action: RepairAction): Omit<RepairSte
       return { action, where: 'every node that knows it', command: `CLUSTER FORGET ${action.target}` };
     case 'bump-epoch':
       return { action, where: at(action.node), command: 'CLUSTER BUMPEPOCH' };
-    case 'finish-migration':
-      return {
-        action,
-        where: `${at(action.source)} → ${at(action.target)}`,
-        command: `MIGRATE the remaining keys of slot ${action.slot}, then CLUSTER SETSLOT ${action.slot} NODE ${action.target} on target, source and every master`,
-      };
     case 'adopt-keys':
       return {
         action,
         where: `${at(action.holder)} → ${at(action.owner)}`,
         command: `CLUSTER SETSLOT ${action.slot} IMPORTING ${action.owner}; ASKING + MIGRATE its keys; CLUSTER SETSLOT ${action.slot} STABLE`,
       };
-    case 'stable':
-      return { action, where: at(action.node), command: `CLUSTER SETSLOT ${action.slot} STABLE` };
-    case 'claim-slot':
+    case 'settle-slots': {
+      const owners = new Set(action.slots.map((s) => s.owner));
+      const listed = action.slots
+        .slice(0, 5)
+        .map((s) => `${s.slot} → ${at(s.owner)}`)
+        .join(', ');
       return {
         action,
-        where: at(action.node),
-        command: `CLUSTER SETSLOT ${action.slot} NODE ${action.node}`,
+        where:
+          owners.size === 1
+            ? `${action.slots.length === 1 ? 'slot' : `${action.slots.length} slots`} to ${at([...owners][0] ?? '')}`
+            : `${action.slots.length} slots to ${owners.size} owners`,
+        command: `per slot: MIGRATE its keys to the owner (ASKING where the holder imports), then CLUSTER SETSLOT <slot> NODE <owner> on the owner and every other master (SETSLOT STABLE where a node only imports): ${listed}${action.slots.length > 5 ? ', …' : ''}`,
       };
+    }
     case 'meet':
       return { action, where: at(action.node), command: `CLUSTER MEET ${address(action.peer)}` };
     case 'replicate':

@@ -44,6 +44,25 @@ export class Snapshot {
     return [...this.topology.nodes.values()].filter((n) => n.view?.reachable && n.self).map((n) => n.id);
   }
 
+  /** Who owns the slot in the node's own view (null: unassigned there, or the node did not answer). */
+  ownerIn(id: string, slot: number): string | null {
+    const table = this.topology.ownersByVoter.get(id);
+    return table ? (this.topology.ownerIds[table[slot] ?? -1] ?? null) : null;
+  }
+
+  migratingTo(id: string, slot: number): string | null {
+    return this.self(id)?.migrating.find((m) => m.slot === slot)?.peer ?? null;
+  }
+
+  importingFrom(id: string, slot: number): string | null {
+    return this.self(id)?.importing.find((m) => m.slot === slot)?.peer ?? null;
+  }
+
+  /** Reachable nodes that are masters in their own view. */
+  masters(): string[] {
+    return this.reachable().filter((id) => this.self(id)?.role === 'master');
+  }
+
   hasOpenState(id: string, slot: number): boolean {
     const self = this.self(id);
     return [...(self?.migrating ?? []), ...(self?.importing ?? [])].some((m) => m.slot === slot);

@@ -12,17 +12,18 @@ export type RepairAction =
     }
   | { readonly type: 'forget'; readonly target: string }
   | { readonly type: 'bump-epoch'; readonly node: string }
-  | {
-      readonly type: 'finish-migration';
-      readonly slot: number;
-      readonly source: string;
-      readonly target: string;
-    }
   | { readonly type: 'adopt-keys'; readonly slot: number; readonly holder: string; readonly owner: string }
-  | { readonly type: 'stable'; readonly slot: number; readonly node: string }
-  | { readonly type: 'claim-slot'; readonly slot: number; readonly node: string }
+  | { readonly type: 'settle-slots'; readonly slots: readonly SlotSettlement[] }
   | { readonly type: 'meet'; readonly node: string; readonly peer: string }
   | { readonly type: 'replicate'; readonly node: string; readonly master: string };
+
+/** One slot brought to one owner: its keys moved there, then every master told so. */
+export interface SlotSettlement {
+  readonly slot: number;
+  readonly owner: string;
+  /** Why this owner, for people. */
+  readonly why: string;
+}
 
 export interface RepairStep {
   /** 1-based position in its option. */

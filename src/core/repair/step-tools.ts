@@ -1,0 +1,67 @@
+import { plural } from '../finding.js';
+import type { ExecContext } from './exec-context.js';
+import { moveSlotKeys } from './move-keys.js';
+import type { Snapshot } from './snapshot.js';
+
+/** How the executor handles one kind of action: already done? do it; confirmed? */
+export interface Runner {
+  done(snapshot: Snapshot, ctx: ExecContext): boolean | Promise<boolean>;
+  run(snapshot: Snapshot, ctx: ExecContext): Promise<void>;
+}
+
+/** A step that cannot go on; its message names what a person must decide. */
+export class StepRefused extends Error {
+  override readonly name = 'StepRefused';
+}
+
+export async function onNode(
+  ctx: ExecContext,
+  snapshot: Snapshot,
+  id: string,
+  ...command: (string | number)[]
+) {
+  const client = await ctx.client(snapshot, id);
+  return client.call(command[0] as string, ...command.slice(1));
+}
+
+export function epochIsHighest(s: Snapshot, id: string): boolean {
+  const view = s.viewOf(id) ?? [];
+  const mine = view.find((e) => e.myself)?.configEpoch ?? -1;
+  return view.filter((e) => e.role === 'master' && !e.myself).every((e) => e.configEpoch < mine);
+}
+
+export async function moveKeys(
+  ctx: ExecContext,
+  s: Snapshot,
+  slot: number,
+  from: string,
+  to: string,
+  asking: boolean,
+  { quiet = false }: { quiet?: boolean } = {},
+): Promise<number> {
+  const toAddress = s.topology.nodes.get(to)?.address;
+  if (!toAddress) throw new Error(`${to.slice(0, 8)} has no address`);
+  const result = await moveSlotKeys({
+    from: await ctx.client(s, from),
+    to: await ctx.client(s, to),
+    toAddress,
+    slot,
+    asking,
+    username: ctx.probe.username,
+    password: ctx.probe.password,
+    deadlineAt: Date.now() + Math.max(60_000, ctx.settleMs * 4),
+    retryDownUntil: Date.now() + ctx.settleMs,
+  });
+  if (result.moved > 0 && !quiet)
+    ctx.note(`slot ${slot}: moved ${plural(result.moved, 'key')} to ${to.slice(0, 8)}`);
+  if (result.replaced.length > 0)
+    ctx.note(
+      `slot ${slot}: ${plural(result.replaced.length, 'key')} existed on both sides with equal values and were replaced`,
+    );
+  if (result.conflicts.length > 0) {
+    throw new StepRefused(
+      `slot ${slot}: ${plural(result.conflicts.length, 'key')} exist on both ${from.slice(0, 8)} and ${to.slice(0, 8)} with different values; both copies are left in place for a person to decide: ${result.conflicts.slice(0, 20).join(', ')}${result.conflicts.length > 20 ? ' …' : ''}`,
+    );
+  }
+  return result.moved;
+}
