@@ -191,7 +191,8 @@ export const settleSlots = (a: Settle): Runner => ({
           );
       } catch (error) {
         refused ||= error instanceof StepRefused;
-        failures.set(target.slot, error instanceof Error ? error.message : String(error));
+        const message = error instanceof Error ? error.message : String(error);
+        failures.set(target.slot, message.replace(`slot ${target.slot}: `, ''));
       }
     });
     const attempted = a.slots.filter((t) => !failures.has(t.slot));
