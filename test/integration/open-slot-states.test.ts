@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { keySlot } from '../../src/core/key-slot.js';
+import { planRepairs } from '../../src/core/repair/planner.js';
 import type { RepairOption } from '../../src/core/repair/types.js';
 import type { Report } from '../../src/core/report.js';
 import { countKeysIn } from '../support/break.js';
@@ -250,5 +252,65 @@ describe('a half-finished migration is found from any seed', () => {
       expect(unroutable?.details.join('\n')).toContain('loop');
       expect(unroutable?.nodes).toEqual(expect.arrayContaining([p.source.id, p.target.id]));
     }
+  });
+});
+
+describe('a live resharding (04-resharding.tcl)', () => {
+  it('never calls keys that are moving orphaned or unroutable, and offers no repair for them', async () => {
+    const cluster = await harness.start();
+    const { source, target } = pair(cluster);
+    const written = await seedData(
+      cluster,
+      Array.from({ length: 3000 }, (_, s) => s),
+      30_000,
+    );
+    const reshard = new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('redis-cli', [
+        '--cluster',
+        'reshard',
+        source.address,
+        '--cluster-from',
+        source.id,
+        '--cluster-to',
+        target.id,
+        '--cluster-slots',
+        '3000',
+        '--cluster-yes',
+      ]);
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+      });
+      child.on('exit', (code) => resolve({ code, out }));
+    });
+    let finished = false;
+    const ended = reshard.then((outcome) => {
+      finished = true;
+      return outcome;
+    });
+    await waitFor(
+      'the resharding to start moving slots',
+      async () => (await countKeysIn(target.redis, 0)) > 0,
+    );
+
+    const samples: { report: Report; options: RepairOption[] }[] = [];
+    while (!finished) {
+      const sample = await report(cluster.seeds);
+      samples.push({ report: sample, options: planRepairs(sample) });
+    }
+    const done = await ended;
+
+    expect(done.code).toBe(0);
+    expect(samples.length).toBeGreaterThanOrEqual(2);
+    for (const { report: sample, options } of samples) {
+      expect(codes(sample).filter((c) => c.endsWith(':error'))).toEqual([]);
+      expect(options.map((o) => o.kind)).not.toContain('close-open-slots');
+      expect(options.map((o) => o.kind)).not.toContain('adopt-orphans');
+    }
+    await expectHealthy(cluster.nodes);
+    expect(await checkData(cluster, written)).toMatchObject({ intact: written.length, wrong: [] });
   });
 });

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { hasErrors } from '../../core/analyze.js';
 import { diagnose } from '../../core/diagnose.js';
 import { executeRepair } from '../../core/repair/execute.js';
-import { planRepairs } from '../../core/repair/planner.js';
+import { planNotes, planRepairs } from '../../core/repair/planner.js';
 import { ClusterLock } from '../../jobs/cluster-lock.js';
 import { type CliIo, UsageError } from '../io.js';
 import { renderEvent, renderOptions, renderResult } from '../render-plan.js';
@@ -14,10 +14,11 @@ export async function planCommand(args: string[], io: CliIo): Promise<number> {
   const report = await diagnose(seeds, options);
   if (!report.ok) throw new UsageError(report.error.message);
   const repairs = planRepairs(report.value);
+  const notes = planNotes(report.value);
   io.stdout(
     values.json
       ? `${JSON.stringify(repairs, null, 2)}\n`
-      : renderOptions(repairs, seeds.join(','), makeStyle(io.color)),
+      : `${renderOptions(repairs, seeds.join(','), makeStyle(io.color))}${notes.map((n) => `Note: ${n}\n`).join('')}`,
   );
   return 0;
 }

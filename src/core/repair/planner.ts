@@ -1,10 +1,25 @@
 import type { Report } from '../report.js';
+import { countSlots, formatRanges } from '../slot-ranges.js';
 import { buildOption } from './option.js';
 import { PlanContext } from './plan-context.js';
 import { planCoverUnassigned, planFailovers, planTakeOvers } from './plan-coverage.js';
-import { planAdoptOrphans, planCloseOpenSlots } from './plan-keys.js';
+import { planAdoptOrphans, planCloseOpenSlots, planStuckSlots } from './plan-keys.js';
 import { planAttachReplicas, planForgetFailed, planRejoins } from './plan-nodes.js';
 import type { RepairOption } from './types.js';
+
+/** What the plan leaves out on purpose, for people: moving slots, and slots only a person can settle. */
+export function planNotes(report: Report): string[] {
+  const notes: string[] = [];
+  if (report.movingSlots.length > 0) {
+    const slots = countSlots(report.movingSlots);
+    notes.push(
+      `${slots} slot${slots === 1 ? ' is' : 's are'} moving in a live resharding (${formatRanges(report.movingSlots, 6)}): nothing is offered for ${slots === 1 ? 'it' : 'them'} while keys move. Wait until no slot is open (CLUSTER NODES shows no [slot->-…] or [slot-<-…]), then plan again.`,
+    );
+  }
+  for (const { slot, why } of planStuckSlots(new PlanContext(report)).cannot)
+    notes.push(`slot ${slot} needs a person: ${why}.`);
+  return notes;
+}
 
 /**
  * Every repair that fits the probed state, in the order a combined plan must run them: ownership first

@@ -99,7 +99,8 @@ async function settleOne(
     }
     // A holder that names a dead owner is CLUSTERDOWN and refuses MIGRATE: point it at the owner first
     // (it keeps importing, so its keys stay reachable with ASKING).
-    if (!owns && s.ownerIn(holder, slot) !== owner) await run(holder, 'CLUSTER', 'SETSLOT', slot, 'NODE', owner);
+    if (!owns && s.ownerIn(holder, slot) !== owner)
+      await run(holder, 'CLUSTER', 'SETSLOT', slot, 'NODE', owner);
     moved += await moveKeys(ctx, s, slot, holder, owner, !owns, { quiet: true });
   }
 
