@@ -10,6 +10,7 @@ import { waitFor } from '../test/support/wait.js';
 import { benchAlerts } from './alerts-bench.js';
 import { startDelayProxy } from './delay-proxy.js';
 import { benchFix } from './fix-bench.js';
+import { benchOpenSlots } from './open-slots-bench.js';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 11);
@@ -147,6 +148,7 @@ async function main(): Promise<void> {
       await cluster.stop();
     }
     await benchFix(backend);
+    await benchOpenSlots(backend);
     await benchAlerts(backend);
   } finally {
     await backend.stopAll();

@@ -5,7 +5,7 @@ import { buildTopology, selfOf, type Topology } from './topology.js';
 
 export interface SecondLookOptions {
   readonly deadlineAt: number;
-  /** Least time between the two looks. */
+  /** Least time between the two looks; 0 skips the second look (nothing is called moving). */
   readonly waitMs?: number;
   readonly concurrency?: number;
   readonly now?: () => number;
@@ -64,7 +64,7 @@ export async function movingSlots(
   suspects: ReadonlySet<number>,
   options: SecondLookOptions,
 ): Promise<Set<number>> {
-  if (suspects.size === 0) return new Set();
+  if (suspects.size === 0 || options.waitMs === 0) return new Set();
   const now = options.now ?? Date.now;
   const wait = Math.min(options.waitMs ?? 200, options.deadlineAt - now() - 300);
   if (wait > 0) await sleep(wait);

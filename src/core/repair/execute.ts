@@ -45,8 +45,9 @@ function settleMs(report: Report): number {
   return Math.max(5000, 4 * Math.max(15_000 * (timeouts.length === 0 ? 1 : 0), ...timeouts));
 }
 
+/** The state before and after: the plan's fingerprint needs no second look at moving slots. */
 async function probe(seeds: readonly string[], options: DiagnoseOptions): Promise<Report | string> {
-  const result = await diagnose(seeds, options);
+  const result = await diagnose(seeds, { liveCheckMs: 0, ...options });
   return result.ok ? result.value : result.error.message;
 }
 

@@ -79,6 +79,8 @@ export async function moveSlotKeys(options: MoveKeysOptions): Promise<MoveKeysRe
     try {
       await migrate(keys);
       moved += keys.length;
+      // A short page was the whole slot; while the slot is open no new key can land on the holder.
+      if (listed.length < batch + conflicts.size && conflicts.size === 0) break;
     } catch (error) {
       const text = message(error);
       if (/^(CLUSTERDOWN|TRYAGAIN)/.test(text) && Date.now() < options.retryDownUntil) {

@@ -8,8 +8,8 @@ import type { RepairAction, SlotSettlement } from './types.js';
 type Settle = Extract<RepairAction, { type: 'settle-slots' }>;
 type Counts = ReadonlyMap<string, ReadonlyMap<number, number>>;
 
-/** Slots worked on at once: MIGRATE blocks a node per call, so more buys little. */
-const PARALLEL_SLOTS = 16;
+/** Slots worked on at once: each needs a few round trips to a few nodes, so many overlap well. */
+const PARALLEL_SLOTS = 64;
 const COUNT_BATCH = 2000;
 /** Notes per slot only for small repairs; big ones get one summary line. */
 const NOTE_EACH_UP_TO = 10;
@@ -136,7 +136,10 @@ async function settleOne(
   return moved;
 }
 
-/** Reads every key of the slots back the way a cluster client would: each master redirects to the owner, the owner serves. */
+/**
+ * Reads every key of the slots back the way a cluster client would: every other master answers MOVED to the
+ * owner, and the owner serves each key. Pipelined per node, so the cost is a few round trips per node.
+ */
 async function unreadable(
   s: Snapshot,
   ctx: ExecContext,
@@ -144,22 +147,48 @@ async function unreadable(
 ): Promise<Map<number, string>> {
   const problems = new Map<number, string>();
   const address = (id: string) => s.topology.nodes.get(id)?.address ?? '';
-  await mapBounded(settled, PARALLEL_SLOTS, async ({ slot, owner }) => {
-    const ownerClient = await ctx.client(s, owner);
-    const keys = ((await ownerClient.call('CLUSTER', 'GETKEYSINSLOT', slot, 100_000)) as unknown[]).map(
-      String,
-    );
-    if (keys.length === 0) return;
-    const served = await ownerClient.pipeline(keys.map((key) => ['EXISTS', key]));
-    const missing = served.filter((r) => r instanceof Error || Number(r) !== 1).length;
-    if (missing > 0) problems.set(slot, `${plural(missing, 'key')} not served by ${short(owner)}`);
-    for (const id of s.masters().filter((m) => m !== owner)) {
-      const [reply] = await (await ctx.client(s, id)).pipeline([['EXISTS', keys[0] as string]]);
-      const text = reply instanceof Error ? reply.message : `answered ${String(reply)}`;
-      if (!text.startsWith(`MOVED ${slot} ${address(owner)}`))
-        problems.set(slot, `${short(id)} does not send clients to ${short(owner)} (${text})`);
-    }
-  });
+  const byOwner = new Map<string, number[]>();
+  for (const { slot, owner } of settled) byOwner.set(owner, [...(byOwner.get(owner) ?? []), slot]);
+  const sample = new Map<number, string>();
+  await Promise.all(
+    [...byOwner].map(async ([owner, slots]) => {
+      const client = await ctx.client(s, owner);
+      const pages = await client.pipeline(slots.map((slot) => ['CLUSTER', 'GETKEYSINSLOT', slot, 100_000]));
+      const keys = pages.flatMap((page, i) => {
+        const list = Array.isArray(page) ? page.map(String) : [];
+        if (list[0] !== undefined) sample.set(slots[i] as number, list[0]);
+        return list.map((key) => ({ slot: slots[i] as number, key }));
+      });
+      for (let i = 0; i < keys.length; i += COUNT_BATCH) {
+        const batch = keys.slice(i, i + COUNT_BATCH);
+        const served = await client.pipeline(batch.map(({ key }) => ['EXISTS', key]));
+        served.forEach((reply, k) => {
+          const slot = batch[k]?.slot as number;
+          if (reply instanceof Error || Number(reply) !== 1)
+            problems.set(
+              slot,
+              `a key is not served by ${short(owner)} (${reply instanceof Error ? reply.message : 'missing'})`,
+            );
+        });
+      }
+    }),
+  );
+  const owners = new Map(settled.map((t) => [t.slot, t.owner]));
+  const probes = [...sample];
+  await Promise.all(
+    s.masters().map(async (id) => {
+      const asked = probes.filter(([slot]) => owners.get(slot) !== id);
+      if (asked.length === 0) return;
+      const replies = await (await ctx.client(s, id)).pipeline(asked.map(([, key]) => ['EXISTS', key]));
+      replies.forEach((reply, k) => {
+        const slot = asked[k]?.[0] as number;
+        const owner = owners.get(slot) as string;
+        const text = reply instanceof Error ? reply.message : `answered ${String(reply)}`;
+        if (!text.startsWith(`MOVED ${slot} ${address(owner)}`))
+          problems.set(slot, `${short(id)} does not send clients to ${short(owner)} (${text})`);
+      });
+    }),
+  );
   return problems;
 }
 

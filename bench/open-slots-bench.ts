@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { diagnose } from '../src/core/diagnose.js';
+import { executeRepair } from '../src/core/repair/execute.js';
+import { planRepairs } from '../src/core/repair/planner.js';
+import { waitUntilState } from '../test/support/break.js';
+import { startCluster, type TestCluster, type TestNode } from '../test/support/cluster.js';
+import { checkData, seedData } from '../test/support/data.js';
+import type { RedisBackend } from '../test/support/redis-backend.js';
+
+const OPEN_SLOTS = 1000;
+const KEYS = 40_000;
+
+/** 21-many-slot-migration.tcl: 40,000 keys, then 1000 slots opened MIGRATING/IMPORTING at once. */
+async function manyOpenSlots(backend: RedisBackend) {
+  const cluster = await startCluster(backend, { masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1500 });
+  const written = await seedData(
+    cluster,
+    Array.from({ length: 16384 }, (_, s) => s),
+    KEYS,
+  );
+  const [a, b, c] = cluster.masters as [TestNode, TestNode, TestNode];
+  for (let slot = 0; slot < OPEN_SLOTS; slot++) {
+    const to = slot % 2 === 0 ? b : c;
+    await to.redis.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', a.id);
+    await a.redis.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', to.id);
+  }
+  return { cluster, written };
+}
+
+async function outcome(cluster: TestCluster, written: Awaited<ReturnType<typeof seedData>>): Promise<string> {
+  const healthy = await waitUntilState(cluster.nodes, 'ok').then(
+    () => true,
+    () => false,
+  );
+  const open = (
+    await Promise.all(cluster.masters.map(async (m) => String(await m.redis.call('CLUSTER', 'NODES'))))
+  )
+    .join('\n')
+    .split(/\s/)
+    .filter((t) => /^\[\d+-[<>]-/.test(t)).length;
+  const data = await checkData(cluster, written);
+  return `${healthy ? 'ok' : 'NOT ok'}, ${open} open, ${data.intact}/${written.length} keys read back`;
+}
+
+function redisCliFix(seed: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const began = performance.now();
+    const child = spawn('redis-cli', ['--cluster', 'fix', seed, '--cluster-yes'], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    const yes = setInterval(() => child.stdin.write('yes\n'), 5);
+    child.stdin.on('error', () => {});
+    child.on('error', reject);
+    child.on('exit', () => {
+      clearInterval(yes);
+      resolve(performance.now() - began);
+    });
+  });
+}
+
+/** Closing 1000 open slots holding keys: Slotwatch (diagnose + plan + fix) against redis-cli --cluster fix. */
+export async function benchOpenSlots(backend: RedisBackend): Promise<void> {
+  const ours = await manyOpenSlots(backend);
+  const began = performance.now();
+  const report = await diagnose(ours.cluster.seeds, { deadlineMs: 20_000 });
+  if (!report.ok) throw new Error(report.error.message);
+  const option = planRepairs(report.value).find((o) => o.id === 'close-open-slots');
+  if (!option) throw new Error('no close-open-slots option');
+  const result = await executeRepair(option, ours.cluster.seeds, { deadlineMs: 20_000 });
+  const oursMs = performance.now() - began;
+  const oursOutcome = `${result.status}, ${await outcome(ours.cluster, ours.written)}`;
+  await ours.cluster.stop();
+
+  const theirs = await manyOpenSlots(backend);
+  const theirsMs = await redisCliFix(theirs.cluster.seeds[0] ?? '');
+  const theirsOutcome = await outcome(theirs.cluster, theirs.written);
+  await theirs.cluster.stop();
+
+  console.log(
+    `${`repair: ${OPEN_SLOTS} open slots, ${KEYS / 1000}k keys`.padEnd(34)} slotwatch ${oursMs.toFixed(0).padStart(6)} ms (${oursOutcome}) | redis-cli --cluster fix ${theirsMs.toFixed(0).padStart(6)} ms (${theirsOutcome}) | redis-cli/slotwatch ${(theirsMs / oursMs).toFixed(2)}x`,
+  );
+}
