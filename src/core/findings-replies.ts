@@ -72,7 +72,7 @@ export function limitExceeded(views: readonly NodeView[], discovery: Discovery |
     finding(
       'LIMIT_EXCEEDED',
       'error',
-      `The views list more nodes than the node limit (${discovery.maxNodes}): ${plural(discovery.skipped, 'address', 'addresses')} were not probed.`,
+      `The views list more nodes than the node limit (${discovery.maxNodes}); not probed: ${plural(discovery.skipped, 'address', 'addresses')}.`,
       { next: NEXT_LIMIT },
     ),
   ];
