@@ -11,6 +11,8 @@ const MB = 1024 * 1024;
 interface Measured {
   readonly ms: number;
   readonly peakRssMb: number;
+  /** Peak RSS minus RSS when the task started. */
+  readonly growthMb: number;
   readonly loopMaxMs: number;
   readonly loopP99Ms: number;
 }
@@ -18,7 +20,8 @@ interface Measured {
 /** Runs `task` while sampling RSS and the event-loop delay. */
 async function measure(task: () => Promise<unknown>): Promise<Measured> {
   const loop = monitorEventLoopDelay({ resolution: 5 });
-  let peak = process.memoryUsage.rss();
+  const start = process.memoryUsage.rss();
+  let peak = start;
   const sampler = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss());
   }, 5);
@@ -33,6 +36,7 @@ async function measure(task: () => Promise<unknown>): Promise<Measured> {
   return {
     ms: performance.now() - began,
     peakRssMb: Math.max(peak, process.memoryUsage.rss()) / MB,
+    growthMb: (Math.max(peak, process.memoryUsage.rss()) - start) / MB,
     loopMaxMs: loop.max / 1e6,
     loopP99Ms: loop.percentile(99) / 1e6,
   };
@@ -69,7 +73,7 @@ export async function benchHostile(): Promise<void> {
     const inProcess = await measure(() => diagnose([lines.address], options));
     line(
       'hostile: 100,000-line CLUSTER NODES, in process',
-      `${inProcess.ms.toFixed(0)} ms | peak RSS ${inProcess.peakRssMb.toFixed(0)} MB | event loop delay max ${inProcess.loopMaxMs.toFixed(1)} ms, p99 ${inProcess.loopP99Ms.toFixed(1)} ms`,
+      `${inProcess.ms.toFixed(0)} ms | peak RSS ${inProcess.peakRssMb.toFixed(0)} MB (+${inProcess.growthMb.toFixed(0)}) | event loop delay max ${inProcess.loopMaxMs.toFixed(1)} ms, p99 ${inProcess.loopP99Ms.toFixed(1)} ms`,
     );
     const text = [
       `${'0'.repeat(40)} 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-16383`,
@@ -87,7 +91,7 @@ export async function benchHostile(): Promise<void> {
     const bulk = await measure(() => diagnose([stream.address], options));
     line(
       'hostile: 1 GiB bulk reply, in process',
-      `${bulk.ms.toFixed(0)} ms | peak RSS ${bulk.peakRssMb.toFixed(0)} MB | node sent ${(stream.stats.bytesSent / MB).toFixed(1)} MiB before the hang-up`,
+      `${bulk.ms.toFixed(0)} ms | peak RSS ${bulk.peakRssMb.toFixed(0)} MB (+${bulk.growthMb.toFixed(0)}) | node sent ${(stream.stats.bytesSent / MB).toFixed(1)} MiB before the hang-up`,
     );
     for (const [label, address] of [
       ['baseline: valid single node, CLI (tsx)', valid.address],
