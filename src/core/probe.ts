@@ -220,33 +220,32 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
     if (budget <= 0)
       return unreachable(address, { code: 'timeout', message: 'probe deadline reached first' }, 0);
     const connectOptions: ConnectOptions = { ...options, timeoutMs: budget };
+    let abandoned = false;
     const attempt = (async (): Promise<NodeView> => {
       const connected = await connectNode(dial(address), connectOptions);
       if (!connected.ok) return unreachable(address, connected.error, now() - began);
-      clients.set(address, connected.value);
+      const client = connected.value;
+      const drop = () => {
+        clients.delete(address);
+        client.close();
+      };
+      if (abandoned) drop();
+      else clients.set(address, client);
       try {
-        const view: NodeView = {
-          address,
-          latencyMs: now() - began,
-          ...(await readNode(connected.value, maxNodes)),
-        };
-        if (!view.reachable) {
-          clients.delete(address);
-          connected.value.close();
-        }
+        const view: NodeView = { address, latencyMs: now() - began, ...(await readNode(client, maxNodes)) };
+        if (!view.reachable || abandoned) drop();
         return view;
       } catch (error) {
-        clients.delete(address);
-        connected.value.close();
+        drop();
         return unreachable(address, classifyError(error), now() - began);
       }
     })();
     const outcome = await within(attempt, budget + 50);
     if (outcome.done) return outcome.value;
-    void attempt.then((late) => {
-      clients.get(late.address)?.close();
-      clients.delete(late.address);
-    });
+    // The attempt still runs; it closes what it opens, and closing now ends a read in flight.
+    abandoned = true;
+    clients.get(address)?.close();
+    clients.delete(address);
     return unreachable(address, { code: 'timeout', message: `no answer within ${budget} ms` }, now() - began);
   };
 
