@@ -173,9 +173,20 @@ async function readNode(
     if (/cluster support disabled/i.test(nodesReply.message) || infoValue?.cluster?.cluster_enabled === '0') {
       return { ...base, notCluster: true, nodes: null, clusterInfo: null, parseErrors };
     }
-    throw nodesReply;
+    if (classifyError(nodesReply).code !== 'error' || /^NOPERM/.test(nodesReply.message)) throw nodesReply;
   }
-  const nodes = await readNodesReply(nodesReply, maxNodes);
+  const nodes: NodesRead =
+    nodesReply instanceof Error
+      ? {
+          kind: 'unparseable',
+          error: parseError(
+            'cluster-nodes',
+            0,
+            'expected a bulk string, got an error reply',
+            nodesReply.message,
+          ),
+        }
+      : await readNodesReply(nodesReply, maxNodes);
   if (nodes.kind === 'limit') {
     return {
       ...base,

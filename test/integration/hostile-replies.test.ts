@@ -60,6 +60,11 @@ describe('hostile replies', () => {
       },
       /CLUSTER NODES.*line 1: slot range "0-99999" is out of range/,
     ],
+    [
+      'CLUSTER NODES with an error (renamed command)',
+      { clusterNodes: { kind: 'error', message: "ERR unknown command 'CLUSTER'" } },
+      /CLUSTER NODES.*got an error reply\): "ERR unknown command 'CLUSTER'"/,
+    ],
     ['CLUSTER INFO without cluster_state', { clusterInfo: 'cluster_slots_ok:16384\r\n' }, /CLUSTER INFO/],
     ['INFO that is not key:value', { info: 'this is not INFO\r\n' }, /INFO.*"this is not INFO"/],
   ] as const)('fails the report when a node answers %s', async (_, options, summary) => {

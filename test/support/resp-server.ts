@@ -9,7 +9,8 @@ export type NodesReply =
   | { readonly kind: 'lines'; readonly count: number }
   /** A bulk string of `bytes` bytes, streamed in chunks as fast as the client reads. */
   | { readonly kind: 'stream'; readonly bytes: number }
-  | { readonly kind: 'integer'; readonly value: number };
+  | { readonly kind: 'integer'; readonly value: number }
+  | { readonly kind: 'error'; readonly message: string };
 
 export interface RespServerOptions {
   /** @defaultValue a valid single-node cluster owning every slot */
@@ -131,7 +132,9 @@ export async function startRespServer(options: RespServerOptions = {}): Promise<
           ? bulk(nodes.text)
           : nodes.kind === 'integer'
             ? integer(nodes.value)
-            : null;
+            : nodes.kind === 'error'
+              ? error(nodes.message)
+              : null;
   const knownNodes = nodes.kind === 'lines' ? nodes.count : 1;
   const sockets = new Set<Socket>();
 
