@@ -10,6 +10,7 @@ import { waitFor } from '../test/support/wait.js';
 import { benchAlerts } from './alerts-bench.js';
 import { startDelayProxy } from './delay-proxy.js';
 import { benchFix } from './fix-bench.js';
+import { benchHostile } from './hostile-bench.js';
 import { benchOpenSlots } from './open-slots-bench.js';
 
 const run = promisify(execFile);
@@ -150,6 +151,7 @@ async function main(): Promise<void> {
     await benchFix(backend);
     await benchOpenSlots(backend);
     await benchAlerts(backend);
+    await benchHostile();
   } finally {
     await backend.stopAll();
   }

@@ -13,6 +13,7 @@ export function probeOptions(cluster: ClusterConfig): DiagnoseOptions {
     ...(cluster.password !== undefined ? { password: cluster.password } : {}),
     ...(cluster.tls ? { tls: cluster.tls } : {}),
     ...(cluster.addressMap ? { addressMap: cluster.addressMap } : {}),
+    ...cluster.probeLimits,
   };
 }
 

@@ -62,6 +62,13 @@ export interface ClusterConfig {
   readonly password?: string;
   readonly tls?: { readonly ca?: string; readonly rejectUnauthorized?: boolean };
   readonly addressMap?: Readonly<Record<string, string>>;
+  /** What one node may send before the probe gives up on it (PROBE_MAX_REPLY_BYTES, PROBE_MAX_NODES). */
+  readonly probeLimits?: ProbeLimits;
+}
+
+export interface ProbeLimits {
+  readonly maxReplyBytes: number;
+  readonly maxNodes: number;
 }
 
 export const Env = z.object({
@@ -94,6 +101,18 @@ export const Env = z.object({
   AUDIT_RETENTION: duration('AUDIT_RETENTION', '90d'),
   QUEUE_LOCK_DURATION: duration('QUEUE_LOCK_DURATION', '30s'),
   QUEUE_STALLED_INTERVAL: duration('QUEUE_STALLED_INTERVAL', '30s'),
+  PROBE_MAX_REPLY_BYTES: z.coerce
+    .number()
+    .int('must be a whole number of bytes')
+    .min(65_536, 'must be at least 65536 (64 KiB)')
+    .max(2 ** 30, 'must be at most 1073741824 (1 GiB)')
+    .default(16 * 1024 * 1024),
+  PROBE_MAX_NODES: z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(100_000, 'must be at most 100000')
+    .default(1000),
   PORT: z.coerce.number().int().min(0).max(65535, 'must be a TCP port').default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -113,6 +132,7 @@ export interface Config {
     readonly stalledIntervalMs: number;
   };
   readonly auditRetentionMs: number;
+  readonly probeLimits: ProbeLimits;
   readonly clusters: readonly ClusterConfig[];
   readonly defaultCluster: string;
   readonly alertChannel: string | null;
@@ -221,10 +241,11 @@ export function loadConfig(
       'set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode, POST /slack/events)',
     );
   }
+  const probeLimits = { maxReplyBytes: e.PROBE_MAX_REPLY_BYTES, maxNodes: e.PROBE_MAX_NODES };
   const clusters = [
     ...(e.CLUSTERS ? parseClustersVar(e.CLUSTERS) : []),
     ...(e.CLUSTERS_FILE ? readClustersFile(e.CLUSTERS_FILE, env, read) : []),
-  ];
+  ].map((cluster) => ({ ...cluster, probeLimits }));
   if (clusters.length === 0)
     throw new ConfigError(
       'set CLUSTERS (name=host:port,…;name2=…) or CLUSTERS_FILE: there is no cluster to watch',
@@ -262,6 +283,7 @@ export function loadConfig(
       stalledIntervalMs: e.QUEUE_STALLED_INTERVAL,
     },
     auditRetentionMs: e.AUDIT_RETENTION,
+    probeLimits,
     clusters,
     defaultCluster: clusters[0]?.name ?? '',
     alertChannel: e.ALERT_CHANNEL ?? null,

@@ -1,4 +1,6 @@
+import { DEFAULT_MAX_REPLY_BYTES } from '../core/connection.js';
 import type { DiagnoseOptions } from '../core/diagnose.js';
+import { DEFAULT_MAX_NODES } from '../core/probe.js';
 import { type CliIo, UsageError } from './io.js';
 
 export interface CheckFlags {
@@ -9,6 +11,8 @@ export interface CheckFlags {
   readonly 'tls-ca'?: string | undefined;
   readonly 'tls-insecure'?: boolean | undefined;
   readonly 'timeout-ms'?: string | undefined;
+  readonly 'max-reply-bytes'?: string | undefined;
+  readonly 'max-nodes'?: string | undefined;
 }
 
 export const CHECK_OPTIONS = {
@@ -20,6 +24,8 @@ export const CHECK_OPTIONS = {
   'tls-ca': { type: 'string' },
   'tls-insecure': { type: 'boolean' },
   'timeout-ms': { type: 'string' },
+  'max-reply-bytes': { type: 'string' },
+  'max-nodes': { type: 'string' },
 } as const;
 
 async function readSecret(io: CliIo, path: string, what: string): Promise<string> {
@@ -41,6 +47,21 @@ function parseTimeout(text: string | undefined): number {
     );
   }
   return ms;
+}
+
+function parseWhole(
+  flag: string,
+  text: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}, got "${text}"`);
+  }
+  return value;
 }
 
 /** Turns the connection flags (and SLOTWATCH_PASSWORD) into probe options. */
@@ -65,6 +86,14 @@ export async function diagnoseOptions(flags: CheckFlags, io: CliIo): Promise<Dia
   return {
     nodeTimeoutMs,
     deadlineMs: Math.round(nodeTimeoutMs * 2.5) + 1000,
+    maxReplyBytes: parseWhole(
+      'max-reply-bytes',
+      flags['max-reply-bytes'],
+      DEFAULT_MAX_REPLY_BYTES,
+      65_536,
+      2 ** 30,
+    ),
+    maxNodes: parseWhole('max-nodes', flags['max-nodes'], DEFAULT_MAX_NODES, 1, 100_000),
     ...(flags.user !== undefined ? { username: flags.user } : {}),
     ...(password !== undefined ? { password } : {}),
     ...(flags.tls

@@ -11,7 +11,7 @@ import { makeStyle } from './style.js';
 
 export const USAGE = `Usage:
   slotwatch check <host:port>[,<host:port>…] [--json] [--user U] [--password P | --password-file F]
-                  [--tls [--tls-ca F] [--tls-insecure]] [--timeout-ms N]
+                  [--tls [--tls-ca F] [--tls-insecure]] [--timeout-ms N] [--max-reply-bytes N] [--max-nodes N]
   slotwatch plan <seeds> [--json] [connection flags as for check]
   slotwatch fix <seeds> --option <id> --yes [--accept-data-loss] [--queue-redis URL --cluster-name NAME]
                 [connection flags as for check]
@@ -21,6 +21,8 @@ export const USAGE = `Usage:
 check   diagnoses a Redis Cluster: exit 0 healthy, 1 at least one error finding, 2 could not diagnose.
         The password may also come from SLOTWATCH_PASSWORD (a flag shows in ps).
         --timeout-ms is each node's deadline (default 2000); the whole probe ends by 2.5x that + 1 s.
+        --max-reply-bytes caps what one node may send for one request (default 16777216, 16 MiB);
+        --max-nodes caps the lines of one CLUSTER NODES reply and the nodes probed (default 1000).
 plan    lists the repairs that fit the current state, each with a stable id, its risk and its steps.
 fix     runs one of them locally (break-glass; the Slack path needs two approvals). Options that can lose
         data refuse without --accept-data-loss. Exit 0 only when the cluster has no error finding after.

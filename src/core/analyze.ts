@@ -8,6 +8,7 @@ import {
   nodeUnreachable,
   quorumLost,
 } from './findings-nodes.js';
+import { limitExceeded, replyUnparseable } from './findings-replies.js';
 import { keysOrphaned, slotsUnroutable } from './findings-routing.js';
 import {
   clusterDown,
@@ -20,7 +21,7 @@ import { findGaps } from './gaps.js';
 import { keyspaceKeys } from './info.js';
 import type { KeyCounts } from './key-counts.js';
 import { findOpenSlots } from './open-slots.js';
-import type { NodeView } from './probe.js';
+import type { Discovery, NodeView } from './probe.js';
 import type { Finding, NodeReport, Report, Severity } from './report.js';
 import { analyzeRouting, type SlotRouting } from './routing.js';
 import { countSlots, rangesFromSlots, SLOT_COUNT } from './slot-ranges.js';
@@ -40,6 +41,8 @@ export interface AnalysisInput {
   readonly disagreements: readonly Disagreement[];
   readonly startedAt: number;
   readonly finishedAt: number;
+  /** Addresses the probe left undialed (node limit). */
+  readonly discovery?: Discovery;
 }
 
 /** Exit code 1 territory: at least one finding of severity error. */
@@ -61,13 +64,16 @@ function nodeReport(node: TopologyNode, topology: Topology, counts: KeyCounts): 
   const offset = node.role === 'replica' ? replication.slave_repl_offset : replication.master_repl_offset;
   const othersSee = node.seenBy.map((e) => e.linkState);
   const owned = topology.ownedSlots.get(node.id) ?? [];
+  const unreadable = view?.parseErrors[0];
   return {
     id: node.id,
     address: node.address,
     role: node.role,
     flags: [...node.flags],
     reachable: view?.reachable ?? false,
-    error: view?.error?.message ?? (view ? null : 'not probed'),
+    error:
+      view?.error?.message ??
+      (unreadable ? `reply unparseable: ${unreadable.message}` : view ? null : 'not probed'),
     slots: rangesFromSlots(owned).map(([s, e]) => [s, e]),
     replicaOf: node.masterId,
     othersSee: seenAs(node),
@@ -104,7 +110,7 @@ function notCluster(views: readonly NodeView[]): Finding[] {
 function strangers(views: readonly NodeView[], topology: Topology): Finding[] {
   const listed = new Set([...topology.nodes.values()].map((n) => n.address));
   return views
-    .filter((v) => !v.reachable && !listed.has(v.address))
+    .filter((v) => !v.reachable && !listed.has(v.address) && v.error?.code !== 'limit')
     .map((v) =>
       finding(
         'NODE_UNREACHABLE',
@@ -136,6 +142,8 @@ export function analyze(input: AnalysisInput): Report {
   };
   const findings = [
     ...notCluster(input.views),
+    ...replyUnparseable(input.views),
+    ...limitExceeded(input.views, input.discovery),
     ...clusterDown(ctx),
     ...slotsUnassigned(ctx),
     ...slotsOwnerFailed(ctx),

@@ -132,20 +132,82 @@ function parseLine(line: string, lineNo: number, input: string): Result<ClusterN
   });
 }
 
+/** Lines in `text` (a last line without newline counts), counting no further than `stopAfter`. */
+export function countLines(text: string, stopAfter = Number.POSITIVE_INFINITY): number {
+  let lines = 0;
+  let from = 0;
+  while (from < text.length && lines <= stopAfter) {
+    const newline = text.indexOf('\n', from);
+    lines++;
+    from = newline < 0 ? text.length : newline + 1;
+  }
+  return lines;
+}
+
+/** A CLUSTER NODES reply read line by line, so that a caller can stop between lines (linear overall). */
+class NodesReader {
+  readonly nodes: ClusterNodeEntry[] = [];
+  private offset = 0;
+  private lineNo = 0;
+
+  constructor(private readonly text: string) {}
+
+  get done(): boolean {
+    return this.offset >= this.text.length;
+  }
+
+  /** Parses up to `maxLines` more lines; the first bad line ends the reading with its error. */
+  read(maxLines: number): ParseError | null {
+    for (let n = 0; n < maxLines && !this.done; n++) {
+      const newline = this.text.indexOf('\n', this.offset);
+      const end = newline < 0 ? this.text.length : newline;
+      const line = this.text.slice(this.offset, end).replace(/\r$/, '');
+      this.offset = end + 1;
+      this.lineNo++;
+      if (line.trim() === '') continue;
+      const parsed = parseLine(line, this.lineNo, this.text);
+      if (!parsed.ok) return parsed.error;
+      this.nodes.push(parsed.value);
+    }
+    return null;
+  }
+
+  finish(): Result<ClusterNodeEntry[], ParseError> {
+    if (this.nodes.length === 0) return err(parseError('cluster-nodes', 0, 'reply lists no node', this.text));
+    let selves = 0;
+    for (const node of this.nodes) if (node.myself) selves++;
+    if (selves !== 1) {
+      return err(parseError('cluster-nodes', 0, 'reply must have exactly one "myself" line', this.text));
+    }
+    return ok(this.nodes);
+  }
+}
+
+const notText = (text: unknown) =>
+  err(parseError('cluster-nodes', 0, `reply is ${typeof text}, not text`, String(text)));
+
 /** Parses the full Redis 7 CLUSTER NODES reply (also Redis 7.2 and Valkey aux fields). */
 export function parseClusterNodes(text: string): Result<ClusterNodeEntry[], ParseError> {
-  if (typeof text !== 'string') return err(parseError('cluster-nodes', 0, 'reply is not text', String(text)));
-  const nodes: ClusterNodeEntry[] = [];
-  const lines = text.split(/\r?\n/);
-  for (const [index, line] of lines.entries()) {
-    if (line.trim() === '') continue;
-    const parsed = parseLine(line, index + 1, text);
-    if (!parsed.ok) return parsed;
-    nodes.push(parsed.value);
+  if (typeof text !== 'string') return notText(text);
+  const reader = new NodesReader(text);
+  const error = reader.read(Number.POSITIVE_INFINITY);
+  return error ? err(error) : reader.finish();
+}
+
+/**
+ * parseClusterNodes in batches of `batchLines`, yielding to the event loop between batches, so that a
+ * huge reply never stalls other work (timers, HTTP health checks).
+ */
+export async function parseClusterNodesInBatches(
+  text: string,
+  batchLines = 500,
+): Promise<Result<ClusterNodeEntry[], ParseError>> {
+  if (typeof text !== 'string') return notText(text);
+  const reader = new NodesReader(text);
+  while (!reader.done) {
+    const error = reader.read(batchLines);
+    if (error) return err(error);
+    if (!reader.done) await new Promise(setImmediate);
   }
-  if (nodes.length === 0) return err(parseError('cluster-nodes', 0, 'reply lists no node', text));
-  if (nodes.filter((n) => n.myself).length !== 1) {
-    return err(parseError('cluster-nodes', 0, 'reply must have exactly one "myself" line', text));
-  }
-  return ok(nodes);
+  return reader.finish();
 }

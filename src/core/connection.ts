@@ -1,6 +1,9 @@
 import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import { within } from './pool.js';
+import { ReplyMeter } from './reply-meter.js';
+
+export const DEFAULT_MAX_REPLY_BYTES = 16 * 1024 * 1024;
 
 export interface Credentials {
   readonly username?: string;
@@ -11,9 +14,25 @@ export interface ConnectOptions extends Credentials {
   /** Each command (and the TCP connect) gives up after this long. */
   readonly timeoutMs: number;
   readonly tls?: ConnectionOptions;
+  /**
+   * Bytes a node may send for one request (a call or a pipeline); past it the connection is dropped at once
+   * and the request fails with a ReplyLimitError.
+   * @defaultValue 16 MiB (16777216)
+   */
+  readonly maxReplyBytes?: number;
 }
 
-export type NodeErrorCode = 'refused' | 'timeout' | 'auth' | 'dns' | 'loading' | 'closed' | 'error';
+export type NodeErrorCode = 'refused' | 'timeout' | 'auth' | 'dns' | 'loading' | 'closed' | 'limit' | 'error';
+
+/** A node sent more than maxReplyBytes for one request; its connection was dropped. */
+export class ReplyLimitError extends Error {
+  override readonly name = 'ReplyLimitError';
+  readonly code = 'limit';
+
+  constructor(readonly maxBytes: number) {
+    super(`sent more than ${maxBytes} bytes for one request (the reply byte limit); connection dropped`);
+  }
+}
 
 export interface NodeError {
   readonly code: NodeErrorCode;
@@ -35,6 +54,7 @@ export interface NodeClient {
 export function classifyError(error: unknown): NodeError {
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: string } | null)?.code;
+  if (error instanceof ReplyLimitError) return { code: 'limit', message };
   if (code === 'ECONNREFUSED') return { code: 'refused', message: 'connection refused' };
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
     return { code: 'dns', message: `host not found (${message})` };
@@ -93,6 +113,12 @@ export async function connectNode(
     socketError ??= error;
   });
   const close = () => redis.disconnect(false);
+  const meter = new ReplyMeter(options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES, () => {
+    // Drop the socket before the parser buffers the rest of a huge reply.
+    redis.stream.destroy();
+    close();
+  });
+  redis.once('connect', () => redis.stream.on('data', (chunk: Buffer) => meter.count(chunk.length)));
   try {
     if (!(await within(redis.connect(), options.timeoutMs)).done) throw new Error('timed out');
     if (options.password !== undefined) {
@@ -103,18 +129,32 @@ export async function connectNode(
     }
   } catch (error) {
     close();
-    return { ok: false, error: classifyError(socketError ?? error) };
+    const cause = meter.exceeded ? new ReplyLimitError(meter.maxBytes) : (socketError ?? error);
+    return { ok: false, error: classifyError(cause) };
   }
+  const metered = async <T>(request: () => Promise<T>): Promise<T> => {
+    const token = meter.begin();
+    try {
+      const value = await request();
+      if (meter.exceeded) throw new ReplyLimitError(meter.maxBytes);
+      return value;
+    } catch (error) {
+      throw meter.exceeded ? new ReplyLimitError(meter.maxBytes) : error;
+    } finally {
+      meter.end(token);
+    }
+  };
   return {
     ok: true,
     value: {
       address,
-      call: (command, ...args) => redis.call(command, ...args),
-      pipeline: async (commands, { buffers = false } = {}) => {
-        const method = buffers ? 'callBuffer' : 'call';
-        const results = (await redis.pipeline(commands.map((c) => [method, ...c])).exec()) ?? [];
-        return results.map(([error, value]) => error ?? value);
-      },
+      call: (command, ...args) => metered(() => redis.call(command, ...args)),
+      pipeline: (commands, { buffers = false } = {}) =>
+        metered(async () => {
+          const method = buffers ? 'callBuffer' : 'call';
+          const results = (await redis.pipeline(commands.map((c) => [method, ...c])).exec()) ?? [];
+          return results.map(([error, value]) => error ?? value);
+        }),
       close,
     },
   };

@@ -39,7 +39,7 @@ export function validateSeeds(seeds: readonly string[]): Result<string[], Diagno
 }
 
 function failure(probe: Probe): DiagnoseError | null {
-  if (probe.views.some((v) => v.reachable)) return null;
+  if (probe.views.some((v) => v.reachable || v.error?.code === 'limit')) return null;
   const seedViews = probe.views.filter((v) => probe.seeds.includes(v.address));
   const auth = seedViews.find((v) => v.error?.code === 'auth');
   if (auth) {
@@ -110,6 +110,7 @@ export async function diagnose(
         routing,
         moving,
         disagreements: settled.found,
+        discovery: probe.discovery,
         startedAt: probe.startedAt,
         finishedAt: now(),
       }),

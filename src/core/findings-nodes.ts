@@ -55,7 +55,7 @@ export function nodeFailed(ctx: AnalysisContext): Finding[] {
 
 export function nodeUnreachable(ctx: AnalysisContext): Finding[] {
   return [...ctx.topology.nodes.values()]
-    .filter((n) => !n.view?.reachable && n.address !== null)
+    .filter((n) => !n.view?.reachable && n.address !== null && n.view?.error?.code !== 'limit')
     .map((n) => {
       const slots = rangesFromSlots(ownedSlots(ctx, n.id));
       const why = n.view?.error?.message ?? 'not probed';

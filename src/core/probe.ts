@@ -1,4 +1,4 @@
-import { type ClusterNodeEntry, parseClusterNodes } from './cluster-nodes.js';
+import { type ClusterNodeEntry, countLines, parseClusterNodesInBatches } from './cluster-nodes.js';
 import {
   type ConnectOptions,
   classifyError,
@@ -8,7 +8,7 @@ import {
 } from './connection.js';
 import { type ClusterInfo, type InfoSections, parseClusterInfo, parseInfo } from './info.js';
 import { mapBounded, within } from './pool.js';
-import type { ParseError } from './result.js';
+import { err, ok, type ParseError, parseError, type Result } from './result.js';
 
 export interface ClusterConfig {
   readonly requireFullCoverage: boolean | null;
@@ -40,7 +40,19 @@ export interface ProbeOptions extends Omit<ConnectOptions, 'timeoutMs'> {
   readonly concurrency?: number;
   /** Announced address → address to dial (NAT, Kubernetes). */
   readonly addressMap?: Readonly<Record<string, string>>;
+  /**
+   * Most nodes one CLUSTER NODES reply may list (a longer one is not parsed) and most distinct addresses
+   * the probe dials in all.
+   * @defaultValue 1000
+   */
+  readonly maxNodes?: number;
   readonly now?: () => number;
+}
+
+/** Addresses discovery found but did not dial because of maxNodes. */
+export interface Discovery {
+  readonly maxNodes: number;
+  readonly skipped: number;
 }
 
 export interface Probe {
@@ -51,6 +63,7 @@ export interface Probe {
   readonly startedAt: number;
   readonly deadlineAt: number;
   readonly options: ProbeOptions;
+  readonly discovery: Discovery;
 }
 
 const CONFIG_KEYS = [
@@ -67,9 +80,49 @@ const NO_CONFIG: ClusterConfig = {
 
 export const DEFAULT_NODE_TIMEOUT_MS = 2000;
 export const DEFAULT_DEADLINE_MS = 5000;
+export const DEFAULT_MAX_NODES = 1000;
 
 const text = (value: unknown): string =>
   typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : '';
+
+const kindOf = (value: unknown): string =>
+  value === null
+    ? 'nil'
+    : Array.isArray(value)
+      ? 'an array'
+      : typeof value === 'number'
+        ? 'an integer'
+        : typeof value;
+
+/** A reply that should be a bulk string, as text; any other RESP type is a parse error. */
+function replyText(what: ParseError['what'], reply: unknown): Result<string, ParseError> {
+  if (typeof reply === 'string') return ok(reply);
+  if (Buffer.isBuffer(reply)) return ok(reply.toString('utf8'));
+  const shown = JSON.stringify(reply) ?? String(reply);
+  return err(parseError(what, 0, `expected a bulk string, got ${kindOf(reply)}`, shown.slice(0, 200)));
+}
+
+type NodesRead =
+  | { readonly kind: 'nodes'; readonly nodes: ClusterNodeEntry[] }
+  | { readonly kind: 'unparseable'; readonly error: ParseError }
+  | { readonly kind: 'limit'; readonly error: NodeError };
+
+/** Reads a CLUSTER NODES reply: counted before it is parsed, parsed in batches. */
+async function readNodesReply(reply: unknown, maxNodes: number): Promise<NodesRead> {
+  const body = replyText('cluster-nodes', reply);
+  if (!body.ok) return { kind: 'unparseable', error: body.error };
+  if (countLines(body.value, maxNodes) > maxNodes) {
+    return {
+      kind: 'limit',
+      error: {
+        code: 'limit',
+        message: `CLUSTER NODES lists more than ${maxNodes} lines (the node limit); its view was not read`,
+      },
+    };
+  }
+  const nodes = await parseClusterNodesInBatches(body.value);
+  return nodes.ok ? { kind: 'nodes', nodes: nodes.value } : { kind: 'unparseable', error: nodes.error };
+}
 
 function parseConfigReply(reply: unknown): ClusterConfig {
   if (reply instanceof Error) return { ...NO_CONFIG, unavailable: `CONFIG GET refused: ${reply.message}` };
@@ -99,7 +152,10 @@ const unreachable = (address: string, error: NodeError, latencyMs: number): Node
   parseErrors: [],
 });
 
-async function readNode(client: NodeClient): Promise<Omit<NodeView, 'address' | 'latencyMs'>> {
+async function readNode(
+  client: NodeClient,
+  maxNodes: number,
+): Promise<Omit<NodeView, 'address' | 'latencyMs'>> {
   const [nodesReply, infoReply, serverInfo, configReply] = await client.pipeline([
     ['CLUSTER', 'NODES'],
     ['CLUSTER', 'INFO'],
@@ -108,7 +164,8 @@ async function readNode(client: NodeClient): Promise<Omit<NodeView, 'address' | 
   ]);
   const parseErrors: ParseError[] = [];
   if (serverInfo instanceof Error) throw serverInfo;
-  const info = parseInfo(text(serverInfo));
+  const infoText = replyText('info', serverInfo);
+  const info = infoText.ok ? parseInfo(infoText.value) : infoText;
   if (!info.ok) parseErrors.push(info.error);
   const infoValue = info.ok ? info.value : null;
   const base = { reachable: true, error: null, info: infoValue, config: parseConfigReply(configReply) };
@@ -116,16 +173,39 @@ async function readNode(client: NodeClient): Promise<Omit<NodeView, 'address' | 
     if (/cluster support disabled/i.test(nodesReply.message) || infoValue?.cluster?.cluster_enabled === '0') {
       return { ...base, notCluster: true, nodes: null, clusterInfo: null, parseErrors };
     }
-    throw nodesReply;
+    if (classifyError(nodesReply).code !== 'error' || /^NOPERM/.test(nodesReply.message)) throw nodesReply;
   }
-  const nodes = parseClusterNodes(text(nodesReply));
-  if (!nodes.ok) parseErrors.push(nodes.error);
-  const clusterInfo = infoReply instanceof Error ? null : parseClusterInfo(text(infoReply));
+  const nodes: NodesRead =
+    nodesReply instanceof Error
+      ? {
+          kind: 'unparseable',
+          error: parseError(
+            'cluster-nodes',
+            0,
+            'expected a bulk string, got an error reply',
+            nodesReply.message,
+          ),
+        }
+      : await readNodesReply(nodesReply, maxNodes);
+  if (nodes.kind === 'limit') {
+    return {
+      ...base,
+      reachable: false,
+      error: nodes.error,
+      notCluster: false,
+      nodes: null,
+      clusterInfo: null,
+      parseErrors,
+    };
+  }
+  if (nodes.kind === 'unparseable') parseErrors.push(nodes.error);
+  const infoBody = infoReply instanceof Error ? null : replyText('cluster-info', infoReply);
+  const clusterInfo = infoBody?.ok ? parseClusterInfo(infoBody.value) : infoBody;
   if (clusterInfo && !clusterInfo.ok) parseErrors.push(clusterInfo.error);
   return {
     ...base,
     notCluster: false,
-    nodes: nodes.ok ? nodes.value : null,
+    nodes: nodes.kind === 'nodes' ? nodes.nodes : null,
     clusterInfo: clusterInfo?.ok ? clusterInfo.value : null,
     parseErrors,
   };
@@ -143,6 +223,7 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
   const clients = new Map<string, NodeClient>();
   const views = new Map<string, NodeView>();
   const dial = (address: string) => options.addressMap?.[address] ?? address;
+  const maxNodes = options.maxNodes ?? DEFAULT_MAX_NODES;
 
   const probeOne = async (address: string): Promise<NodeView> => {
     const began = now();
@@ -150,42 +231,60 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
     if (budget <= 0)
       return unreachable(address, { code: 'timeout', message: 'probe deadline reached first' }, 0);
     const connectOptions: ConnectOptions = { ...options, timeoutMs: budget };
+    let abandoned = false;
     const attempt = (async (): Promise<NodeView> => {
       const connected = await connectNode(dial(address), connectOptions);
       if (!connected.ok) return unreachable(address, connected.error, now() - began);
-      clients.set(address, connected.value);
-      try {
-        return { address, latencyMs: now() - began, ...(await readNode(connected.value)) };
-      } catch (error) {
+      const client = connected.value;
+      const drop = () => {
         clients.delete(address);
-        connected.value.close();
+        client.close();
+      };
+      if (abandoned) drop();
+      else clients.set(address, client);
+      try {
+        const view: NodeView = { address, latencyMs: now() - began, ...(await readNode(client, maxNodes)) };
+        if (!view.reachable || abandoned) drop();
+        return view;
+      } catch (error) {
+        drop();
         return unreachable(address, classifyError(error), now() - began);
       }
     })();
     const outcome = await within(attempt, budget + 50);
     if (outcome.done) return outcome.value;
-    void attempt.then((late) => {
-      clients.get(late.address)?.close();
-      clients.delete(late.address);
-    });
+    // The attempt still runs; it closes what it opens, and closing now ends a read in flight.
+    abandoned = true;
+    clients.get(address)?.close();
+    clients.delete(address);
     return unreachable(address, { code: 'timeout', message: `no answer within ${budget} ms` }, now() - began);
   };
 
+  const skipped = new Set<string>();
   let pending = [...new Set(seeds)];
   while (pending.length > 0) {
-    const batch = await mapBounded(pending, options.concurrency ?? 32, probeOne);
+    const room = Math.max(0, maxNodes - views.size);
+    for (const address of pending.slice(room)) skipped.add(address);
+    const batch = await mapBounded(pending.slice(0, room), options.concurrency ?? 32, probeOne);
     for (const view of batch) views.set(view.address, view);
-    const known = new Set(views.keys());
-    pending = [
-      ...new Set(
-        batch
-          .flatMap((view) => view.nodes ?? [])
-          .map((node) => node.address)
-          .filter((address): address is string => address !== null && !known.has(address)),
-      ),
-    ];
+    const discovered = new Set<string>();
+    for (const view of batch) {
+      for (const node of view.nodes ?? []) {
+        const address = node.address;
+        if (address !== null && !views.has(address) && !skipped.has(address)) discovered.add(address);
+      }
+    }
+    pending = [...discovered];
   }
-  return { seeds, views: [...views.values()], clients, startedAt, deadlineAt, options };
+  return {
+    seeds,
+    views: [...views.values()],
+    clients,
+    startedAt,
+    deadlineAt,
+    options,
+    discovery: { maxNodes, skipped: skipped.size },
+  };
 }
 
 /** Reads CLUSTER NODES again from every reachable node (used to let gossip settle). */
@@ -194,8 +293,9 @@ export async function rereadViews(probe: Probe): Promise<Probe> {
     const client = probe.clients.get(view.address);
     if (!client || !view.nodes) return view;
     const reply = await client.call('CLUSTER', 'NODES').catch((error: Error) => error);
-    const nodes = reply instanceof Error ? null : parseClusterNodes(text(reply));
-    return nodes?.ok ? { ...view, nodes: nodes.value } : view;
+    if (reply instanceof Error) return view;
+    const nodes = await readNodesReply(reply, probe.discovery.maxNodes);
+    return nodes.kind === 'nodes' ? { ...view, nodes: nodes.nodes } : view;
   });
   return { ...probe, views };
 }
