@@ -24,7 +24,7 @@ import type { NodeView } from './probe.js';
 import type { Finding, NodeReport, Report, Severity } from './report.js';
 import { analyzeRouting, type SlotRouting } from './routing.js';
 import { countSlots, rangesFromSlots, SLOT_COUNT } from './slot-ranges.js';
-import type { Topology, TopologyNode } from './topology.js';
+import { replicaState, type Topology, type TopologyNode } from './topology.js';
 import { type Disagreement, viewsDisagree } from './views-disagree.js';
 
 export interface AnalysisInput {
@@ -61,6 +61,7 @@ function nodeReport(node: TopologyNode, topology: Topology, counts: KeyCounts): 
   const offset = node.role === 'replica' ? replication.slave_repl_offset : replication.master_repl_offset;
   const othersSee = node.seenBy.map((e) => e.linkState);
   const owned = topology.ownedSlots.get(node.id) ?? [];
+  const replica = replicaState(node);
   return {
     id: node.id,
     address: node.address,
@@ -79,6 +80,10 @@ function nodeReport(node: TopologyNode, topology: Topology, counts: KeyCounts): 
     version: view?.info?.server?.redis_version ?? null,
     replicationOffset: offset === undefined ? null : Number(offset),
     replicaLinkUp: node.role === 'replica' && view?.info ? replication.master_link_status === 'up' : null,
+    replicaSynced: replica?.synced ?? null,
+    replicaLinkDownSeconds: replica?.linkDownSeconds ?? null,
+    replicaUpToDate: replica?.current ?? null,
+    listedBy: [...node.listers],
     dbsize: counts.dbsize.get(node.id) ?? (view?.info ? keyspaceKeys(view.info) : null),
     latencyMs: view?.reachable ? view.latencyMs : null,
   };
