@@ -134,6 +134,10 @@ function consensusOwners(perView: readonly Int32Array[], epochs: readonly number
   return owners;
 }
 
+/** Views in the order people read addresses: 127.0.0.1:7002 before 127.0.0.1:7010. */
+export const addressOrder = (a: NodeView, b: NodeView): number =>
+  a.address.localeCompare(b.address, 'en', { numeric: true });
+
 /** Builds the cluster's consensus from every node's own view. Pure. */
 export function buildTopology(views: readonly NodeView[]): Topology {
   const viewsById = dedupeViews(views);
@@ -168,7 +172,7 @@ export function buildTopology(views: readonly NodeView[]): Topology {
   }
 
   const listers = new Map<string, string[]>();
-  for (const view of voters) {
+  for (const view of [...voters].sort(addressOrder)) {
     const viewer = selfOf(view)?.id;
     if (!viewer) continue;
     for (const entry of view.nodes ?? []) {

@@ -3,7 +3,7 @@ import { type AnalysisContext, finding } from './finding.js';
 import { nodeLabel } from './node-label.js';
 import type { Finding } from './report.js';
 import { formatRanges, rangesFromSlots } from './slot-ranges.js';
-import { selfOf, type Topology } from './topology.js';
+import { addressOrder, selfOf, type Topology } from './topology.js';
 
 /** Nodes seeing one thing differently from the rest. `key` is stable across reads. */
 export interface Disagreement {
@@ -41,7 +41,7 @@ const labels = (topology: Topology, ids: readonly string[]): string =>
 
 /** Nodes that some views list and others have forgotten (or not learned yet); handshakes are still joining. */
 function membershipDisagreements(topology: Topology): Disagreement[] {
-  const viewers = topology.voters.flatMap((v) => {
+  const viewers = [...topology.voters].sort(addressOrder).flatMap((v) => {
     const id = selfOf(v)?.id;
     return id ? [id] : [];
   });
@@ -59,8 +59,7 @@ function membershipDisagreements(topology: Topology): Disagreement[] {
       (id) => id !== node.id && !listing.has(id) && !shaking.get(id)?.has(node.address),
     );
     if (forgot.length === 0) continue;
-    const still = [...node.listers].sort();
-    forgot.sort();
+    const still = node.listers;
     found.push({
       nodes: [...still, ...forgot],
       key: `members|${node.id}|${still.join(',')}|${forgot.join(',')}`,
