@@ -25,7 +25,7 @@ import type { Discovery, NodeView } from './probe.js';
 import type { Finding, NodeReport, Report, Severity } from './report.js';
 import { analyzeRouting, type SlotRouting } from './routing.js';
 import { countSlots, rangesFromSlots, SLOT_COUNT } from './slot-ranges.js';
-import type { Topology, TopologyNode } from './topology.js';
+import { replicaState, type Topology, type TopologyNode } from './topology.js';
 import { type Disagreement, viewsDisagree } from './views-disagree.js';
 
 export interface AnalysisInput {
@@ -65,6 +65,7 @@ function nodeReport(node: TopologyNode, topology: Topology, counts: KeyCounts): 
   const othersSee = node.seenBy.map((e) => e.linkState);
   const owned = topology.ownedSlots.get(node.id) ?? [];
   const unreadable = view?.parseErrors[0];
+  const replica = replicaState(node);
   return {
     id: node.id,
     address: node.address,
@@ -85,6 +86,10 @@ function nodeReport(node: TopologyNode, topology: Topology, counts: KeyCounts): 
     version: view?.info?.server?.redis_version ?? null,
     replicationOffset: offset === undefined ? null : Number(offset),
     replicaLinkUp: node.role === 'replica' && view?.info ? replication.master_link_status === 'up' : null,
+    replicaSynced: replica?.synced ?? null,
+    replicaLinkDownSeconds: replica?.linkDownSeconds ?? null,
+    replicaUpToDate: replica?.current ?? null,
+    listedBy: [...node.listers],
     dbsize: counts.dbsize.get(node.id) ?? (view?.info ? keyspaceKeys(view.info) : null),
     latencyMs: view?.reachable ? view.latencyMs : null,
   };

@@ -10,8 +10,8 @@ const ownedSlots = (ctx: AnalysisContext, id: string): readonly number[] =>
 const slotOwners = (ctx: AnalysisContext): TopologyNode[] =>
   [...ctx.topology.nodes.values()].filter((n) => n.role === 'master' && ctx.topology.ownedSlots.has(n.id));
 
-const replicasOf = (ctx: AnalysisContext, id: string): TopologyNode[] =>
-  [...ctx.topology.nodes.values()].filter((n) => n.masterId === id && n.role === 'replica');
+const replicasOf = (ctx: AnalysisContext, id: string): readonly TopologyNode[] =>
+  (ctx.topology.replicasOf.get(id) ?? []).filter((n) => n.role === 'replica');
 
 export function quorumLost(ctx: AnalysisContext): Finding[] {
   const owners = slotOwners(ctx);
@@ -139,17 +139,21 @@ export function nodeForgettable(ctx: AnalysisContext): Finding[] {
       replicasOf(ctx, n.id).every((r) => r.failed) &&
       !mayHoldLostData(ctx, n),
   );
-  return forgettable.map((n) =>
-    finding(
+  const viewers = ctx.topology.voters.length;
+  return forgettable.map((n) => {
+    const listers = n.listers.map((id) => nodeLabel(ctx.topology, id));
+    const all = n.listers.length === viewers;
+    return finding(
       'NODE_FORGETTABLE',
       'warning',
-      `${nodeLabel(ctx.topology, n.id)} is FAIL and serves nothing; every node still carries it.`,
+      `${nodeLabel(ctx.topology, n.id)} is FAIL and serves nothing; still listed by ${n.listers.length} of ${plural(viewers, 'node')}: ${listers.join(', ')}.`,
       {
         nodes: [n.id],
-        next: `CLUSTER FORGET ${n.id} on every node within 60 s (the ban); if that host is reused, CLUSTER RESET HARD it before it rejoins.`,
+        next: `CLUSTER FORGET ${n.id} on ${all ? 'every node' : listers.join(', ')} within 60 s (the ban); if that host is reused, CLUSTER RESET HARD it before it rejoins.`,
+        details: listers.map((l) => `still listed by ${l}`),
       },
-    ),
-  );
+    );
+  });
 }
 
 export function masterNoReplica(ctx: AnalysisContext): Finding[] {

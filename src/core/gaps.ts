@@ -1,7 +1,7 @@
 import type { KeyCounts } from './key-counts.js';
 import type { Gap, GapReason } from './report.js';
 import { SLOT_COUNT } from './slot-ranges.js';
-import type { Topology } from './topology.js';
+import { replicaState, type Topology, type TopologyNode } from './topology.js';
 
 interface SlotGap {
   readonly reason: GapReason;
@@ -15,47 +15,69 @@ export function keysOn(counts: KeyCounts, id: string, slot: number): number | nu
   return counts.bySlot.get(id)?.get(slot) ?? 0;
 }
 
-/** Keys of an unassigned slot: summed over every master group; null when a group that may hold some is silent. */
-function unassignedKeys(topology: Topology, counts: KeyCounts, slot: number): number | null {
-  let total = 0;
-  let unknown = false;
+/** A replica's counts stand for its master's only when it synced and its link did not stay down too long. */
+const countsForMaster = (replica: TopologyNode): boolean => replicaState(replica)?.current === true;
+
+/** Node ids whose key counts stand for each master's, the master first; built once per report. */
+function holdersByMaster(topology: Topology): Map<string, string[]> {
+  const holders = new Map<string, string[]>();
   for (const node of topology.nodes.values()) {
     if (node.role !== 'master') continue;
-    const members = [node, ...[...topology.nodes.values()].filter((n) => n.masterId === node.id)];
-    const known = members.map((m) => keysOn(counts, m.id, slot)).filter((k): k is number => k !== null);
-    if (known.length === 0) unknown = unknown || !node.failed;
-    else total += Math.max(...known);
+    const replicas = (topology.replicasOf.get(node.id) ?? []).filter(countsForMaster);
+    holders.set(node.id, [node.id, ...replicas.map((r) => r.id)]);
+  }
+  return holders;
+}
+
+const maxKnown = (counts: KeyCounts, ids: readonly string[], slot: number): number | null => {
+  let max: number | null = null;
+  for (const id of ids) {
+    const keys = keysOn(counts, id, slot);
+    if (keys !== null && (max === null || keys > max)) max = keys;
+  }
+  return max;
+};
+
+interface GapInput {
+  readonly topology: Topology;
+  readonly counts: KeyCounts;
+  readonly holders: ReadonlyMap<string, readonly string[]>;
+}
+
+/** Keys of an unassigned slot: summed over every master group; null when a group that may hold some is silent. */
+function unassignedKeys({ topology, counts, holders }: GapInput, slot: number): number | null {
+  let total = 0;
+  let unknown = false;
+  for (const [master, ids] of holders) {
+    const known = maxKnown(counts, ids, slot);
+    if (known === null) unknown = unknown || !topology.nodes.get(master)?.failed;
+    else total += known;
   }
   return unknown && total === 0 ? null : total;
 }
 
-/** Keys of a slot whose owner is down: what its replicas still hold. */
-function ownerKeys(topology: Topology, counts: KeyCounts, owner: string, slot: number): number | null {
-  const holders = [
-    owner,
-    ...[...topology.nodes.values()].filter((n) => n.masterId === owner).map((n) => n.id),
-  ];
-  const known = holders.map((id) => keysOn(counts, id, slot)).filter((k): k is number => k !== null);
-  return known.length === 0 ? null : Math.max(...known);
-}
+/** Keys of a slot whose owner is down: what its up-to-date replicas still hold. */
+const ownerKeys = ({ counts, holders }: GapInput, owner: string, slot: number): number | null =>
+  maxKnown(counts, holders.get(owner) ?? [owner], slot);
 
-function slotGap(topology: Topology, counts: KeyCounts, slot: number): SlotGap | null {
-  const owner = topology.owners[slot] ?? null;
-  if (owner === null) return { reason: 'unassigned', owner, keys: unassignedKeys(topology, counts, slot) };
-  const node = topology.nodes.get(owner);
-  if (node?.failed) return { reason: 'owner-failed', owner, keys: ownerKeys(topology, counts, owner, slot) };
+function slotGap(input: GapInput, slot: number): SlotGap | null {
+  const owner = input.topology.owners[slot] ?? null;
+  if (owner === null) return { reason: 'unassigned', owner, keys: unassignedKeys(input, slot) };
+  const node = input.topology.nodes.get(owner);
+  if (node?.failed) return { reason: 'owner-failed', owner, keys: ownerKeys(input, owner, slot) };
   if (!node?.view?.reachable)
-    return { reason: 'owner-unreachable', owner, keys: ownerKeys(topology, counts, owner, slot) };
+    return { reason: 'owner-unreachable', owner, keys: ownerKeys(input, owner, slot) };
   return null;
 }
 
 /** Uncovered slots merged into ranges of the same reason and owner (and known or unknown key counts). */
 export function findGaps(topology: Topology, counts: KeyCounts): Gap[] {
   if (topology.voters.length === 0) return [];
+  const input: GapInput = { topology, counts, holders: holdersByMaster(topology) };
   const gaps: Gap[] = [];
   let current: (Gap & { known: boolean }) | null = null;
   for (let slot = 0; slot < SLOT_COUNT; slot++) {
-    const gap = slotGap(topology, counts, slot);
+    const gap = slotGap(input, slot);
     const continues =
       gap !== null &&
       current !== null &&

@@ -118,3 +118,52 @@ export function keyspaceKeys(info: InfoSections, db = 'db0'): number {
   const match = entry ? /(?:^|,)keys=(\d+)/.exec(entry) : null;
   return match ? Number(match[1]) : 0;
 }
+
+export interface ReplicaValidity {
+  readonly nodeTimeoutMs: number;
+  /** cluster-replica-validity-factor; 0 turns the rule off. */
+  readonly validityFactor: number;
+  /** repl-ping-replica-period. */
+  readonly pingPeriodMs: number;
+}
+
+/** Redis's defaults for the replica validity rule, for what the config does not tell. */
+export const REPLICA_VALIDITY_DEFAULTS: ReplicaValidity = {
+  nodeTimeoutMs: 15_000,
+  validityFactor: 10,
+  pingPeriodMs: 10_000,
+};
+
+export interface ReplicaLink {
+  /** It finished a sync from its master at least once: its keys are a copy of the master's. */
+  readonly synced: boolean;
+  /** How long its link to the master has been down (0 while up); null when it never came up. */
+  readonly downSeconds: number | null;
+}
+
+/** The replication link of a replica, from its own INFO replication; null when it is no replica. */
+export function replicaLink(info: InfoSections): ReplicaLink | null {
+  const replication = info.replication;
+  if (replication?.role !== 'slave') return null;
+  const up = replication.master_link_status === 'up';
+  const downSince = Number(replication.master_link_down_since_seconds ?? -1);
+  const neverUp = !up && !(downSince >= 0);
+  const offset = Number(replication.slave_repl_offset ?? 0);
+  const syncing = replication.master_sync_in_progress === '1';
+  return {
+    synced: offset > 0 && !syncing && !neverUp,
+    downSeconds: up ? 0 : neverUp ? null : downSince,
+  };
+}
+
+/**
+ * Redis's own rule (cluster-replica-validity-factor): a replica whose data is older than
+ * node_timeout × factor + repl-ping-replica-period may not fail over by itself.
+ */
+export function beyondReplicaValidity(
+  linkDownMs: number,
+  { nodeTimeoutMs, validityFactor, pingPeriodMs }: ReplicaValidity = REPLICA_VALIDITY_DEFAULTS,
+): boolean {
+  const dataAge = linkDownMs > nodeTimeoutMs ? linkDownMs - nodeTimeoutMs : linkDownMs;
+  return validityFactor > 0 && dataAge > nodeTimeoutMs * validityFactor + pingPeriodMs;
+}

@@ -77,6 +77,14 @@ export const NodeReport = z.object({
   version: z.string().nullable(),
   replicationOffset: z.number().int().nullable(),
   replicaLinkUp: z.boolean().nullable(),
+  /** A replica that finished a sync from its master at least once; null for masters and unread nodes. */
+  replicaSynced: z.boolean().nullable(),
+  /** How long a replica's link was down while its master still answered (0: up until the master failed). */
+  replicaLinkDownSeconds: z.number().int().nullable(),
+  /** Synced and not disconnected beyond Redis's replica validity: its keys stand for its master's. */
+  replicaUpToDate: z.boolean().nullable(),
+  /** Ids of the reachable nodes whose own view lists it. */
+  listedBy: z.array(z.string()),
   dbsize: z.number().int().nullable(),
   latencyMs: z.number().nullable(),
 });

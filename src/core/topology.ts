@@ -1,5 +1,6 @@
 import { type ClusterNodeEntry, hasFlag } from './cluster-nodes.js';
 import { groupBy } from './collections.js';
+import { beyondReplicaValidity, REPLICA_VALIDITY_DEFAULTS, replicaLink } from './info.js';
 import type { NodeView } from './probe.js';
 import { SLOT_COUNT } from './slot-ranges.js';
 
@@ -25,6 +26,8 @@ export interface TopologyNode {
   readonly listedBy: number;
   /** The lines other voting views have about it. */
   readonly seenBy: readonly ClusterNodeEntry[];
+  /** Ids of the other voting views that list it. */
+  readonly listers: readonly string[];
 }
 
 export interface Topology {
@@ -44,6 +47,8 @@ export interface Topology {
   readonly loners: readonly NodeView[];
   /** Views that answered but are not the cluster's (a node probed twice under two addresses is dropped). */
   readonly viewsById: ReadonlyMap<string, NodeView>;
+  /** The replicas of each master, by master id. */
+  readonly replicasOf: ReadonlyMap<string, readonly TopologyNode[]>;
 }
 
 export const selfOf = (view: NodeView): ClusterNodeEntry | null => view.nodes?.find((n) => n.myself) ?? null;
@@ -129,6 +134,10 @@ function consensusOwners(perView: readonly Int32Array[], epochs: readonly number
   return owners;
 }
 
+/** Views in the order people read addresses: 127.0.0.1:7002 before 127.0.0.1:7010. */
+export const addressOrder = (a: NodeView, b: NodeView): number =>
+  a.address.localeCompare(b.address, 'en', { numeric: true });
+
 /** Builds the cluster's consensus from every node's own view. Pure. */
 export function buildTopology(views: readonly NodeView[]): Topology {
   const viewsById = dedupeViews(views);
@@ -162,6 +171,18 @@ export function buildTopology(views: readonly NodeView[]): Topology {
     if (self && !entriesById.has(self.id)) entriesById.set(self.id, []);
   }
 
+  const listers = new Map<string, string[]>();
+  for (const view of [...voters].sort(addressOrder)) {
+    const viewer = selfOf(view)?.id;
+    if (!viewer) continue;
+    for (const entry of view.nodes ?? []) {
+      if (entry.id === viewer) continue;
+      const list = listers.get(entry.id);
+      if (list) list.push(viewer);
+      else listers.set(entry.id, [viewer]);
+    }
+  }
+
   const byAddress = new Map(views.map((v) => [v.address, v]));
   const nodes = new Map<string, TopologyNode>();
   for (const [id, entries] of entriesById) {
@@ -192,6 +213,7 @@ export function buildTopology(views: readonly NodeView[]): Topology {
       self,
       listedBy: others.length + (self && voters.includes(view as NodeView) ? 1 : 0),
       seenBy: others,
+      listers: listers.get(id) ?? [],
     });
   }
   const ownedSlots = new Map<string, number[]>();
@@ -212,5 +234,45 @@ export function buildTopology(views: readonly NodeView[]): Topology {
     voters,
     loners,
     viewsById,
+    replicasOf: groupBy(
+      [...nodes.values()].filter((n) => n.masterId !== null),
+      (n) => n.masterId ?? '',
+    ),
+  };
+}
+
+export interface ReplicaState {
+  /** It finished a sync from its master at least once. */
+  readonly synced: boolean;
+  /** How long its link was down while its master still answered the cluster; null when it never came up. */
+  readonly linkDownSeconds: number | null;
+  /** Synced and not disconnected beyond Redis's replica validity: its keys stand for its master's. */
+  readonly current: boolean;
+}
+
+/** How long the replica's own view has not heard from its master on the cluster bus, by its own clock. */
+function masterSilentMs(node: TopologyNode): number | null {
+  const nowUs = Number(node.view?.info?.server?.server_time_usec);
+  const master = node.view?.nodes?.find((e) => e.id === node.masterId);
+  if (!master || master.pongReceived <= 0 || !Number.isFinite(nowUs)) return null;
+  return Math.max(0, nowUs / 1000 - master.pongReceived);
+}
+
+/** What a replica's own INFO says about its copy of the master's data; null for masters and unread nodes. */
+export function replicaState(node: TopologyNode): ReplicaState | null {
+  const info = node.view?.info;
+  const link = node.role === 'replica' && info ? replicaLink(info) : null;
+  if (!link) return null;
+  // The link going down when the master died is no loss: only the time it was down before counts.
+  const downMs =
+    link.downSeconds === null ? null : Math.max(0, link.downSeconds * 1000 - (masterSilentMs(node) ?? 0));
+  const nodeTimeoutMs = node.view?.config.nodeTimeoutMs ?? REPLICA_VALIDITY_DEFAULTS.nodeTimeoutMs;
+  return {
+    synced: link.synced,
+    linkDownSeconds: downMs === null ? null : Math.round(downMs / 1000),
+    current:
+      link.synced &&
+      downMs !== null &&
+      !beyondReplicaValidity(downMs, { ...REPLICA_VALIDITY_DEFAULTS, nodeTimeoutMs }),
   };
 }

@@ -3,11 +3,12 @@ import { type AnalysisContext, finding } from './finding.js';
 import { nodeLabel } from './node-label.js';
 import type { Finding } from './report.js';
 import { formatRanges, rangesFromSlots } from './slot-ranges.js';
-import { selfOf, type Topology } from './topology.js';
+import { addressOrder, selfOf, type Topology } from './topology.js';
 
-/** One node seeing one thing differently from the rest. `key` is stable across reads. */
+/** Nodes seeing one thing differently from the rest. `key` is stable across reads. */
 export interface Disagreement {
-  readonly node: string;
+  /** The nodes whose views differ on it (for membership: both sides). */
+  readonly nodes: readonly string[];
   readonly key: string;
   readonly text: string;
 }
@@ -28,11 +29,44 @@ function slotDisagreements(topology: Topology, viewerId: string): Disagreement[]
     const ranges = rangesFromSlots(group.map((d) => d.slot));
     const { claimed, consensus } = group[0] as (typeof group)[number];
     return {
-      node: viewerId,
+      nodes: [viewerId],
       key: `slots|${viewerId}|${claimed}|${consensus}|${formatRanges(ranges)}`,
       text: `${nodeLabel(topology, viewerId)} sees slots ${formatRanges(ranges, 6)} owned by ${nodeLabel(topology, claimed)}; the others see ${nodeLabel(topology, consensus)}`,
     };
   });
+}
+
+const labels = (topology: Topology, ids: readonly string[]): string =>
+  ids.map((id) => nodeLabel(topology, id)).join(', ');
+
+/** Nodes that some views list and others have forgotten (or not learned yet); handshakes are still joining. */
+function membershipDisagreements(topology: Topology): Disagreement[] {
+  const viewers = [...topology.voters].sort(addressOrder).flatMap((v) => {
+    const id = selfOf(v)?.id;
+    return id ? [id] : [];
+  });
+  const shaking = new Map(
+    topology.voters.map((v) => [
+      selfOf(v)?.id,
+      new Set((v.nodes ?? []).filter((e) => e.flags.includes('handshake')).map((e) => e.address)),
+    ]),
+  );
+  const found: Disagreement[] = [];
+  for (const node of topology.nodes.values()) {
+    if (node.handshake || node.listers.length === 0) continue;
+    const listing = new Set(node.listers);
+    const forgot = viewers.filter(
+      (id) => id !== node.id && !listing.has(id) && !shaking.get(id)?.has(node.address),
+    );
+    if (forgot.length === 0) continue;
+    const still = node.listers;
+    found.push({
+      nodes: [...still, ...forgot],
+      key: `members|${node.id}|${still.join(',')}|${forgot.join(',')}`,
+      text: `${labels(topology, still)} still list ${nodeLabel(topology, node.id)}; ${labels(topology, forgot)} ${forgot.length === 1 ? 'has' : 'have'} forgotten it`,
+    });
+  }
+  return found;
 }
 
 /**
@@ -51,30 +85,20 @@ export function findDisagreements(topology: Topology): Disagreement[] {
         continue;
       if (entry.masterId !== consensus.masterId && consensus.self) {
         found.push({
-          node: self.id,
+          nodes: [self.id],
           key: `master|${self.id}|${entry.id}|${entry.masterId}`,
           text: `${nodeLabel(topology, self.id)} sees ${nodeLabel(topology, entry.id)} as ${entry.masterId ? `replica of ${nodeLabel(topology, entry.masterId)}` : 'a master'}; it says it is ${consensus.masterId ? `replica of ${nodeLabel(topology, consensus.masterId)}` : 'a master'}`,
         });
       }
     }
-    const known = new Set(view.nodes.map((n) => n.id));
-    const missing = [...topology.nodes.values()].filter(
-      (n) => !known.has(n.id) && !n.failed && !n.handshake && n.listedBy * 2 > topology.voters.length,
-    );
-    if (missing.length > 0) {
-      found.push({
-        node: self.id,
-        key: `missing|${self.id}|${missing.map((n) => n.id).join(',')}`,
-        text: `${nodeLabel(topology, self.id)} does not know ${missing.map((n) => nodeLabel(topology, n.id)).join(', ')}, which the others list`,
-      });
-    }
   }
+  found.push(...membershipDisagreements(topology));
   return found;
 }
 
 export function viewsDisagree(ctx: AnalysisContext, disagreements: readonly Disagreement[]): Finding[] {
   if (disagreements.length === 0) return [];
-  const nodes = [...new Set(disagreements.map((d) => d.node))];
+  const nodes = [...new Set(disagreements.flatMap((d) => d.nodes))];
   return [
     finding(
       'VIEWS_DISAGREE',

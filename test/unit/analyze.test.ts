@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyze } from '../../src/core/analyze.js';
 import type { NodeView } from '../../src/core/probe.js';
+import { planRepairs } from '../../src/core/repair/planner.js';
 import { buildTopology } from '../../src/core/topology.js';
 import { findDisagreements } from '../../src/core/views-disagree.js';
 import { deadView, type FakeNode, fakeId, fakeView, noCounts, nodesText } from '../support/synthetic.js';
@@ -134,5 +135,64 @@ describe('analyze', () => {
     expect(handshake?.nodes).toEqual([shaking.id]);
     expect(handshake?.summary).toContain('127.0.0.1:7007');
     expect(result.findings.map((f) => f.code)).not.toContain('VIEWS_DISAGREE');
+  });
+
+  describe('membership', () => {
+    const RA = fakeId(11);
+    const RB = fakeId(12);
+    const gone: FakeNode = { id: fakeId(15), port: 7005, role: 'master', epoch: 0 };
+    const live: FakeNode[] = [
+      ...cluster,
+      { id: RA, port: 7003, role: 'slave', master: A, epoch: 1 },
+      { id: RB, port: 7004, role: 'slave', master: B, epoch: 2 },
+    ];
+    const label = (port: number, id: string) => `127.0.0.1:${port} (${id.slice(0, 8)})`;
+
+    it('names who still lists a dead node and who forgot it, and forgets it on exactly those', () => {
+      const forgotten = new Set([A, B]);
+      const views = [
+        ...live.map((n) => {
+          const known = forgotten.has(n.id) ? live : [...live, gone];
+          return fakeView(
+            `127.0.0.1:${n.port}`,
+            nodesText(known, n.id, (m) => (m.id === gone.id ? ['fail'] : [])),
+          );
+        }),
+        deadView('127.0.0.1:7005'),
+      ];
+
+      const result = report(views);
+
+      const disagree = result.findings.find((f) => f.code === 'VIEWS_DISAGREE');
+      expect(disagree?.details).toEqual([
+        `${label(7002, C)}, ${label(7003, RA)}, ${label(7004, RB)} still list ${label(7005, gone.id)}; ${label(7000, A)}, ${label(7001, B)} have forgotten it`,
+      ]);
+      expect([...(disagree?.nodes ?? [])].sort()).toEqual([A, B, C, RA, RB].sort());
+      const forgettable = result.findings.find((f) => f.code === 'NODE_FORGETTABLE');
+      expect(forgettable?.nodes).toEqual([gone.id]);
+      expect(forgettable?.summary).toContain(
+        `still listed by 3 of 5 nodes: ${label(7002, C)}, ${label(7003, RA)}, ${label(7004, RB)}.`,
+      );
+      expect(result.nodes.find((n) => n.id === gone.id)?.listedBy).toEqual([C, RA, RB]);
+      const forget = planRepairs(result).find((o) => o.kind === 'forget-failed');
+      expect(forget?.steps.map((s) => s.action)).toEqual([{ type: 'forget', target: gone.id }]);
+      expect(forget?.steps[0]?.why).toContain(
+        `still listed by ${label(7002, C)}, ${label(7003, RA)}, ${label(7004, RB)}`,
+      );
+    });
+
+    it('does not call a node still joining (in handshake elsewhere) a disagreement', () => {
+      const joining: FakeNode = { id: fakeId(16), port: 7006, role: 'master', epoch: 0 };
+      const views = live.map((n) =>
+        fakeView(
+          `127.0.0.1:${n.port}`,
+          n.id === A || n.id === B
+            ? `${nodesText(live, n.id)}\n${fakeId(99)} 127.0.0.1:7006@17006 handshake - 0 0 0 connected`
+            : nodesText([...live, joining], n.id),
+        ),
+      );
+
+      expect(report(views).findings.map((f) => f.code)).not.toContain('VIEWS_DISAGREE');
+    });
   });
 });

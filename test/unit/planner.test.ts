@@ -45,10 +45,23 @@ function countsOf(entries: Record<string, Record<number, number>>): KeyCounts {
   };
 }
 
-const withOffset = (view: NodeView, offset: number): NodeView => ({
+/** A replica's INFO: synced and its link up, unless `replication` says otherwise. */
+const withOffset = (view: NodeView, offset: number, replication: Record<string, string> = {}): NodeView => ({
   ...view,
-  info: { ...view.info, replication: { slave_repl_offset: String(offset) } },
+  info: {
+    ...view.info,
+    server: { ...view.info?.server, server_time_usec: String(NOW_MS * 1000) },
+    replication: {
+      role: 'slave',
+      master_link_status: 'up',
+      master_sync_in_progress: '0',
+      slave_repl_offset: String(offset),
+      ...replication,
+    },
+  },
 });
+
+const NOW_MS = 1_800_000_000_000;
 
 describe('balanceSlots', () => {
   it('hands out contiguous chunks so that totals end up as even as possible', () => {
@@ -182,6 +195,8 @@ describe('planRepairs', () => {
       { type: 'failover', node: RA2, master: A, mode: 'FORCE', ranges: [[0, 5460]] },
     ]);
     expect(failover?.explanation).toContain('offset, 250');
+    expect(failover?.risk).toBe('safe');
+    expect(failover?.loss).toBeNull();
     expect(planRepairs(reportOf(views)).map((o) => o.kind)).not.toContain('take-over-slots');
 
     const noQuorum = [
@@ -218,5 +233,161 @@ describe('planRepairs', () => {
     const types = everything?.steps.map((s) => s.action.type) ?? [];
     expect(types.indexOf('add-slots')).toBeLessThan(types.indexOf('adopt-keys'));
     expect(everything?.steps.map((s) => s.index)).toEqual(types.map((_, i) => i + 1));
+  });
+});
+
+describe('failover safety', () => {
+  const nodes: FakeNode[] = [
+    { id: A, port: 7000, role: 'master', slots: '0-5460', epoch: 1 },
+    { id: B, port: 7001, role: 'master', slots: '5461-10922', epoch: 2 },
+    { id: C, port: 7002, role: 'master', slots: '10923-16383', epoch: 3 },
+    { id: RA, port: 7003, role: 'slave', master: A, epoch: 1 },
+  ];
+  const failA = (n: FakeNode) => (n.id === A ? ['fail'] : []);
+  /** The cluster after A died; the replica's own view last heard from A `silentMs` ago. */
+  const afterDeath = (replication: Record<string, string>, silentMs = 2000, keysOnReplica = 0) => {
+    const views = [
+      deadView('127.0.0.1:7000'),
+      ...nodes
+        .filter((n) => n.id !== A)
+        .map((n) => {
+          const text = nodesText(nodes, n.id, failA).replace(
+            new RegExp(`^(${A} \\S+ \\S+ -) 0 0`, 'm'),
+            `$1 0 ${NOW_MS - silentMs}`,
+          );
+          const view = fakeView(`127.0.0.1:${n.port}`, text, 'fail');
+          return n.id === RA
+            ? withOffset(view, Number(replication.slave_repl_offset ?? 0), replication)
+            : view;
+        }),
+    ];
+    return reportOf(views, countsOf({ [B]: {}, [C]: {}, [RA]: keysOnReplica ? { 0: keysOnReplica } : {} }));
+  };
+  const failoverOf = (report: ReturnType<typeof reportOf>) =>
+    planRepairs(report).find((o) => o.kind === 'failover');
+  const restartAdvice = `Restart 127.0.0.1:7000 (${A.slice(0, 8)}) from its RDB/AOF first if it can come back: that loses nothing.`;
+
+  it('is safe when the replica synced and its link went down with its master', () => {
+    const report = afterDeath({
+      slave_repl_offset: '5000',
+      master_link_status: 'down',
+      master_link_down_since_seconds: '2',
+    });
+
+    const failover = failoverOf(report);
+
+    expect(failover?.risk).toBe('safe');
+    expect(report.nodes.find((n) => n.id === RA)).toMatchObject({
+      replicaSynced: true,
+      replicaLinkDownSeconds: 0,
+      replicaUpToDate: true,
+    });
+    expect(report.slots.gaps[0]).toMatchObject({ reason: 'owner-failed', keys: 0 });
+  });
+
+  it('is data loss, restart advice first, when the replica never synced, and the gap count is unknown', () => {
+    const report = afterDeath({
+      slave_repl_offset: '0',
+      master_link_status: 'down',
+      master_link_down_since_seconds: '-1',
+    });
+
+    const failover = failoverOf(report);
+
+    expect(failover?.risk).toBe('data-loss');
+    expect(failover?.explanation.startsWith(restartAdvice)).toBe(true);
+    expect(failover?.explanation).toContain('never finished a sync');
+    expect(failover?.loss).toMatchObject({ slots: [[0, 5460]], keys: null });
+    expect(failover?.loss?.description).toContain('how many is unknown');
+    expect(report.nodes.find((n) => n.id === RA)).toMatchObject({
+      replicaSynced: false,
+      replicaUpToDate: false,
+    });
+    expect(report.slots.gaps).toEqual([
+      { start: 0, end: 5460, reason: 'owner-failed', owner: A, keys: null },
+    ]);
+    expect(planRepairs(report).map((o) => o.kind)).not.toContain('take-over-slots');
+  });
+
+  it.each([
+    [
+      'a sync still in progress',
+      {
+        slave_repl_offset: '0',
+        master_sync_in_progress: '1',
+        master_link_status: 'down',
+        master_link_down_since_seconds: '3',
+      },
+    ],
+    ['no offset at all', { master_link_status: 'down', master_link_down_since_seconds: '3' }],
+  ])('is data loss with %s', (_, replication) => {
+    expect(failoverOf(afterDeath(replication))?.risk).toBe('data-loss');
+  });
+
+  it('is data loss when the link was down beyond the validity rule before the master died', () => {
+    // node timeout 15 s: data age 300 - 2 - 15 s > 15 s × 10 + 10 s.
+    const stale = afterDeath(
+      { slave_repl_offset: '5000', master_link_status: 'down', master_link_down_since_seconds: '300' },
+      2000,
+      40,
+    );
+    // The same 300 s, but the master went silent at the same moment: nothing was written after.
+    const together = afterDeath(
+      { slave_repl_offset: '5000', master_link_status: 'down', master_link_down_since_seconds: '300' },
+      299_500,
+      40,
+    );
+
+    expect(failoverOf(stale)?.risk).toBe('data-loss');
+    expect(failoverOf(stale)?.explanation.startsWith(restartAdvice)).toBe(true);
+    expect(failoverOf(stale)?.explanation).toContain('down for 298 s');
+    expect(stale.slots.gaps[0]?.keys).toBeNull();
+    expect(failoverOf(together)?.risk).toBe('safe');
+    expect(together.slots.gaps[0]?.keys).toBe(40);
+  });
+
+  it('picks the replica with the highest offset and calls one far behind data loss', () => {
+    const two: FakeNode[] = [...nodes, { id: RA2, port: 7004, role: 'slave', master: A, epoch: 1 }];
+    const views = (laggard: Record<string, string>) => [
+      deadView('127.0.0.1:7000'),
+      ...two
+        .filter((n) => n.id !== A)
+        .map((n) => {
+          const view = fakeView(`127.0.0.1:${n.port}`, nodesText(two, n.id, failA), 'fail');
+          if (n.id === RA)
+            return withOffset(view, 90_000, {
+              master_link_status: 'down',
+              master_link_down_since_seconds: '1',
+            });
+          return n.id === RA2 ? withOffset(view, Number(laggard.slave_repl_offset), laggard) : view;
+        }),
+    ];
+    const picked = failoverOf(
+      reportOf(
+        views({
+          slave_repl_offset: '10000',
+          master_link_status: 'down',
+          master_link_down_since_seconds: '1',
+        }),
+      ),
+    );
+    // The leader cannot be used (its link broke long before), so the only choice lags 80,000 bytes behind it.
+    const behind = failoverOf(
+      reportOf(
+        views({
+          slave_repl_offset: '10000',
+          master_link_status: 'down',
+          master_link_down_since_seconds: '1',
+        }).map((v) =>
+          v.address === '127.0.0.1:7003'
+            ? withOffset(v, 90_000, { master_link_status: 'down', master_link_down_since_seconds: '900' })
+            : v,
+        ),
+      ),
+    );
+
+    expect(picked?.steps[0]?.action).toMatchObject({ node: RA });
+    expect(picked?.risk).toBe('safe');
+    expect(behind?.risk).toBe('data-loss');
   });
 });

@@ -27,6 +27,10 @@ function hugeReport(): Report {
     version: '7.0.15',
     replicationOffset: 1000,
     replicaLinkUp: i < 32 ? null : false,
+    replicaSynced: i < 32 ? null : true,
+    replicaLinkDownSeconds: i < 32 ? null : 40,
+    replicaUpToDate: i < 32 ? null : false,
+    listedBy: [],
     dbsize: 12345,
     latencyMs: 3,
   }));

@@ -49,6 +49,10 @@ const node = (n: number, slots: [number, number][]) => ({
   version: '7.0.15',
   replicationOffset: 0,
   replicaLinkUp: null,
+  replicaSynced: null,
+  replicaLinkDownSeconds: null,
+  replicaUpToDate: null,
+  listedBy: [],
   dbsize: 0,
   latencyMs: 1,
 });

@@ -1,4 +1,5 @@
 import { plural } from '../finding.js';
+import type { NodeReport } from '../report.js';
 import { countSlots, rangesFromSlots, type SlotRange, slotsIn } from '../slot-ranges.js';
 import { balanceSlots } from './balance.js';
 import { buildOption, short } from './option.js';
@@ -82,6 +83,30 @@ export function planCoverUnassigned(ctx: PlanContext): RepairOption[] {
   ];
 }
 
+/** Offsets this close are the same data: the replication stream's PINGs, not writes. */
+const OFFSET_SLACK_BYTES = 1024;
+
+/** Why promoting `replica` loses writes its master took, or null when its data is the master's. */
+function lossReason(ctx: PlanContext, master: string, replica: NodeReport): string | null {
+  const name = ctx.label(replica.id);
+  if (replica.replicaSynced === null || replica.replicaUpToDate === null)
+    return `the replication state of ${name} could not be read, so nobody knows what it lacks`;
+  if (!replica.replicaSynced)
+    return `${name} never finished a sync from it (replication offset ${replica.replicationOffset ?? 'unknown'}): it holds none of the master's keys, and once the old master returns it becomes its replica and drops its own copy too`;
+  if (!replica.replicaUpToDate)
+    return `the replication link of ${name} was down for ${replica.replicaLinkDownSeconds ?? 'an unknown number of'} s while the master still ran, beyond Redis's replica validity (node timeout × 10 + 10 s): writes of that time never reached it`;
+  const best = Math.max(
+    -1,
+    ...ctx.report.nodes
+      .filter((n) => n.replicaOf === master && n.replicaSynced)
+      .map((n) => n.replicationOffset ?? -1),
+  );
+  const offset = replica.replicationOffset;
+  if (offset === null) return `the replication offset of ${name} is unknown`;
+  if (best - offset > OFFSET_SLACK_BYTES)
+    return `${name} is ${best - offset} bytes behind the best replication offset known (${best})`;
+  return null;
+}
 /** A failed (or, without quorum, unreachable) master with a live replica: promote the best replica. */
 export function planFailovers(ctx: PlanContext): RepairOption[] {
   const quorumLost = ctx.hasFinding('QUORUM_LOST');
@@ -92,32 +117,42 @@ export function planFailovers(ctx: PlanContext): RepairOption[] {
     owners.set(gap.owner, [...(owners.get(gap.owner) ?? []), [gap.start, gap.end]]);
   }
   return [...owners].flatMap(([master, ranges]) => {
-    const [best] = ctx.liveReplicas(master);
+    const candidates = ctx.liveReplicas(master);
+    const best = candidates.find((r) => lossReason(ctx, master, r) === null) ?? candidates[0];
     if (!best) return [];
+    const loses = lossReason(ctx, master, best);
     const mode = quorumLost ? 'TAKEOVER' : 'FORCE';
     const offset = best.replicationOffset ?? 'unknown';
+    const restartFirst = loses
+      ? `Restart ${ctx.label(master)} from its RDB/AOF first if it can come back: that loses nothing. Promoting the replica loses data: ${loses}. `
+      : '';
+    const how =
+      mode === 'FORCE'
+        ? `The master is down and its replica did not take over by itself. CLUSTER FAILOVER FORCE promotes ${ctx.label(best.id)} (the replica with the highest replication offset, ${offset}) with the votes of the other masters; it takes over ${rangesText(ranges)} with the data it has. Writes the old master accepted after offset ${offset} never reached the replica and are lost.`
+        : `Too few masters are alive to vote, so FORCE cannot win an election. CLUSTER FAILOVER TAKEOVER makes ${ctx.label(best.id)} (replication offset ${offset}) master of ${rangesText(ranges)} without votes. If the old master is only cut off and still takes writes, those writes are lost when it returns and becomes a replica.`;
+    const safe = mode === 'FORCE' && loses === null;
     return [
       buildOption(ctx, {
         id: `failover-${short(master)}`,
         kind: 'failover',
-        title: `Fail over ${ctx.label(master)} to its replica ${ctx.label(best.id)}`,
-        explanation:
-          mode === 'FORCE'
-            ? `The master is down and its replica did not take over by itself. CLUSTER FAILOVER FORCE promotes ${ctx.label(best.id)} (the replica with the highest replication offset, ${offset}) with the votes of the other masters; it takes over ${rangesText(ranges)} with the data it has. Writes the old master accepted after offset ${offset} never reached the replica and are lost.`
-            : `Too few masters are alive to vote, so FORCE cannot win an election. CLUSTER FAILOVER TAKEOVER makes ${ctx.label(best.id)} (replication offset ${offset}) master of ${rangesText(ranges)} without votes. If the old master is only cut off and still takes writes, those writes are lost when it returns and becomes a replica.`,
-        risk: mode === 'FORCE' ? 'safe' : 'data-loss',
-        loss:
-          mode === 'FORCE'
-            ? null
-            : {
-                slots: ranges,
-                keys: null,
-                description: `writes accepted by ${ctx.label(master)} after replication offset ${offset}, if it is still running`,
-              },
+        title: `Fail over ${ctx.label(master)} to its replica ${ctx.label(best.id)}${loses ? ' (data loss)' : ''}`,
+        explanation: `${restartFirst}${how}`,
+        risk: safe ? 'safe' : 'data-loss',
+        loss: safe
+          ? null
+          : {
+              slots: ranges,
+              keys: null,
+              description: loses
+                ? `keys of ${rangesText(ranges)} that ${ctx.label(best.id)} never received (how many is unknown: ${loses})`
+                : `writes accepted by ${ctx.label(master)} after replication offset ${offset}, if it is still running`,
+            },
         actions: [
           {
             action: { type: 'failover', node: best.id, master, mode, ranges },
-            why: `highest replication offset (${offset}) among the live replicas`,
+            why: loses
+              ? `the best live replica there is, and it lacks data: ${loses}`
+              : `highest replication offset (${offset}) among the live replicas`,
           },
         ],
         expected: `${ctx.label(best.id)} is master of ${rangesText(ranges)} on every node`,

@@ -45,20 +45,21 @@ export function planRejoins(ctx: PlanContext): RepairOption[] {
     });
 }
 
-/** FAIL nodes that serve nothing: forget them everywhere inside the 60 s ban. */
+/** FAIL nodes that serve nothing: forget them on every node that still lists them, inside the 60 s ban. */
 export function planForgetFailed(ctx: PlanContext): RepairOption[] {
   const targets = ctx.report.findings.filter((f) => f.code === 'NODE_FORGETTABLE').flatMap((f) => f.nodes);
   if (targets.length === 0) return [];
+  const listers = (target: string) => (ctx.byId.get(target)?.listedBy ?? []).map((id) => ctx.label(id));
   return [
     buildOption(ctx, {
       id: 'forget-failed',
       kind: 'forget-failed',
       title: `Forget ${plural(targets.length, 'dead node')} that serve nothing`,
-      explanation: `${targets.map((t) => ctx.label(t)).join(', ')} ${targets.length === 1 ? 'is' : 'are'} FAIL, own no slot and have no live replica; every node still gossips about them. CLUSTER FORGET is sent to all nodes at once, inside the 60 s ban, so gossip cannot bring them back. If one of those hosts is reused later, run CLUSTER RESET HARD on it before it rejoins (Slotwatch never does that).`,
+      explanation: `${targets.map((t) => ctx.label(t)).join(', ')} ${targets.length === 1 ? 'is' : 'are'} FAIL, own no slot and have no live replica; ${targets.map((t) => `${ctx.label(t)} is still listed by ${listers(t).join(', ') || 'no reachable node'}`).join('; ')}. CLUSTER FORGET is sent to exactly those nodes at once, inside the 60 s ban, so gossip cannot bring them back. If one of those hosts is reused later, run CLUSTER RESET HARD on it before it rejoins (Slotwatch never does that).`,
       risk: 'safe',
       actions: targets.map((target) => ({
         action: { type: 'forget', target } as const,
-        why: 'FAIL, no slots, no live replica',
+        why: `FAIL, no slots, no live replica; still listed by ${listers(target).join(', ')}`,
       })),
       expected: 'the dead nodes are gone from every CLUSTER NODES',
     }),

@@ -1,0 +1,130 @@
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { flags, waitUntilFailed } from '../support/break.js';
+import { NODE_TIMEOUT_MS, startNode, type TestNode, waitUntilHealthy } from '../support/cluster.js';
+import { checkData, seedData } from '../support/data.js';
+import { clusterPerTest } from '../support/lifecycle.js';
+import type { RedisConfig } from '../support/redis-backend.js';
+import { planFor, repair, report } from '../support/repair.js';
+import { waitFor } from '../support/wait.js';
+
+const harness = clusterPerTest();
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+const CLUSTER_CONFIG: RedisConfig = {
+  'cluster-enabled': 'yes',
+  'cluster-config-file': 'nodes.conf',
+  'cluster-node-timeout': String(NODE_TIMEOUT_MS),
+};
+
+function client(port: number): Redis {
+  const redis = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => null });
+  redis.on('error', () => {});
+  return redis;
+}
+
+/** A running node as the harness describes one, for a process this test starts itself. */
+async function testNode(started: Awaited<ReturnType<typeof startNode>>): Promise<TestNode> {
+  const redis = client(started.port);
+  const id = String(await redis.call('CLUSTER', 'MYID'));
+  return { ...started, address: `127.0.0.1:${started.port}`, id, redis };
+}
+
+const replicationOf = async (node: TestNode) => String(await node.redis.info('replication'));
+
+describe('failover safety, decided from the replica itself', () => {
+  it('calls failing over to a replica that never synced data loss, and a restart from the AOF keeps every key', async () => {
+    const cluster = await harness.start({ masters: 3, replicasPerMaster: 0 });
+    const [master, ...others] = cluster.masters;
+    if (!master) throw new Error('no master');
+    const spare = await testNode(await startNode(harness.backend, CLUSTER_CONFIG));
+    const restarted: TestNode[] = [];
+    try {
+      await master.redis.call('CONFIG', 'SET', 'appendonly', 'yes');
+      await waitFor('the AOF to be written', async () => {
+        const info = String(await master.redis.info('persistence'));
+        return info.includes('aof_enabled:1') && info.includes('aof_rewrite_in_progress:0');
+      });
+      const written = await seedData(cluster, range(0, 99), 2000);
+      const dir = ((await master.redis.call('CONFIG', 'GET', 'dir')) as string[])[1] ?? '';
+      // The replica's first sync waits a minute: the master dies long before it starts.
+      await master.redis.call('CONFIG', 'SET', 'repl-diskless-sync', 'yes', 'repl-diskless-sync-delay', '60');
+      await spare.redis.call('CLUSTER', 'MEET', '127.0.0.1', master.port, master.busPort);
+      const everyone = [...cluster.masters, spare];
+      await waitFor('every node to know the spare', async () => {
+        const views = await Promise.all(everyone.map((n) => flags(n, spare.id)));
+        return views.every((f) => f.length > 0 && !f.includes('handshake'));
+      });
+      await spare.redis.call('CLUSTER', 'REPLICATE', master.id);
+      await waitFor('the spare to be a replica everywhere, waiting for its first sync', async () => {
+        const views = await Promise.all(everyone.map((n) => n.redis.call('CLUSTER', 'NODES')));
+        const listed = views.every((v) =>
+          String(v)
+            .split('\n')
+            .some((l) => l.startsWith(spare.id) && l.includes('slave') && l.includes(master.id)),
+        );
+        return listed && (await master.redis.info('replication')).includes('state=wait_bgsave');
+      });
+
+      await master.process.kill();
+      const survivors = [...others, spare];
+      await waitUntilFailed(survivors, master);
+      expect(await replicationOf(spare)).toContain('master_link_down_since_seconds:-1');
+      const seeds = survivors.map((n) => n.address);
+      const before = await report(seeds);
+      const option = await planFor(seeds, 'failover');
+      const refused = await repair(option, seeds);
+
+      expect(before.nodes.find((n) => n.id === spare.id)).toMatchObject({
+        role: 'replica',
+        replicaSynced: false,
+        replicaUpToDate: false,
+        dbsize: 0,
+      });
+      expect(before.slots.gaps).toEqual([
+        { start: 0, end: 5460, reason: 'owner-failed', owner: master.id, keys: null },
+      ]);
+      expect(option.risk).toBe('data-loss');
+      expect(option.explanation).toMatch(
+        new RegExp(
+          `^Restart ${master.address} \\(${master.id.slice(0, 8)}\\) from its RDB/AOF first if it can come back: that loses nothing\\.`,
+        ),
+      );
+      expect(option.loss).toMatchObject({ slots: [[0, 5460]], keys: null });
+      expect(refused.status).toBe('refused');
+
+      const back = await testNode({
+        port: master.port,
+        busPort: master.busPort,
+        process: await harness.backend.start(master.port, {
+          ...CLUSTER_CONFIG,
+          'cluster-port': String(master.busPort),
+          bind: '127.0.0.1',
+          'protected-mode': 'no',
+          save: '',
+          appendonly: 'yes',
+          dir,
+          'repl-diskless-sync-delay': '0',
+        }),
+      });
+      restarted.push(back);
+      await waitUntilHealthy([back, ...survivors]);
+      // Once synced, the replica may still win the election its master's FAIL flag allows: either way both hold every key.
+      await waitFor('the replica to sync at last', async () => {
+        const [a, b] = await Promise.all([replicationOf(spare), replicationOf(back)]);
+        const synced = [a, b].some((r) => r.includes('master_link_status:up'));
+        return synced && (await spare.redis.dbsize()) === 2000 && (await back.redis.dbsize()) === 2000;
+      });
+      await waitUntilHealthy([back, ...survivors]);
+      const data = await checkData(cluster, written);
+
+      expect(data).toMatchObject({ intact: 2000, wrong: [] });
+    } finally {
+      for (const node of [spare, ...restarted]) {
+        node.redis.disconnect();
+        await node.process.kill();
+      }
+    }
+  });
+});
