@@ -3,6 +3,7 @@ import { type AnalysisContext, finding, keysText, plural } from './finding.js';
 import { nodeLabel } from './node-label.js';
 import type { Finding, Gap } from './report.js';
 import { countSlots, formatRanges, rangesFromSlots, type SlotRange } from './slot-ranges.js';
+import { replicaState } from './topology.js';
 
 const lossText = (keys: number | null): string =>
   keys === null
@@ -80,10 +81,13 @@ export function slotsOwnerFailed(ctx: AnalysisContext): Finding[] {
   return [...byOwner].map(([owner, gaps]) => {
     const replicas = [...ctx.topology.nodes.values()].filter((n) => n.masterId === owner);
     const live = replicas.filter((r) => !r.failed && r.view?.reachable);
+    const current = live.filter((r) => replicaState(r)?.current === true);
     const next =
-      live.length > 0
-        ? `Fail over to a replica: CLUSTER FAILOVER FORCE on ${nodeLabel(ctx.topology, live[0]?.id ?? null)} (\`slotwatch plan ${ctx.seeds}\` picks the best one).`
-        : `Restart ${nodeLabel(ctx.topology, owner)} from its RDB/AOF if at all possible; only if it cannot come back, re-assign its slots (${lossText(sumKeys(gaps))}).`;
+      current.length > 0
+        ? `Fail over to a replica: CLUSTER FAILOVER FORCE on ${nodeLabel(ctx.topology, current[0]?.id ?? null)} (\`slotwatch plan ${ctx.seeds}\` picks the best one).`
+        : live.length > 0
+          ? `Restart ${nodeLabel(ctx.topology, owner)} from its RDB/AOF first: its live replica never synced or fell behind, so promoting it loses data (\`slotwatch plan ${ctx.seeds}\` says how much).`
+          : `Restart ${nodeLabel(ctx.topology, owner)} from its RDB/AOF if at all possible; only if it cannot come back, re-assign its slots (${lossText(sumKeys(gaps))}).`;
     return finding(
       'SLOTS_OWNER_FAILED',
       'error',

@@ -85,6 +85,9 @@ describe('failover safety, decided from the replica itself', () => {
       expect(before.slots.gaps).toEqual([
         { start: 0, end: 5460, reason: 'owner-failed', owner: master.id, keys: null },
       ]);
+      expect(before.findings.find((f) => f.code === 'SLOTS_OWNER_FAILED')?.next).toMatch(
+        /^Restart .* from its RDB\/AOF first/,
+      );
       expect(option.risk).toBe('data-loss');
       expect(option.explanation).toMatch(
         new RegExp(

@@ -3,6 +3,8 @@ import { sleep } from '../pool.js';
 import type { ProbeOptions } from '../probe.js';
 import { type Snapshot, takeSnapshot } from './snapshot.js';
 
+const REPAIR_MAX_REPLY_BYTES = 512 * 1024 * 1024;
+
 /** What a step may do: look at the cluster, talk to one node, wait for agreement. */
 export class ExecContext {
   private readonly clients = new Map<string, Promise<NodeClient>>();
@@ -30,6 +32,8 @@ export class ExecContext {
       ...(this.probe.password !== undefined ? { password: this.probe.password } : {}),
       ...(this.probe.tls ? { tls: this.probe.tls } : {}),
       timeoutMs: 30_000,
+      // Repairs move real values (DUMP on BUSYKEY, GETKEYSINSLOT pages): a bigger bound than a probe's.
+      maxReplyBytes: REPAIR_MAX_REPLY_BYTES,
     };
     // One connection per node even when many slots ask for it at once; a failed connect is not kept.
     const connecting = connectNode(this.probe.addressMap?.[address] ?? address, options).then((connected) => {
