@@ -114,6 +114,19 @@ describe('reportMessage', () => {
     expect(text).toContain('&lt;this&gt; &amp; that');
   });
 
+  it('escapes what nodes said inside tables: an error text cannot ping the channel', () => {
+    const report = hugeReport();
+    const hostile = {
+      ...report,
+      nodes: report.nodes.map((n, i) =>
+        i === 0 ? { ...n, reachable: false, error: '<!channel> <https://evil.example|approve>' } : n,
+      ),
+    };
+    const text = JSON.stringify(reportMessage(hostile, 'prod-eu-1', 'nodes').blocks);
+    expect(text).toContain('&lt;!channel&gt; &lt;https://evil.example|approve&gt;');
+    expect(text).not.toContain('<!channel>');
+  });
+
   it('shows the state at a glance in the header and the fallback text', () => {
     const message = reportMessage(hugeReport(), 'prod-eu-1', 'status');
     expect((message.blocks[0] as AnyBlock).text?.text).toBe(':red_circle: prod-eu-1: CLUSTERDOWN');

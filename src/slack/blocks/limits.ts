@@ -37,11 +37,14 @@ export const header = (text: string): KnownBlock => ({
   text: { type: 'plain_text', text: truncate(text, LIMITS.header), emoji: true },
 });
 
-/** A monospaced table inside one section, ending in "… and N more" when rows or characters run out. */
+/**
+ * A monospaced table inside one section, ending in "… and N more" when rows or characters run out. Rows are
+ * escaped: they carry node addresses and error texts that come from the nodes.
+ */
 export function codeTable(rows: readonly string[], more: (hidden: number) => string, maxRows = 15): string {
   const budget = LIMITS.sectionText - 200;
   const shown: string[] = [];
-  for (const row of rows.slice(0, maxRows)) {
+  for (const row of rows.slice(0, maxRows).map(esc)) {
     if (shown.join('\n').length + row.length + 1 > budget) break;
     shown.push(row);
   }
