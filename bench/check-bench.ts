@@ -11,7 +11,7 @@ import { benchAlerts } from './alerts-bench.js';
 import { startDelayProxy } from './delay-proxy.js';
 import { benchFix } from './fix-bench.js';
 import { benchHostile } from './hostile-bench.js';
-import { benchOpenSlots } from './open-slots-bench.js';
+import { benchLiveReshard, benchOpenSlots } from './open-slots-bench.js';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 11);
@@ -150,6 +150,7 @@ async function main(): Promise<void> {
     }
     await benchFix(backend);
     await benchOpenSlots(backend);
+    await benchLiveReshard(backend);
     await benchAlerts(backend);
     await benchHostile();
   } finally {

@@ -58,6 +58,65 @@ function redisCliFix(seed: string): Promise<number> {
   });
 }
 
+/**
+ * 04-resharding at scale: `redis-cli --cluster reshard` moves 5000 slots holding 150,000 keys while Slotwatch
+ * diagnoses and plans again and again. Every sample must be free of false errors and offer no repair for moving slots.
+ */
+export async function benchLiveReshard(backend: RedisBackend): Promise<void> {
+  const cluster = await startCluster(backend, { masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1500 });
+  try {
+    await seedData(
+      cluster,
+      Array.from({ length: 16384 }, (_, s) => s),
+      150_000,
+    );
+    const [from, to] = cluster.masters as [TestNode, TestNode];
+    const child = spawn(
+      'redis-cli',
+      [
+        '--cluster',
+        'reshard',
+        from.address,
+        '--cluster-from',
+        from.id,
+        '--cluster-to',
+        to.id,
+        '--cluster-slots',
+        '5000',
+        '--cluster-yes',
+      ],
+      { stdio: 'ignore' },
+    );
+    let running = true;
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => {
+        running = false;
+        resolve(code);
+      }),
+    );
+    let samples = 0;
+    let moving = 0;
+    const wrong: string[] = [];
+    while (running) {
+      const report = await diagnose(cluster.seeds, { deadlineMs: 20_000 });
+      if (!report.ok) continue;
+      samples++;
+      if (report.value.movingSlots.length > 0) moving++;
+      const errors = report.value.findings.filter((f) => f.severity === 'error').map((f) => f.code);
+      const offered = planRepairs(report.value)
+        .map((o) => o.kind)
+        .filter((k) => k === 'close-open-slots' || k === 'adopt-orphans');
+      if (errors.length > 0 || offered.length > 0) wrong.push([...errors, ...offered].join('+'));
+    }
+    const code = await exited;
+    console.log(
+      `${'live reshard: 5000 slots, 150k keys'.padEnd(34)} ${samples} samples while it ran (${moving} saw slots moving): ${wrong.length} with a false error or repair${wrong.length > 0 ? ` (${wrong.join(', ')})` : ''}; redis-cli exit ${code}`,
+    );
+  } finally {
+    await cluster.stop();
+  }
+}
+
 /** Closing 1000 open slots holding keys: Slotwatch (diagnose + plan + fix) against redis-cli --cluster fix. */
 export async function benchOpenSlots(backend: RedisBackend): Promise<void> {
   const ours = await manyOpenSlots(backend);
