@@ -25,16 +25,15 @@ async function brokenCluster(
 }
 
 /** redis-cli asks several questions and ignores --cluster-yes for coverage: feed it "yes" forever. */
-function redisCliFix(seed: string): Promise<number> {
+export function redisCliFix(
+  seed: string,
+  flags: readonly string[] = ['--cluster-fix-with-unreachable-masters'],
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const began = performance.now();
-    const child = spawn(
-      'redis-cli',
-      ['--cluster', 'fix', seed, '--cluster-fix-with-unreachable-masters', '--cluster-yes'],
-      {
-        stdio: ['pipe', 'ignore', 'ignore'],
-      },
-    );
+    const child = spawn('redis-cli', ['--cluster', 'fix', seed, ...flags, '--cluster-yes'], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
     const yes = setInterval(() => child.stdin.write('yes\n'), 5);
     child.stdin.on('error', () => {});
     child.on('error', reject);

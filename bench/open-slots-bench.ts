@@ -6,6 +6,7 @@ import { waitUntilState } from '../test/support/break.js';
 import { startCluster, type TestCluster, type TestNode } from '../test/support/cluster.js';
 import { checkData, seedData } from '../test/support/data.js';
 import type { RedisBackend } from '../test/support/redis-backend.js';
+import { redisCliFix } from './fix-bench.js';
 
 const OPEN_SLOTS = 1000;
 const KEYS = 40_000;
@@ -40,22 +41,6 @@ async function outcome(cluster: TestCluster, written: Awaited<ReturnType<typeof 
     .filter((t) => /^\[\d+-[<>]-/.test(t)).length;
   const data = await checkData(cluster, written);
   return `${healthy ? 'ok' : 'NOT ok'}, ${open} open, ${data.intact}/${written.length} keys read back`;
-}
-
-function redisCliFix(seed: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const began = performance.now();
-    const child = spawn('redis-cli', ['--cluster', 'fix', seed, '--cluster-yes'], {
-      stdio: ['pipe', 'ignore', 'ignore'],
-    });
-    const yes = setInterval(() => child.stdin.write('yes\n'), 5);
-    child.stdin.on('error', () => {});
-    child.on('error', reject);
-    child.on('exit', () => {
-      clearInterval(yes);
-      resolve(performance.now() - began);
-    });
-  });
 }
 
 /**
@@ -131,7 +116,7 @@ export async function benchOpenSlots(backend: RedisBackend): Promise<void> {
   await ours.cluster.stop();
 
   const theirs = await manyOpenSlots(backend);
-  const theirsMs = await redisCliFix(theirs.cluster.seeds[0] ?? '');
+  const theirsMs = await redisCliFix(theirs.cluster.seeds[0] ?? '', []);
   const theirsOutcome = await outcome(theirs.cluster, theirs.written);
   await theirs.cluster.stop();
 
