@@ -101,6 +101,12 @@ export const Env = z.object({
   AUDIT_RETENTION: duration('AUDIT_RETENTION', '90d'),
   QUEUE_LOCK_DURATION: duration('QUEUE_LOCK_DURATION', '30s'),
   QUEUE_STALLED_INTERVAL: duration('QUEUE_STALLED_INTERVAL', '30s'),
+  REPAIR_WORKERS: z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(0, 'must be 0 (this replica runs no repairs) or more')
+    .max(16, 'at most 16')
+    .default(4),
   PROBE_MAX_REPLY_BYTES: z.coerce
     .number()
     .int('must be a whole number of bytes')
@@ -130,6 +136,8 @@ export interface Config {
     readonly prefix: string;
     readonly lockDurationMs: number;
     readonly stalledIntervalMs: number;
+    /** Repairs this replica runs at once; 0: it takes clicks and webhooks, others run the repairs. */
+    readonly workers: number;
   };
   readonly auditRetentionMs: number;
   readonly probeLimits: ProbeLimits;
@@ -281,6 +289,7 @@ export function loadConfig(
       prefix: e.QUEUE_PREFIX,
       lockDurationMs: e.QUEUE_LOCK_DURATION,
       stalledIntervalMs: e.QUEUE_STALLED_INTERVAL,
+      workers: e.REPAIR_WORKERS,
     },
     auditRetentionMs: e.AUDIT_RETENTION,
     probeLimits,

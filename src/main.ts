@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { diagnoser, KnownNodes } from './cluster-probe.js';
@@ -29,14 +30,29 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-/** The composition root: config → logger → Slack app → HTTP server. */
+/** The composition root: config → logger → Slack app → HTTP server. A failed start closes what it opened. */
 export async function startSlotwatch(config: Config, log: Logger): Promise<Running> {
+  const opened: (() => Promise<void>)[] = [];
+  try {
+    return await start(config, log, (undo) => opened.push(undo));
+  } catch (error) {
+    for (const undo of opened.reverse()) await undo().catch(() => {});
+    throw error;
+  }
+}
+
+async function start(
+  config: Config,
+  log: Logger,
+  opened: (undo: () => Promise<void>) => void,
+): Promise<Running> {
   const metrics = new Metrics();
   const inFlight = new InFlight();
   const slack = await createSlackApp(config, log);
   const queueRedis = config.queueRedisUrl
     ? connectQueueRedis(config.queueRedisUrl, log.child({ component: 'queue' }))
     : null;
+  opened(async () => queueRedis?.disconnect());
   if (queueRedis) {
     const clash = await watchedNodeBehind(queueRedis, config.clusters, log);
     if (clash) {
@@ -61,13 +77,16 @@ export async function startSlotwatch(config: Config, log: Logger): Promise<Runni
           approvalsRequired: config.approvalsRequired,
           approvalTtlMs: config.approvalTtlMs,
           audit,
+          auditRetentionMs: config.auditRetentionMs,
           log: log.child({ component: 'repairs' }),
           notifier: slackNotifier(slack.app.client, log),
           lockDurationMs: config.queue.lockDurationMs,
           stalledIntervalMs: config.queue.stalledIntervalMs,
+          concurrency: config.queue.workers,
         })
       : null;
   repairs?.startWorker();
+  opened(async () => repairs?.close(500));
   const known = new KnownNodes();
   const diagnose = diagnoser(metrics, known);
   const incidents = queueRedis
@@ -98,6 +117,7 @@ export async function startSlotwatch(config: Config, log: Logger): Promise<Runni
         )
       : null;
   await alerts?.start(config.monitorIntervalMs);
+  opened(async () => alerts?.close(500));
   const repair = {
     config,
     log,
@@ -107,6 +127,18 @@ export async function startSlotwatch(config: Config, log: Logger): Promise<Runni
     audit,
     approvers: new Approvers(config.approvers, slack.app.client),
     queueUp: async () => (queueRedis ? queueUp(queueRedis) : false),
+    replayed: async (click: string) =>
+      queueRedis
+        ? (await queueRedis
+            .set(
+              `${config.queue.prefix}:click:${createHash('sha256').update(click).digest('hex')}`,
+              '1',
+              'PX',
+              15 * 60_000,
+              'NX',
+            )
+            .catch(() => 'OK')) === null
+        : false,
   };
   registerCommands(slack.app, { config, log, metrics, diagnose, inFlight, repair, incidents });
   registerRepairActions(slack.app, repair);
@@ -153,6 +185,10 @@ export async function startSlotwatch(config: Config, log: Logger): Promise<Runni
     server.once('error', reject);
     server.listen(config.port, () => resolve());
   });
+  opened(async () => {
+    server.close();
+    server.closeAllConnections();
+  });
   await slack.start();
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -191,6 +227,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const log = createLogger(config.logLevel);
+  // A rejection nobody handled is a bug: logged loudly, never a reason to drop the repairs in flight.
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'BUG: unhandled rejection'));
   const running = await startSlotwatch(config, log).catch((error: unknown) => {
     if (error instanceof ConfigError) process.stderr.write(`slotwatch: ${error.message}\n`);
     log.fatal({ err: error }, 'start failed');

@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { probeOptions } from '../cluster-probe.js';
 import type { ClusterConfig } from '../config.js';
-import { within } from '../core/pool.js';
-import { executeRepair } from '../core/repair/execute.js';
+import { sleep, within } from '../core/pool.js';
+import { type ExecutionEvent, type ExecutionResult, executeRepair } from '../core/repair/execute.js';
 import type { RepairOption } from '../core/repair/types.js';
 import { SLOT_COUNT } from '../core/slot-ranges.js';
 import type { AuditLog } from './audit.js';
 import { ClusterLock } from './cluster-lock.js';
 import { quiet } from './queue-redis.js';
-import { redisJournal } from './redis-journal.js';
-import { type RepairRequest, RequestStore, type VoteResult } from './requests.js';
+import { requestJournal } from './redis-journal.js';
+import { FINAL_STATUSES, type RepairRequest, RequestStore, type VoteResult } from './requests.js';
 
 /** What the service tells the outside (Slack) about a request; the adapter renders it. */
 export interface RepairNotifier {
@@ -27,11 +28,20 @@ export interface RepairServiceOptions {
   readonly approvalsRequired: number;
   readonly approvalTtlMs: number;
   readonly audit: AuditLog;
+  readonly auditRetentionMs?: number;
   readonly log: Logger;
   readonly notifier: RepairNotifier;
   /** BullMQ stall detection; short in tests so a killed worker's job is picked up in seconds. */
   readonly lockDurationMs?: number;
   readonly stalledIntervalMs?: number;
+  /** Repairs run at once by this process's worker (default 4). */
+  readonly concurrency?: number;
+  /** How often queued requests without a job are enqueued and pending ones expired (default 2 s). */
+  readonly reconcileMs?: number;
+  /** A runner silent this long may be taken over (default 3 × the BullMQ lock duration). */
+  readonly takeOverAfterMs?: number;
+  /** How long a repair waits at a step boundary for the queue Redis to come back (default 30 min). */
+  readonly pauseLimitMs?: number;
   readonly now?: () => number;
 }
 
@@ -40,24 +50,45 @@ interface JobData {
 }
 
 const QUEUE = 'repairs';
+const LOCK_TTL_MS = 120_000;
+const HEARTBEAT_MS = 1000;
 
-/** Repair requests, votes and the BullMQ queue and worker that run approved repairs. */
+type FinalStatus = 'done' | 'failed' | 'stale' | 'cancelled';
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** Repair requests (a state machine in the queue Redis), their BullMQ queue and worker, and the reconciler. */
 export class RepairService {
   readonly store: RequestStore;
   readonly lock: ClusterLock;
   private readonly queue: Queue<JobData>;
+  private readonly connections: Redis[] = [];
   private worker: Worker<JobData> | null = null;
+  private reconciler: { stop: () => void; done: Promise<void> } | null = null;
   private readonly now: () => number;
 
   constructor(private readonly options: RepairServiceOptions) {
-    this.store = new RequestStore(options.redis, options.prefix);
+    this.store = new RequestStore(options.redis, options.prefix, {
+      ...(options.auditRetentionMs ? { auditRetentionMs: options.auditRetentionMs } : {}),
+    });
     this.lock = new ClusterLock(options.redis, options.prefix);
     this.queue = new Queue<JobData>(QUEUE, {
-      connection: quiet(options.redis.duplicate({ enableOfflineQueue: true })),
+      connection: this.connection({ enableOfflineQueue: true }),
       prefix: `${options.prefix}:bull`,
     });
     this.now = options.now ?? Date.now;
     this.queue.on('error', (error) => options.log.warn({ err: error.message }, 'repair queue error'));
+  }
+
+  /** A connection BullMQ uses but does not own: kept here and closed in close(). */
+  private connection(overrides: Parameters<Redis['duplicate']>[0]): Redis {
+    const redis = quiet(this.options.redis.duplicate(overrides));
+    this.connections.push(redis);
+    return redis;
+  }
+
+  private get takeOverAfterMs(): number {
+    return this.options.takeOverAfterMs ?? 3 * (this.options.lockDurationMs ?? 30_000);
   }
 
   async create(input: {
@@ -67,7 +98,7 @@ export class RepairService {
     channel: string;
   }): Promise<RepairRequest> {
     const now = this.now();
-    const request: RepairRequest = {
+    const request = await this.store.create({
       id: `rq-${randomUUID()}`,
       cluster: input.cluster,
       option: input.option,
@@ -82,8 +113,12 @@ export class RepairService {
       rejectedBy: null,
       cancelledBy: null,
       outcome: null,
-    };
-    await this.store.create(request);
+      runner: null,
+      heartbeatAt: null,
+      step: null,
+      finished: [],
+      cancelRequested: null,
+    });
     await this.options.audit.append({
       event: 'requested',
       request: request.id,
@@ -94,160 +129,282 @@ export class RepairService {
     return request;
   }
 
-  /** One vote, atomically; on the deciding approval the job is queued (job id = request id: never twice). */
+  /**
+   * One vote, atomically (its audit entry and, on the deciding one, the outbox entry are written by the same
+   * script). The job is then enqueued; if that fails or the process dies first, the reconciler does it.
+   */
   async vote(id: string, user: string, kind: 'approve' | 'reject'): Promise<VoteResult> {
     const result = await this.store.vote(id, user, kind, this.now());
-    const request = result.request;
-    if (!request) return result;
-    const audit = (event: 'approved' | 'rejected' | 'expired' | 'queued', detail: string) =>
-      this.options.audit.append({ event, request: id, cluster: request.cluster, user, detail });
-    if (result.result === 'approved')
-      await audit('approved', `${request.approvals.length}/${request.required}`);
-    if (result.result === 'rejected') await audit('rejected', 'rejected: request closed');
-    if (result.result === 'expired') await audit('expired', 'approval window over');
-    if (result.result === 'quorum') {
-      await audit('approved', `${request.approvals.length}/${request.required}`);
-      await this.queue.add(
-        'repair',
-        { requestId: id },
-        { jobId: id, removeOnComplete: 1000, removeOnFail: 1000 },
-      );
-      await audit('queued', request.option.id);
-    }
+    if (result.result === 'quorum') await this.enqueue(id);
     return result;
   }
 
-  async cancel(id: string, user: string): Promise<RepairRequest | null> {
-    const request = await this.store.get(id);
-    if (!request || (request.status !== 'running' && request.status !== 'queued')) return null;
-    await this.options.redis.set(`${this.options.prefix}:cancel:${id}`, user, 'PX', 86_400_000);
-    await this.options.audit.append({
-      event: 'cancelled',
-      request: id,
-      cluster: request.cluster,
-      user,
-      detail: 'cancel asked: stops between steps',
-    });
-    return this.store.update(id, { cancelledBy: { user, at: this.now() } });
+  /** Refused clicks are recorded too: who, what, and why refused. */
+  async refused(request: string, user: string, why: string): Promise<void> {
+    const cluster = (await this.store.get(request).catch(() => null))?.cluster ?? '';
+    await this.options.audit.append({ event: 'refused', request, cluster, user, detail: why });
   }
 
+  /** Hands a queued request to BullMQ (job id = request id: a second add is ignored). Never throws. */
+  private async enqueue(id: string): Promise<void> {
+    try {
+      await this.queue.add(
+        QUEUE,
+        { requestId: id },
+        { jobId: id, removeOnComplete: 1000, removeOnFail: 1000 },
+      );
+      await this.store.enqueued(id);
+    } catch (error) {
+      this.options.log.warn({ err: message(error), request: id }, 'enqueue failed: the reconciler retries');
+    }
+  }
+
+  async cancel(id: string, user: string) {
+    const outcome = await this.store.cancel(id, user, this.now());
+    if (outcome.result === 'closed' || outcome.result === 'missing') {
+      await this.refused(id, user, 'cancel: the request is not queued or running');
+    }
+    if (outcome.request && outcome.result === 'cancelled') await this.changed(outcome.request.id);
+    return outcome;
+  }
+
+  /** Renders the latest version of a request, and only if nothing newer was shown already. */
+  async changed(id: string): Promise<void> {
+    try {
+      const latest = await this.store.get(id);
+      if (latest && (await this.store.claimRender(id, latest.version)))
+        await this.options.notifier.requestChanged(latest);
+    } catch (error) {
+      this.options.log.warn({ err: message(error), request: id }, 'request render failed');
+    }
+  }
+
+  /** Starts the reconciler, and the worker unless this replica runs no repairs (concurrency 0). */
   startWorker(): void {
+    this.reconciler = this.loop(this.options.reconcileMs ?? 2000, () => this.reconcile());
+    if (this.options.concurrency === 0) return;
     this.worker = new Worker<JobData>(QUEUE, (job) => this.process(job), {
-      connection: quiet(
-        this.options.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true }),
-      ),
+      connection: this.connection({ maxRetriesPerRequest: null, enableOfflineQueue: true }),
       prefix: `${this.options.prefix}:bull`,
-      concurrency: 4,
+      concurrency: this.options.concurrency ?? 4,
       lockDuration: this.options.lockDurationMs ?? 30_000,
       stalledInterval: this.options.stalledIntervalMs ?? 30_000,
-      maxStalledCount: 2,
+      maxStalledCount: 1000,
     });
     this.worker.on('error', (error) => this.options.log.warn({ err: error.message }, 'repair worker error'));
   }
 
+  /** Runs `tick` every `ms` until stopped; a failing tick is logged, never thrown. */
+  private loop(ms: number, tick: () => Promise<void>): { stop: () => void; done: Promise<void> } {
+    const controller = new AbortController();
+    const done = (async () => {
+      while (!controller.signal.aborted) {
+        await tick().catch((error: unknown) =>
+          this.options.log.warn({ err: message(error) }, 'repair background task failed'),
+        );
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          controller.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+    })();
+    return { stop: () => controller.abort(), done };
+  }
+
+  /** Queued requests without a job get one; pending requests past their expiry expire (and say so). */
+  async reconcile(): Promise<void> {
+    for (const id of await this.store.queuedWithoutJob()) {
+      const request = await this.store.get(id);
+      if (request?.status === 'queued') await this.enqueue(id);
+      else await this.store.enqueued(id);
+    }
+    const now = this.now();
+    for (const id of await this.store.idsSince(now - this.options.approvalTtlMs - 86_400_000)) {
+      const { expired } = await this.store.expire(id, now);
+      if (expired) await this.changed(id);
+    }
+  }
+
   private async process(job: Job<JobData>): Promise<void> {
     const id = job.data.requestId;
-    const log = this.options.log.child({ request: id });
-    const current = await this.store.get(id);
-    if (!current || !['queued', 'running'].includes(current.status)) return;
-    const cluster = this.options.clusters.find((c) => c.name === current.cluster);
-    const audit = (
-      event: 'started' | 'step' | 'finished' | 'failed' | 'refused' | 'cancelled',
-      detail: string,
-    ) =>
-      this.options.audit.append({ event, request: id, cluster: current.cluster, user: 'slotwatch', detail });
+    const token = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    const log = this.options.log.child({ request: id, runner: token });
+    const claimed = await this.claim(id, token);
+    if (!claimed) return;
+    const { request, resumed } = claimed;
+    const cluster = this.options.clusters.find((c) => c.name === request.cluster);
     if (!cluster) {
-      await this.finish(current, 'failed', `cluster ${current.cluster} is no longer configured`);
+      await this.finish(request, token, 'failed', `cluster ${request.cluster} is no longer configured`);
       return;
     }
-    if (!(await this.lock.take(cluster.name, id, 120_000))) {
-      const holder = await this.lock.holder(cluster.name);
-      await audit('refused', `another repair (${holder}) runs on ${cluster.name}`);
+    if (!(await this.persist(() => this.lock.take(cluster.name, id, LOCK_TTL_MS)))) {
+      const holder = await this.lock.holder(cluster.name).catch(() => 'unknown');
       await this.finish(
-        current,
+        request,
+        token,
         'failed',
         `another repair (${holder}) is running on ${cluster.name}; request again when it ends`,
       );
       return;
     }
-    const resumed = current.status === 'running';
-    const running = (await this.store.update(id, { status: 'running' })) ?? current;
-    await audit('started', resumed ? 'resumed after a worker restart' : running.option.id);
-    await this.options.notifier.requestChanged(running);
-    await this.options.notifier.progress(
-      running,
-      resumed ? ':arrows_counterclockwise: Resumed after a worker restart.' : ':gear: Repair started.',
+    await this.changed(id);
+    const progress = this.progressWriter(request, log);
+    progress(
+      resumed
+        ? ':arrows_counterclockwise: Resumed by another worker; it finishes the approved repair from where it stopped.'
+        : ':gear: Repair started.',
     );
     const abort = new AbortController();
-    const watch = setInterval(() => {
-      void this.lock.extend(cluster.name, id, 120_000);
-      void this.options.redis
-        .exists(`${this.options.prefix}:cancel:${id}`)
-        .then((n) => n === 1 && abort.abort());
-    }, 500);
+    const heart = this.loop(HEARTBEAT_MS, async () => {
+      if (abort.signal.aborted) return;
+      const mine = await this.store.heartbeat(id, token, this.now()).catch(() => true);
+      const locked = await this.lock.extend(cluster.name, id, LOCK_TTL_MS).catch(() => true);
+      if (!mine || !locked) {
+        log.warn({ mine, locked }, 'repair lost its request or lock: stops at the next step boundary');
+        abort.abort(
+          mine
+            ? 'the cluster lock was lost to another repair'
+            : 'another worker took the repair over (this one stopped answering for too long)',
+        );
+      }
+    });
+    let result: ExecutionResult | null = null;
     try {
-      const result = await executeRepair(running.option, cluster.seeds, {
+      result = await executeRepair(request.option, cluster.seeds, {
         ...probeOptions(cluster),
-        journal: redisJournal(this.options.redis, `${this.options.prefix}:journal:${id}`),
+        journal: requestJournal({
+          store: this.store,
+          id,
+          token,
+          signal: abort.signal,
+          ...(this.options.pauseLimitMs ? { pauseLimitMs: this.options.pauseLimitMs } : {}),
+          onPause: (paused) =>
+            progress(
+              paused
+                ? ':double_vertical_bar: The queue Redis does not answer: the repair waits at the step boundary.'
+                : ':arrow_forward: The queue Redis is back: the repair goes on.',
+            ),
+        }),
         acceptDataLoss: true,
         signal: abort.signal,
         onEvent: (event) => {
-          const text =
-            event.type === 'step-started'
-              ? `Step ${event.step.index}/${running.option.steps.length} on ${event.step.where}: \`${event.step.command}\``
-              : event.type === 'step-finished'
-                ? `Step ${event.step.index} done (${event.ms} ms).`
-                : event.type === 'step-skipped'
-                  ? `Step ${event.step.index} skipped: ${event.reason}.`
-                  : event.type === 'step-note'
-                    ? event.message
-                    : `Step ${event.step.index} failed: ${event.error}`;
-          void audit('step', text);
-          void this.options.notifier.progress(running, text);
+          const text = this.describe(event, request.option.steps.length);
+          if (text) progress(text);
         },
       });
-      const coverage = (r: typeof result.before) =>
-        r ? `${r.slots.covered}/${SLOT_COUNT} slots, state ${r.state}` : 'unknown';
-      const summary = `before: ${coverage(result.before)}; after: ${coverage(result.after)}`;
-      if (result.status === 'done') await this.finish(running, 'done', `Repaired. ${summary}`);
-      else if (result.status === 'stale') await this.finish(running, 'stale', `Refused: ${result.error}`);
-      else if (result.status === 'aborted')
-        await this.finish(running, 'cancelled', `Cancelled before step ${result.stoppedAt}. ${summary}`);
-      else
-        await this.finish(
-          running,
-          'failed',
-          `Stopped at step ${result.stoppedAt ?? '?'}: ${result.error}. ${summary}`,
-        );
     } catch (error) {
       log.error({ err: error }, 'repair crashed');
-      await this.finish(
-        running,
-        'failed',
-        `crashed: ${error instanceof Error ? error.message : String(error)}`,
-      );
     } finally {
-      clearInterval(watch);
-      await this.lock.release(cluster.name, id);
+      heart.stop();
+      await heart.done;
+    }
+    const [status, outcome] = this.outcomeOf(result);
+    await progress.flush();
+    await this.finish(request, token, status, outcome);
+    await this.lock.release(cluster.name, id).catch(() => {});
+  }
+
+  /** Takes the request: at once when queued; when another runner went silent; waits while it is alive. */
+  private async claim(
+    id: string,
+    token: string,
+  ): Promise<{ request: RepairRequest; resumed: boolean } | null> {
+    for (;;) {
+      const { result, request } = await this.persist(() =>
+        this.store.claim(id, token, this.now(), this.takeOverAfterMs),
+      );
+      if ((result === 'claimed' || result === 'resumed') && request)
+        return { request, resumed: result === 'resumed' };
+      if (result !== 'busy') return null;
+      await sleep(HEARTBEAT_MS);
+    }
+  }
+
+  /** Retries while the queue Redis is unreachable: a repair's bookkeeping waits for it, never skips it. */
+  private async persist<T>(
+    work: () => Promise<T>,
+    limitMs = this.options.pauseLimitMs ?? 30 * 60_000,
+  ): Promise<T> {
+    const began = this.now();
+    for (;;) {
+      try {
+        return await work();
+      } catch (error) {
+        if (this.now() - began > limitMs) throw error;
+        await sleep(500);
+      }
+    }
+  }
+
+  private describe(event: ExecutionEvent, total: number): string | null {
+    switch (event.type) {
+      case 'step-started':
+        return `Step ${event.step.index}/${total} on ${event.step.where}: \`${event.step.command}\``;
+      case 'step-finished':
+        return `Step ${event.step.index} done (${event.ms} ms).`;
+      case 'step-skipped':
+        return `Step ${event.step.index} skipped: ${event.reason}.`;
+      case 'step-note':
+        return event.message;
+      case 'step-failed':
+        return `Step ${event.step.index} failed: ${event.error}`;
+    }
+  }
+
+  /** Progress lines in order, each post awaited before the next; failures are logged by the notifier. */
+  private progressWriter(request: RepairRequest, log: Logger) {
+    let chain = Promise.resolve();
+    const write = (text: string) => {
+      chain = chain
+        .then(() => this.options.notifier.progress(request, text))
+        .catch((error: unknown) => log.warn({ err: message(error) }, 'progress post failed'));
+    };
+    return Object.assign(write, { flush: () => chain });
+  }
+
+  private outcomeOf(result: ExecutionResult | null): [FinalStatus, string] {
+    if (!result) return ['failed', 'The repair crashed; see the logs. Plan again to see what is left.'];
+    const coverage = (r: ExecutionResult['before']) =>
+      r ? `${r.slots.covered}/${SLOT_COUNT} slots, state ${r.state}` : 'unknown';
+    const summary = `before: ${coverage(result.before)}; after: ${coverage(result.after)}`;
+    const left =
+      result.remaining.length > 0
+        ? ` Left to do: ${result.remaining.map((s) => `step ${s.index} (${s.where}: ${s.command})`).join('; ')}.`
+        : '';
+    switch (result.status) {
+      case 'done':
+        return ['done', `Repaired. ${summary}`];
+      case 'stale':
+        return ['stale', `Refused: ${result.error}`];
+      case 'aborted':
+        return result.error === 'cancelled'
+          ? ['cancelled', `Cancelled before step ${result.stoppedAt}. ${summary}.${left}`]
+          : ['failed', `Stopped before step ${result.stoppedAt}: ${result.error}. ${summary}.${left}`];
+      default:
+        return ['failed', `Stopped at step ${result.stoppedAt ?? '?'}: ${result.error}. ${summary}.${left}`];
     }
   }
 
   private async finish(
     request: RepairRequest,
-    status: 'done' | 'failed' | 'stale' | 'cancelled',
+    token: string,
+    status: FinalStatus,
     outcome: string,
   ): Promise<void> {
-    // Audit first: whoever sees the new status can already read why.
-    await this.options.audit.append({
-      event: status === 'done' ? 'finished' : status === 'cancelled' ? 'cancelled' : 'failed',
-      request: request.id,
-      cluster: request.cluster,
-      user: 'slotwatch',
-      detail: outcome,
-    });
-    const updated = (await this.store.update(request.id, { status, outcome })) ?? request;
-    await this.options.notifier.progress(updated, outcome);
-    await this.options.notifier.requestChanged(updated);
+    const ended = await this.persist(() => this.store.finish(request.id, token, status, outcome, this.now()));
+    if (!ended.ok) {
+      this.options.log.warn(
+        { request: request.id },
+        'another worker owns the request now; leaving the end to it',
+      );
+      return;
+    }
+    this.options.log.info({ audit: status, request: request.id, cluster: request.cluster }, 'repair ended');
+    await this.options.notifier.progress(ended.request ?? request, outcome).catch(() => {});
+    await this.changed(request.id);
   }
 
   async jobState(id: string): Promise<string | null> {
@@ -255,8 +412,13 @@ export class RepairService {
     return job ? await job.getState() : null;
   }
 
+  isFinal(request: RepairRequest): boolean {
+    return FINAL_STATUSES.includes(request.status);
+  }
+
   /** Lets a running repair finish (bounded: a queue Redis that is down cannot be waited for), then closes. */
   async close(timeoutMs = 20_000): Promise<void> {
+    this.reconciler?.stop();
     const settled = async (work: Promise<void>) =>
       (
         await within(
@@ -264,7 +426,9 @@ export class RepairService {
           timeoutMs,
         )
       ).done;
-    if (this.worker && !(await settled(this.worker.close()))) void this.worker.close(true).catch(() => {});
-    if (!(await settled(this.queue.close()))) void this.queue.disconnect().catch(() => {});
+    await settled(this.reconciler?.done ?? Promise.resolve());
+    if (this.worker && !(await settled(this.worker.close()))) await settled(this.worker.close(true));
+    if (!(await settled(this.queue.close()))) await settled(this.queue.disconnect());
+    for (const redis of this.connections) redis.disconnect();
   }
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RepairOption } from '../core/repair/types.js';
+import { CLAIM_RENDER, SCRIPTS, type Transition } from './request-scripts.js';
 
 export type RequestStatus =
   | 'pending'
@@ -11,6 +12,15 @@ export type RequestStatus =
   | 'rejected'
   | 'expired'
   | 'cancelled';
+
+export const FINAL_STATUSES: readonly RequestStatus[] = [
+  'done',
+  'failed',
+  'stale',
+  'rejected',
+  'expired',
+  'cancelled',
+];
 
 export interface Vote {
   readonly user: string;
@@ -33,77 +43,72 @@ export interface RepairRequest {
   readonly rejectedBy: Vote | null;
   readonly cancelledBy: Vote | null;
   readonly outcome: string | null;
+  /** Bumped by every transition: Slack shows the highest version only. */
+  readonly version: number;
+  /** The worker running it, and when it last said it is alive. */
+  readonly runner: string | null;
+  readonly heartbeatAt: number | null;
+  /** The step started and not finished, if any; the steps finished. */
+  readonly step: number | null;
+  readonly finished: readonly number[];
+  readonly cancelRequested: Vote | null;
 }
 
 export type VoteResult =
-  | { readonly result: 'approved' | 'quorum' | 'rejected'; readonly request: RepairRequest }
+  | { readonly result: 'approved' | 'quorum' | 'rejected' | 'expired'; readonly request: RepairRequest }
   | {
-      readonly result: 'missing' | 'self' | 'twice' | 'expired' | 'not-pending';
+      readonly result: 'missing' | 'self' | 'twice' | 'not-pending';
       readonly request: RepairRequest | null;
     };
 
-// Every change to a request is one script: concurrent clicks are serialised by Redis, none is lost or doubled.
-const VOTE = `
-local raw = redis.call('GET', KEYS[1])
-if not raw then return {'missing', ''} end
-local r = cjson.decode(raw)
-local user, now, kind = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-if r.status ~= 'pending' then return {'not-pending', raw} end
-if now > r.expiresAt then
-  r.status = 'expired'
-  raw = cjson.encode(r)
-  redis.call('SET', KEYS[1], raw, 'KEEPTTL')
-  return {'expired', raw}
-end
-if kind == 'reject' then
-  r.status = 'rejected'
-  r.rejectedBy = { user = user, at = now }
-  raw = cjson.encode(r)
-  redis.call('SET', KEYS[1], raw, 'KEEPTTL')
-  return {'rejected', raw}
-end
-if r.requester == user then return {'self', raw} end
-if type(r.approvals) ~= 'table' then r.approvals = {} end
-for _, vote in ipairs(r.approvals) do
-  if vote.user == user then return {'twice', raw} end
-end
-table.insert(r.approvals, { user = user, at = now })
-local result = 'approved'
-if #r.approvals >= r.required then
-  r.status = 'queued'
-  result = 'quorum'
-end
-raw = cjson.encode(r)
-redis.call('SET', KEYS[1], raw, 'KEEPTTL')
-return {result, raw}
-`;
+export type ClaimResult = 'claimed' | 'resumed' | 'busy' | 'closed' | 'missing';
+export type StepResult = 'ok' | 'cancel' | 'lost' | 'missing';
+export type CancelResult = 'cancelled' | 'asked' | 'already' | 'closed' | 'missing';
 
-const UPDATE = `
-local raw = redis.call('GET', KEYS[1])
-if not raw then return nil end
-local r = cjson.decode(raw)
-local patch = cjson.decode(ARGV[1])
-local from = ARGV[2]
-if from ~= '' and r.status ~= from then return nil end
-for k, v in pairs(patch) do r[k] = v end
-raw = cjson.encode(r)
-redis.call('SET', KEYS[1], raw, 'KEEPTTL')
-return raw
-`;
+type Stored = Omit<RepairRequest, 'option'> & { optionId: string };
 
 /** cjson turns an empty array into {} and null into a sentinel: normalise what comes back. */
-function decode(raw: string): RepairRequest {
-  const r = JSON.parse(raw) as RepairRequest & { approvals: unknown };
-  return { ...r, approvals: Array.isArray(r.approvals) ? r.approvals : [], ts: r.ts ?? null };
+function decode(raw: string, option: RepairOption): RepairRequest {
+  const r = JSON.parse(raw) as Stored & { approvals: unknown; finished: unknown };
+  const { optionId: _optionId, ...rest } = r;
+  const list = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
+  return {
+    ...rest,
+    option,
+    approvals: list<Vote>(r.approvals),
+    finished: list<number>(r.finished),
+    ts: r.ts ?? null,
+    version: r.version ?? 0,
+    runner: r.runner ?? null,
+    heartbeatAt: r.heartbeatAt ?? null,
+    step: r.step ?? null,
+    cancelRequested: r.cancelRequested ?? null,
+    rejectedBy: r.rejectedBy ?? null,
+    cancelledBy: r.cancelledBy ?? null,
+    outcome: r.outcome ?? null,
+  };
 }
 
+export interface RequestStoreOptions {
+  /** How long finished requests stay readable. */
+  readonly keepMs?: number;
+  /** How long audit entries are kept (the stream is trimmed on every write). */
+  readonly auditRetentionMs?: number;
+}
+
+/** Repair requests in the queue Redis: every change of state is one atomic script (request-scripts.ts). */
 export class RequestStore {
+  private readonly keepMs: number;
+  private readonly auditRetentionMs: number;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    /** How long finished requests stay readable. */
-    private readonly keepMs = 30 * 86_400_000,
-  ) {}
+    options: RequestStoreOptions = {},
+  ) {
+    this.keepMs = options.keepMs ?? 30 * 86_400_000;
+    this.auditRetentionMs = options.auditRetentionMs ?? 90 * 86_400_000;
+  }
 
   private key(id: string): string {
     return `${this.prefix}:request:${id}`;
@@ -113,37 +118,124 @@ export class RequestStore {
     return `${this.prefix}:requests`;
   }
 
-  async create(request: RepairRequest): Promise<void> {
+  /** Requests approved but not yet handed to the queue (filled atomically with the deciding vote). */
+  get outbox(): string {
+    return `${this.prefix}:enqueue`;
+  }
+
+  async create(request: Omit<RepairRequest, 'version'>): Promise<RepairRequest> {
+    const { option, ...rest } = request;
+    const stored: Stored = { ...rest, version: 1, optionId: option.id };
     await this.redis
       .multi()
-      .set(this.key(request.id), JSON.stringify(request), 'PX', this.keepMs)
+      .set(this.key(request.id), JSON.stringify(stored), 'PX', this.keepMs)
+      .set(`${this.key(request.id)}:option`, JSON.stringify(option), 'PX', this.keepMs)
       .zadd(this.index, request.createdAt, request.id)
+      .zremrangebyscore(this.index, '-inf', request.createdAt - this.keepMs)
       .exec();
+    return { ...request, version: 1 };
   }
 
   async get(id: string): Promise<RepairRequest | null> {
-    const raw = await this.redis.get(this.key(id));
-    return raw ? decode(raw) : null;
+    const [raw, option] = await this.redis.mget(this.key(id), `${this.key(id)}:option`);
+    return raw && option ? decode(raw, JSON.parse(option) as RepairOption) : null;
+  }
+
+  /** Versioned events of one request, oldest first. */
+  async events(
+    id: string,
+  ): Promise<{ v: number; event: string; status: string; user: string; at: number; detail: string }[]> {
+    return (await this.redis.lrange(`${this.key(id)}:events`, 0, -1)).map((e) => JSON.parse(e));
+  }
+
+  private async run(
+    transition: Transition,
+    id: string,
+    user: string,
+    now: number,
+    ...args: (string | number)[]
+  ): Promise<{ result: string; request: RepairRequest | null }> {
+    const keys = [this.key(id), `${this.key(id)}:events`, `${this.prefix}:audit`, this.outbox];
+    const [result, raw] = (await this.redis.eval(
+      SCRIPTS[transition],
+      keys.length,
+      ...keys,
+      now,
+      String(Math.max(0, now - this.auditRetentionMs)),
+      user,
+      ...args,
+    )) as [string, string];
+    if (!raw) return { result, request: null };
+    const option = await this.redis.get(`${this.key(id)}:option`);
+    return { result, request: option ? decode(raw, JSON.parse(option) as RepairOption) : null };
   }
 
   async vote(id: string, user: string, kind: 'approve' | 'reject', now: number): Promise<VoteResult> {
-    const [result, raw] = (await this.redis.eval(VOTE, 1, this.key(id), user, now, kind)) as [string, string];
-    const request = raw ? decode(raw) : null;
-    if ((result === 'approved' || result === 'quorum' || result === 'rejected') && request)
+    const { result, request } = await this.run('vote', id, user, now, kind);
+    if (
+      (result === 'approved' || result === 'quorum' || result === 'rejected' || result === 'expired') &&
+      request
+    )
       return { result, request };
-    return { result: result as 'missing' | 'self' | 'twice' | 'expired' | 'not-pending', request };
+    return { result: result as 'missing' | 'self' | 'twice' | 'not-pending', request };
   }
 
-  /** Applies `patch`, only from status `from` when given; null when the request is gone or elsewhere. */
-  async update(
+  async claim(id: string, token: string, now: number, staleMs: number) {
+    const { result, request } = await this.run('claim', id, 'slotwatch', now, token, staleMs);
+    return { result: result as ClaimResult, request };
+  }
+
+  async heartbeat(id: string, token: string, now: number): Promise<boolean> {
+    return (await this.run('heartbeat', id, 'slotwatch', now, token)).result === 'ok';
+  }
+
+  async step(id: string, token: string, step: number, phase: 'start' | 'done', detail: string, now: number) {
+    return (await this.run('step', id, 'slotwatch', now, token, step, phase, detail)).result as StepResult;
+  }
+
+  async finish(
     id: string,
-    patch: Partial<RepairRequest>,
-    from?: RequestStatus,
-  ): Promise<RepairRequest | null> {
-    const raw = (await this.redis.eval(UPDATE, 1, this.key(id), JSON.stringify(patch), from ?? '')) as
-      | string
-      | null;
-    return raw ? decode(raw) : null;
+    token: string,
+    status: 'done' | 'failed' | 'stale' | 'cancelled',
+    outcome: string,
+    now: number,
+  ) {
+    const audit = status === 'done' ? 'finished' : status === 'cancelled' ? 'cancelled' : 'failed';
+    const { result, request } = await this.run('finish', id, 'slotwatch', now, token, status, outcome, audit);
+    return { ok: result === 'ok', request };
+  }
+
+  async cancel(id: string, user: string, now: number) {
+    const { result, request } = await this.run('cancel', id, user, now);
+    return { result: result as CancelResult, request };
+  }
+
+  async expire(id: string, now: number) {
+    const { result, request } = await this.run('expire', id, 'slotwatch', now);
+    return { expired: result === 'expired', request };
+  }
+
+  /** Fields that are not state (the approval message's ts). */
+  async annotate(id: string, patch: { ts: string | null }, now: number): Promise<RepairRequest | null> {
+    return (await this.run('annotate', id, 'slotwatch', now, JSON.stringify(patch))).request;
+  }
+
+  /** True when `version` is newer than anything shown for the request so far (and marks it shown). */
+  async claimRender(id: string, version: number): Promise<boolean> {
+    return (await this.redis.eval(CLAIM_RENDER, 1, `${this.key(id)}:rendered`, version)) === 1;
+  }
+
+  async queuedWithoutJob(): Promise<string[]> {
+    return this.redis.smembers(this.outbox);
+  }
+
+  async enqueued(id: string): Promise<void> {
+    await this.redis.srem(this.outbox, id);
+  }
+
+  /** Ids of requests created since `since`, newest first. */
+  async idsSince(since: number): Promise<string[]> {
+    return this.redis.zrevrangebyscore(this.index, '+inf', since);
   }
 
   /** Newest first, those still readable. */

@@ -22,6 +22,8 @@ export interface RepairDeps {
   readonly approvers: Approvers;
   /** Whether the queue Redis answers right now. */
   queueUp(): Promise<boolean>;
+  /** True when this exact click (user, action, action_ts, value) was seen before: a replay. */
+  replayed(click: string): Promise<boolean>;
 }
 
 /** Why repairs cannot be asked for right now, or null. */
@@ -115,7 +117,8 @@ async function requestRepair(
     channel,
   });
   const posted = await app.client.chat.postMessage({ channel, ...requestMessage(request) });
-  const withTs = (await deps.repairs.store.update(request.id, { ts: posted.ts ?? null })) ?? request;
+  const withTs =
+    (await deps.repairs.store.annotate(request.id, { ts: posted.ts ?? null }, Date.now())) ?? request;
   if (!deps.approvers.configured) {
     await app.client.chat.postMessage({
       channel,
@@ -136,7 +139,6 @@ const REFUSALS: Record<string, string> = {
 
 async function vote(
   deps: RepairDeps,
-  app: App,
   kind: 'approve' | 'reject',
   { body, action, respond }: ButtonArgs,
 ): Promise<void> {
@@ -149,37 +151,42 @@ async function vote(
     ));
   }
   const user = body.user.id;
+  const id = action.value ?? '';
   if (!(await deps.approvers.includes(user))) {
+    await deps.repairs.refused(id, user, `${kind}: not on the approver list`);
     return void (await ephemeral(
       respond,
       ':no_entry: You are not on the approver list for repairs; your click changed nothing.',
     ));
   }
-  const result = await deps.repairs.vote(action.value ?? '', user, kind);
-  if (result.request)
-    await app.client.chat
-      .update({
-        channel: result.request.channel,
-        ts: result.request.ts ?? '',
-        ...requestMessage(result.request),
-      })
-      .catch(() => {});
-  const refusal = REFUSALS[result.result];
-  if (refusal) await ephemeral(respond, `:no_entry: ${refusal}`);
+  const result = await deps.repairs.vote(id, user, kind);
+  // Slack shows the latest version only: a render of an older copy never overwrites a newer one.
+  if (result.request) await deps.repairs.changed(result.request.id);
+  const refusal =
+    result.result === 'not-pending' && result.request?.status === 'expired'
+      ? REFUSALS.expired
+      : REFUSALS[result.result];
+  if (refusal) {
+    await deps.repairs.refused(id, user, `${kind}: ${result.result}`);
+    await ephemeral(respond, `:no_entry: ${refusal}`);
+  }
 }
 
 async function cancel(deps: RepairDeps, { body, action, respond }: ButtonArgs): Promise<void> {
   if (!deps.repairs) return;
   if (!deps.approvers.configured || !(await deps.approvers.includes(body.user.id))) {
+    await deps.repairs.refused(action.value ?? '', body.user.id, 'cancel: not on the approver list');
     return void (await ephemeral(respond, ':no_entry: Only approvers can cancel a repair.'));
   }
-  const request = await deps.repairs.cancel(action.value ?? '', body.user.id);
-  await ephemeral(
-    respond,
-    request
-      ? 'Cancel asked: the repair stops before its next step and reports where.'
-      : 'This repair is not running.',
-  );
+  const { result } = await deps.repairs.cancel(action.value ?? '', body.user.id);
+  const answers: Record<typeof result, string> = {
+    cancelled: 'Cancelled: it had not started, so no step ran.',
+    asked: 'Cancel asked: the repair stops before its next step and reports where.',
+    already: 'Cancel was already asked: the repair stops before its next step.',
+    closed: 'This repair is not queued or running: nothing changed.',
+    missing: 'This request no longer exists.',
+  };
+  await ephemeral(respond, answers[result]);
 }
 
 /** The buttons of repair options and approval messages. Every handler checks who clicked. */
@@ -188,7 +195,20 @@ export function registerRepairActions(app: App, deps: RepairDeps): void {
     app.action<BlockAction<ButtonAction>>(name, async ({ ack, body, action, respond }) => {
       await ack();
       await deps.inFlight.track(
-        run({ body, action, respond }).catch(async (error: unknown) => {
+        (async () => {
+          if (await deps.replayed(`${body.user.id}:${name}:${action.action_ts}:${action.value ?? ''}`)) {
+            await deps.repairs?.refused(
+              name === 'request_repair' ? '' : (action.value ?? ''),
+              body.user.id,
+              `${name}: replayed click`,
+            );
+            return void (await ephemeral(
+              respond,
+              ':no_entry: This click was already handled; nothing changed.',
+            ));
+          }
+          await run({ body, action, respond });
+        })().catch(async (error: unknown) => {
           deps.log.error({ err: error, action: name }, 'repair action failed');
           await ephemeral(
             respond,
@@ -198,8 +218,8 @@ export function registerRepairActions(app: App, deps: RepairDeps): void {
       );
     });
   handle('request_repair', (args) => requestRepair(deps, app, args));
-  handle('approve_repair', (args) => vote(deps, app, 'approve', args));
-  handle('reject_repair', (args) => vote(deps, app, 'reject', args));
+  handle('approve_repair', (args) => vote(deps, 'approve', args));
+  handle('reject_repair', (args) => vote(deps, 'reject', args));
   handle('cancel_repair', (args) => cancel(deps, args));
   handle('plan_again', async ({ action, respond }) =>
     fixCommand(deps, action.value ?? deps.config.defaultCluster, respond),

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,9 +6,7 @@ import { startSlotwatch } from '../../src/main.js';
 import { testBackend } from '../support/backend.js';
 import { killMasterAndReplicas } from '../support/break.js';
 import { startCluster, startNode, type TestCluster } from '../support/cluster.js';
-import { freePort } from '../support/free-port.js';
 import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
-import { expectHealthy } from '../support/repair.js';
 import { SlackRecorder } from '../support/slack-recorder.js';
 import { buttonClickBody, postToSlack, slashCommandBody } from '../support/slack-signing.js';
 import { waitFor } from '../support/wait.js';
@@ -52,14 +49,6 @@ function env(cluster: TestCluster, port: number, prefix: string): Record<string,
     LOG_LEVEL: 'warn',
     WEBHOOK_TOKEN: 'durability-webhook-token-0123',
   };
-}
-
-function spawnBot(vars: Record<string, string>): { child: ChildProcess; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ['dist/main.js'], {
-    env: vars,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  return { child, exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
 }
 
 async function click(port: number, actionId: string, value: string, user: string): Promise<void> {
@@ -105,65 +94,6 @@ const requestDoc = async (prefix: string, id: string) =>
   };
 
 describe('durability of approved repairs', () => {
-  it('recovers a job whose worker was killed mid-repair and converges', async () => {
-    const cluster = await startCluster(backend);
-    try {
-      const [victim] = cluster.masters;
-      if (!victim) throw new Error('no master');
-      await killMasterAndReplicas(cluster, victim);
-      const alive = cluster.nodes.filter((n) => n !== victim && !cluster.replicaOf(victim).includes(n));
-      const prefix = `dur${Date.now()}`;
-      const port = await freePort();
-      const first = spawnBot(env(cluster, port, prefix));
-      await waitFor(
-        'the bot',
-        async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok,
-      );
-
-      const id = await requestTakeOverAndApprove(port, prefix);
-      // Kill the worker as soon as the first step has finished.
-      await waitFor(
-        'step 1 to finish',
-        async () => (await queueClient.smembers(`${prefix}:journal:${id}`)).includes('1'),
-        {
-          timeoutMs: 20_000,
-          intervalMs: 10,
-        },
-      );
-      first.child.kill('SIGKILL');
-      await first.exit;
-      expect((await requestDoc(prefix, id)).status).toBe('running');
-
-      const second = spawnBot(env(cluster, port, prefix));
-      try {
-        const done = await waitFor(
-          'the recovered job to finish',
-          async () => {
-            const doc = await requestDoc(prefix, id);
-            return ['done', 'failed', 'stale'].includes(doc.status) && doc;
-          },
-          { timeoutMs: 45_000 },
-        );
-        expect(done).toMatchObject({ status: 'done' });
-        await expectHealthy(alive);
-        const events = (await queueClient.xrange(`${prefix}:audit`, '-', '+')).map(
-          ([, f]) => `${f[1]}${String(f[9]).includes('resumed') ? ' (resumed)' : ''}`,
-        );
-        expect(events).toContain('started (resumed)');
-        expect(events.at(-1)).toBe('finished');
-        const skipped = recorder.requests.filter((r) =>
-          JSON.stringify(r.body).includes('skipped: finished by an earlier run'),
-        );
-        expect(skipped.length).toBeGreaterThan(0);
-      } finally {
-        second.child.kill('SIGTERM');
-        await second.exit;
-      }
-    } finally {
-      await cluster.stop();
-    }
-  });
-
   it('keeps /redis status working while the queue Redis is down and says repairs are unavailable', async () => {
     const cluster = await startCluster(backend, { masters: 3, replicasPerMaster: 0 });
     const spare = await startNode(backend, {});

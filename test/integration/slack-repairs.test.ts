@@ -189,7 +189,9 @@ describe('repairs from Slack with two approvals', () => {
 
   it('makes expired requests inert', async () => {
     const id = await requestRepair('cover-unassigned');
-    await bot.repairs?.store.update(id, { expiresAt: Date.now() - 1 });
+    const key = `${PREFIX}:request:${id}`;
+    const stored = JSON.parse((await queueClient.get(key)) ?? '{}') as Record<string, unknown>;
+    await queueClient.set(key, JSON.stringify({ ...stored, expiresAt: Date.now() - 1 }), 'KEEPTTL');
     const text = await ephemeralTo(await click('approve_repair', id, ALICE));
     expect(text).toContain('expired');
     expect((await request(id)).status).toBe('expired');

@@ -56,6 +56,8 @@ export interface ButtonClick {
   readonly messageTs?: string;
 }
 
+let clicks = 0;
+
 /** A block_actions payload as Slack sends it for a button click. */
 export function buttonClickBody(click: ButtonClick): string {
   const channel = click.channel ?? 'C1';
@@ -81,7 +83,8 @@ export function buttonClickBody(click: ButtonClick): string {
         action_id: click.actionId,
         block_id: 'b1',
         value: click.value,
-        action_ts: `${Date.now() / 1000}`,
+        // Slack's action_ts has microseconds: two clicks never share one (replays do).
+        action_ts: `${(Date.now() / 1000).toFixed(3)}${String(++clicks % 1000).padStart(3, '0')}`,
       },
     ],
   };

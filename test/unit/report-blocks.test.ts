@@ -163,6 +163,12 @@ describe('requestMessage', () => {
       rejectedBy: null,
       cancelledBy: null,
       outcome: null,
+      version: 1,
+      runner: null,
+      heartbeatAt: null,
+      step: null,
+      finished: [],
+      cancelRequested: null,
     });
     const text = JSON.stringify(message.blocks);
     expect(text).toContain(

@@ -36,9 +36,9 @@ async function withClusterLock<T>(
   url: string | undefined,
   prefix: string,
   name: string,
-  run: () => Promise<T>,
+  run: (signal: AbortSignal | undefined) => Promise<T>,
 ): Promise<T> {
-  if (!url) return run();
+  if (!url) return run(undefined);
   const redis = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
@@ -57,12 +57,19 @@ async function withClusterLock<T>(
     if (!(await lock.take(name, owner, 10 * 60_000))) {
       throw new UsageError(`another repair (${await lock.holder(name)}) is running on ${name}; wait for it`);
     }
-    const renew = setInterval(() => void lock.extend(name, owner, 10 * 60_000), 30_000);
+    // A lock that could not be renewed (taken by someone else) stops the repair at the next step boundary.
+    const lost = new AbortController();
+    const renew = setInterval(() => {
+      lock.extend(name, owner, 10 * 60_000).then(
+        (held) => held || lost.abort('the cluster lock was lost to another repair'),
+        () => {},
+      );
+    }, 30_000);
     try {
-      return await run();
+      return await run(lost.signal);
     } finally {
       clearInterval(renew);
-      await lock.release(name, owner);
+      await lock.release(name, owner).catch(() => {});
     }
   } finally {
     redis.disconnect();
@@ -103,9 +110,10 @@ export async function fixCommand(args: string[], io: CliIo): Promise<number> {
   io.stdout(`${style.bold(option.title)} (${option.steps.length} steps)\n`);
   const queueUrl = typeof values['queue-redis'] === 'string' ? values['queue-redis'] : io.env.QUEUE_REDIS_URL;
   const lockName = typeof values['cluster-name'] === 'string' ? values['cluster-name'] : (seeds[0] ?? '');
-  const result = await withClusterLock(queueUrl, io.env.QUEUE_PREFIX ?? 'slotwatch', lockName, () =>
+  const result = await withClusterLock(queueUrl, io.env.QUEUE_PREFIX ?? 'slotwatch', lockName, (signal) =>
     executeRepair(option, seeds, {
       ...options,
+      ...(signal ? { signal } : {}),
       acceptDataLoss: values['accept-data-loss'] === true,
       onEvent: (event) => io.stdout(renderEvent(event, style)),
     }),

@@ -26,6 +26,8 @@ export interface ExecutionResult {
   /** DBSIZE of every master, by node id. */
   readonly dbsizeBefore: Readonly<Record<string, number | null>>;
   readonly dbsizeAfter: Readonly<Record<string, number | null>>;
+  /** Steps not finished when it stopped: exactly what is left of the approved repair. */
+  readonly remaining: readonly RepairStep[];
 }
 
 export interface ExecuteOptions extends DiagnoseOptions {
@@ -62,7 +64,14 @@ export async function executeRepair(
 ): Promise<ExecutionResult> {
   const emit = options.onEvent ?? (() => {});
   const journal = options.journal ?? memoryJournal();
-  const empty = { before: null, after: null, dbsizeBefore: {}, dbsizeAfter: {}, stoppedAt: null };
+  const empty = {
+    before: null,
+    after: null,
+    dbsizeBefore: {},
+    dbsizeAfter: {},
+    stoppedAt: null,
+    remaining: option.steps,
+  };
   if (option.risk === 'data-loss' && !options.acceptDataLoss) {
     return {
       ...empty,
@@ -73,7 +82,9 @@ export async function executeRepair(
   const before = await probe(seeds, options);
   if (typeof before === 'string') return { ...empty, status: 'unreachable', error: before };
   const finished = await journal.finishedSteps();
-  if (finished.size === 0 && fingerprintOf(before) !== option.fingerprint) {
+  // Stale refusal only before step 1 starts: once a step ran, the approved intent is finished from here.
+  const resuming = await journal.anyStarted();
+  if (!resuming && fingerprintOf(before) !== option.fingerprint) {
     return {
       ...empty,
       before,
@@ -97,8 +108,14 @@ export async function executeRepair(
         emit({ type: 'step-skipped', step, reason: 'finished by an earlier run' });
         continue;
       }
-      if (options.signal?.aborted) {
+      const stop = options.signal?.aborted
+        ? typeof options.signal.reason === 'string'
+          ? options.signal.reason
+          : 'cancelled'
+        : await journal.markStarted(step.index, `step ${step.index}: ${step.command}`);
+      if (stop) {
         status = 'aborted';
+        error = stop;
         stoppedAt = step.index;
         break;
       }
@@ -113,7 +130,7 @@ export async function executeRepair(
         await runner.run(snapshot, ctx);
         emit({ type: 'step-finished', step, ms: Date.now() - began });
       }
-      await journal.markFinished(step.index);
+      await journal.markFinished(step.index, `step ${step.index} done`);
     }
   } catch (caught) {
     status = 'failed';
@@ -129,7 +146,9 @@ export async function executeRepair(
     ctx.close();
   }
   const after = await probe(seeds, options);
+  const done = await journal.finishedSteps().catch(() => finished);
   return {
+    remaining: status === 'done' ? [] : option.steps.filter((step) => !done.has(step.index)),
     status,
     error,
     stoppedAt,

@@ -1,0 +1,167 @@
+/**
+ * The repair request state machine, one Lua script per transition: each checks the current state, applies
+ * the change, bumps the version, appends a versioned event and (for changes of state) the audit entry, all
+ * atomically. KEYS: 1 request, 2 its events, 3 the audit stream, 4 the enqueue outbox.
+ * ARGV: 1 now (ms), 2 audit MINID, 3 user, then the transition's own.
+ */
+const PRELUDE = `
+local now, minid, user = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local raw = redis.call('GET', KEYS[1])
+if not raw then return {'missing', ''} end
+local r = cjson.decode(raw)
+local function isnull(v) return v == nil or v == cjson.null end
+local function audit(event, detail)
+  redis.call('XADD', KEYS[3], 'MINID', '~', minid, '*', 'event', event, 'request', r.id, 'cluster', r.cluster, 'user', user, 'detail', detail)
+end
+local function save(event, audit_event, detail)
+  r.version = (tonumber(r.version) or 0) + 1
+  raw = cjson.encode(r)
+  redis.call('SET', KEYS[1], raw, 'KEEPTTL')
+  redis.call('RPUSH', KEYS[2], cjson.encode({ v = r.version, event = event, status = r.status, user = user, at = now, detail = detail }))
+  redis.call('LTRIM', KEYS[2], -500, -1)
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+  if audit_event ~= '' then audit(audit_event, detail) end
+end
+`;
+
+const VOTE = `${PRELUDE}
+local kind = ARGV[4]
+if r.status ~= 'pending' then return {'not-pending', raw} end
+if now > tonumber(r.expiresAt) then
+  r.status = 'expired'
+  save('expired', 'expired', 'approval window over (noticed at a click)')
+  return {'expired', raw}
+end
+if kind == 'reject' then
+  r.status = 'rejected'
+  r.rejectedBy = { user = user, at = now }
+  save('rejected', 'rejected', 'rejected: request closed')
+  return {'rejected', raw}
+end
+if r.requester == user then return {'self', raw} end
+if type(r.approvals) ~= 'table' then r.approvals = {} end
+for _, vote in ipairs(r.approvals) do
+  if vote.user == user then return {'twice', raw} end
+end
+table.insert(r.approvals, { user = user, at = now })
+if #r.approvals >= tonumber(r.required) then
+  r.status = 'queued'
+  save('queued', 'approved', #r.approvals .. '/' .. r.required)
+  audit('queued', r.optionId)
+  redis.call('SADD', KEYS[4], r.id)
+  return {'quorum', raw}
+end
+save('approved', 'approved', #r.approvals .. '/' .. r.required)
+return {'approved', raw}
+`;
+
+/** ARGV 4 token, 5 stale after (ms): take a queued request, or a running one whose runner went silent. */
+const CLAIM = `${PRELUDE}
+local token, stale = ARGV[4], tonumber(ARGV[5])
+redis.call('SREM', KEYS[4], r.id)
+if r.status == 'queued' then
+  r.status = 'running'
+  r.runner = token
+  r.heartbeatAt = now
+  save('claimed', 'started', r.optionId)
+  return {'claimed', raw}
+end
+if r.status ~= 'running' then return {'closed', raw} end
+if r.runner ~= token and now - (tonumber(r.heartbeatAt) or 0) <= stale then return {'busy', raw} end
+r.runner = token
+r.heartbeatAt = now
+save('resumed', 'started', 'resumed after a worker stopped answering')
+return {'resumed', raw}
+`;
+
+/** ARGV 4 token: the runner is alive; 0 when the request is no longer its own. */
+const HEARTBEAT = `${PRELUDE}
+if r.status ~= 'running' or r.runner ~= ARGV[4] then return {'lost', raw} end
+r.heartbeatAt = now
+redis.call('SET', KEYS[1], cjson.encode(r), 'KEEPTTL')
+return {'ok', ''}
+`;
+
+/** ARGV 4 token, 5 step, 6 'start' | 'done', 7 detail. A start is refused once cancel was asked. */
+const STEP = `${PRELUDE}
+local token, step, phase, detail = ARGV[4], tonumber(ARGV[5]), ARGV[6], ARGV[7]
+if r.status ~= 'running' or r.runner ~= token then return {'lost', raw} end
+if phase == 'start' then
+  if not isnull(r.cancelRequested) then return {'cancel', raw} end
+  r.step = step
+  r.heartbeatAt = now
+  save('step-started', 'step', detail)
+  return {'ok', raw}
+end
+if type(r.finished) ~= 'table' then r.finished = {} end
+local seen = false
+for _, s in ipairs(r.finished) do if s == step then seen = true end end
+if not seen then table.insert(r.finished, step) end
+r.step = cjson.null
+save('step-finished', 'step', detail)
+return {'ok', raw}
+`;
+
+/** ARGV 4 token, 5 final status, 6 outcome, 7 audit event. Only the runner ends a running request. */
+const FINISH = `${PRELUDE}
+if r.status ~= 'running' or r.runner ~= ARGV[4] then return {'lost', raw} end
+r.status = ARGV[5]
+r.outcome = ARGV[6]
+r.runner = cjson.null
+save(ARGV[5], ARGV[7], ARGV[6])
+return {'ok', raw}
+`;
+
+/** Queued: cancelled at once. Running: asked (the runner stops before its next step). Otherwise: nothing. */
+const CANCEL = `${PRELUDE}
+if r.status == 'queued' then
+  r.status = 'cancelled'
+  r.cancelledBy = { user = user, at = now }
+  r.outcome = 'Cancelled before it started: no step ran.'
+  redis.call('SREM', KEYS[4], r.id)
+  save('cancelled', 'cancelled', 'cancelled while queued: no step ran')
+  return {'cancelled', raw}
+end
+if r.status ~= 'running' then return {'closed', raw} end
+if not isnull(r.cancelRequested) then return {'already', raw} end
+r.cancelRequested = { user = user, at = now }
+r.cancelledBy = { user = user, at = now }
+save('cancel-asked', 'cancelled', 'cancel asked: stops before its next step')
+return {'asked', raw}
+`;
+
+/** A pending request past its expiry: expired by the clock, not blamed on a clicker. */
+const EXPIRE = `${PRELUDE}
+if r.status ~= 'pending' or now <= tonumber(r.expiresAt) then return {'no', raw} end
+r.status = 'expired'
+save('expired', 'expired', 'approval window over')
+return {'expired', raw}
+`;
+
+/** ARGV 4: a JSON patch of fields that are not state (the Slack message ts). */
+const ANNOTATE = `${PRELUDE}
+for k, v in pairs(cjson.decode(ARGV[4])) do r[k] = v end
+save('annotated', '', '')
+return {'ok', raw}
+`;
+
+/** Renders only move forward: ARGV 1 the version about to be shown. */
+export const CLAIM_RENDER = `
+local shown = tonumber(redis.call('GET', KEYS[1]) or '0')
+if shown >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', 86400000)
+return 1`;
+
+export const SCRIPTS = {
+  vote: VOTE,
+  claim: CLAIM,
+  heartbeat: HEARTBEAT,
+  step: STEP,
+  finish: FINISH,
+  cancel: CANCEL,
+  expire: EXPIRE,
+  annotate: ANNOTATE,
+} as const;
+
+export type Transition = keyof typeof SCRIPTS;
