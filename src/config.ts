@@ -217,9 +217,20 @@ function readClustersFile(
       }
     }
     const tlsOptions = typeof entry.tls === 'object' ? entry.tls : {};
+    const caFile = tlsOptions.caFile;
+    let ca: string | undefined;
+    if (caFile) {
+      try {
+        ca = read(caFile);
+      } catch (error) {
+        throw new ConfigError(
+          `CLUSTERS_FILE: cluster ${entry.name}: cannot read tls.caFile ${caFile}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+        );
+      }
+    }
     const tls = entry.tls
       ? {
-          ...(tlsOptions.caFile ? { ca: read(tlsOptions.caFile) } : {}),
+          ...(ca !== undefined ? { ca } : {}),
           ...(tlsOptions.insecure ? { rejectUnauthorized: false } : {}),
         }
       : undefined;
@@ -261,6 +272,11 @@ export function loadConfig(
   const names = clusters.map((c) => c.name);
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);
   if (duplicate) throw new ConfigError(`cluster "${duplicate}" is defined twice (CLUSTERS / CLUSTERS_FILE)`);
+  const silent = clusters.filter((c) => c.channel === null).map((c) => c.name);
+  if (e.WEBHOOK_TOKEN && !e.ALERT_CHANNEL && silent.length > 0)
+    throw new ConfigError(
+      `ALERT_CHANNEL is not set and cluster(s) ${silent.join(', ')} have no channel of their own: their alerts would be accepted and never posted (set ALERT_CHANNEL, or a channel per cluster in CLUSTERS_FILE)`,
+    );
   const approvers = e.SLACK_APPROVERS.split(/[\s,]+/).filter(Boolean);
   const badApprover = approvers.find((a) => !/^[UWS][A-Z0-9]{2,}$/.test(a));
   if (badApprover)

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { diagnoser, KnownNodes } from './cluster-probe.js';
+import { diagnoser, KnownNodes, reportObserver } from './cluster-probe.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { Metrics } from './http/metrics.js';
 import { createHttpServer, type Readiness } from './http/server.js';
+import { SlackHealth, slackAuthTest } from './http/slack-health.js';
 import { webhookHandler } from './http/webhooks.js';
 import { AlertPipeline } from './jobs/alert-pipeline.js';
 import { AuditLog } from './jobs/audit.js';
@@ -83,12 +84,16 @@ async function start(
           lockDurationMs: config.queue.lockDurationMs,
           stalledIntervalMs: config.queue.stalledIntervalMs,
           concurrency: config.queue.workers,
+          onReport: (cluster, report) => observe(cluster, report),
         })
       : null;
   repairs?.startWorker();
   opened(async () => repairs?.close(500));
-  const known = new KnownNodes();
-  const diagnose = diagnoser(metrics, known);
+  const known = queueRedis ? new KnownNodes({ redis: queueRedis, prefix: config.queue.prefix }) : null;
+  /** Every diagnosis updates metrics and known nodes through this, repairs' own probes included. */
+  const observe = reportObserver(metrics, known, log.child({ component: 'probe' }));
+  const diagnose = diagnoser(metrics, observe);
+  const slackHealth = new SlackHealth({ authTest: slackAuthTest(config, log) });
   const incidents = queueRedis
     ? new IncidentService({
         redis: queueRedis,
@@ -102,6 +107,7 @@ async function start(
           config.queue.prefix,
           repairs !== null,
           log.child({ component: 'incidents' }),
+          (error) => slackHealth.record(error),
         ),
         log: log.child({ component: 'incidents' }),
       })
@@ -143,7 +149,8 @@ async function start(
   registerCommands(slack.app, { config, log, metrics, diagnose, inFlight, repair, incidents });
   registerRepairActions(slack.app, repair);
   const readiness = async (): Promise<Readiness> => {
-    const slackOk = slack.connected();
+    const web = await slackHealth.status();
+    const slackOk = slack.connected() && web.ok;
     const queue = !queueRedis
       ? { ok: true, detail: 'not configured: repairs are off' }
       : (await queueUp(queueRedis))
@@ -153,7 +160,14 @@ async function start(
       ready: slackOk,
       status: slackOk ? (queue.ok ? 'ready' : 'degraded') : 'not-ready',
       dependencies: {
-        slack: { ok: slackOk, detail: slackOk ? `${config.slack.mode} mode` : 'not connected' },
+        slack: {
+          ok: slackOk,
+          detail: !slack.connected()
+            ? 'not connected'
+            : web.ok
+              ? `${config.slack.mode} mode; ${web.detail}`
+              : web.detail,
+        },
         queueRedis: queue,
       },
     };
@@ -163,7 +177,7 @@ async function start(
     grafanaSecret: config.grafanaHmacSecret,
     clusters: config.clusters,
     clusterLabel: config.alertClusterLabel,
-    knownNodes: (cluster: string) => known.of(cluster),
+    knownNodes: async (cluster: string) => (known ? known.of(cluster) : []),
     enqueue: async (signals: Parameters<AlertPipeline['enqueue']>[0]) => {
       if (!alerts) throw new Error('QUEUE_REDIS_URL is not configured');
       await alerts.enqueue(signals);
@@ -190,6 +204,7 @@ async function start(
     server.closeAllConnections();
   });
   await slack.start();
+  await slackHealth.check();
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   log.info(

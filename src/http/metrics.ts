@@ -38,9 +38,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  probed(cluster: string, seconds: number, report: Report | null, now = Date.now()): void {
-    this.probeDuration.observe({ cluster, outcome: report ? 'ok' : 'unreachable' }, seconds);
-    if (!report) return;
+  /** Times one diagnosis; its report, when there is one, goes to `observed`. */
+  probed(cluster: string, seconds: number, reached: boolean): void {
+    this.probeDuration.observe({ cluster, outcome: reached ? 'ok' : 'unreachable' }, seconds);
+  }
+
+  /** Every report the bot reads (monitor, alerts, commands, repairs' own before/after looks). */
+  observed(cluster: string, report: Report, now = Date.now()): void {
     this.lastSuccess.set({ cluster }, now / 1000);
     this.uncovered.set({ cluster }, report.slots.uncovered);
     const counts = new Map<string, number>();

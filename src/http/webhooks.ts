@@ -14,16 +14,20 @@ import type { ClusterConfig } from '../config.js';
 import { sendJson } from './server.js';
 
 export const MAX_WEBHOOK_BYTES = 1024 * 1024;
+/** How far a signed Grafana timestamp may be from now, either way. */
+export const GRAFANA_MAX_SKEW_MS = 5 * 60_000;
 
 export interface WebhookDeps {
   readonly token: string | null;
   readonly grafanaSecret: string | null;
   readonly clusters: readonly ClusterConfig[];
   readonly clusterLabel: string;
-  readonly knownNodes: (cluster: string) => Iterable<string>;
+  /** Node addresses recently probed, per cluster; throws when they cannot be read. */
+  knownNodes(cluster: string): Promise<readonly string[]>;
   /** Queues the work; throws when it cannot (then the sender gets 503 and retries). */
   enqueue(signals: readonly Signal[]): Promise<void>;
   readonly log: Logger;
+  readonly now?: () => number;
 }
 
 class HttpError extends Error {
@@ -46,11 +50,11 @@ function readBody(req: IncomingMessage): Promise<string> {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
+      if (size > MAX_WEBHOOK_BYTES) return;
       size += chunk.length;
-      if (size > MAX_WEBHOOK_BYTES) {
-        req.destroy();
-        reject(new HttpError(413, `body over ${MAX_WEBHOOK_BYTES} bytes`));
-      } else chunks.push(chunk);
+      // The rest is read and dropped (not reset) so that the sender gets to read the 413.
+      if (size > MAX_WEBHOOK_BYTES) reject(new HttpError(413, `body over ${MAX_WEBHOOK_BYTES} bytes`));
+      else chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
@@ -65,12 +69,25 @@ function authorize(req: IncomingMessage, deps: WebhookDeps): void {
   if (!sameSecret(given, deps.token)) throw new HttpError(401, 'wrong bearer token');
 }
 
+function checkGrafanaTimestamp(timestamp: string, now: number): void {
+  if (!/^\d{1,12}$/.test(timestamp))
+    throw new HttpError(401, 'X-Grafana-Alert-Timestamp must be Unix seconds');
+  const skew = Number(timestamp) * 1000 - now;
+  if (Math.abs(skew) > GRAFANA_MAX_SKEW_MS)
+    throw new HttpError(
+      401,
+      `X-Grafana-Alert-Timestamp is ${Math.round(Math.abs(skew) / 1000)} s ${skew < 0 ? 'old' : 'in the future'} (at most ${GRAFANA_MAX_SKEW_MS / 1000} s either way): replayed, or a clock is off`,
+    );
+}
+
 /** X-Grafana-Alert-Signature: hex HMAC-SHA256 of the body, or of `{timestamp}:{body}` with a timestamp header. */
-function checkGrafanaSignature(req: IncomingMessage, body: string, secret: string): void {
+function checkGrafanaSignature(req: IncomingMessage, body: string, secret: string, now: number): void {
   const signature = String(req.headers['x-grafana-alert-signature'] ?? '');
   if (!signature) throw new HttpError(401, 'missing X-Grafana-Alert-Signature');
-  const timestamp = req.headers['x-grafana-alert-timestamp'];
-  const signed = timestamp ? `${timestamp}:${body}` : body;
+  const header = req.headers['x-grafana-alert-timestamp'];
+  const timestamp = Array.isArray(header) ? header.join(',') : header;
+  if (timestamp !== undefined) checkGrafanaTimestamp(timestamp, now);
+  const signed = timestamp !== undefined ? `${timestamp}:${body}` : body;
   const expected = createHmac('sha256', secret).update(signed).digest('hex');
   if (!sameSecret(signature.toLowerCase(), expected))
     throw new HttpError(401, 'wrong X-Grafana-Alert-Signature');
@@ -94,11 +111,26 @@ function parse<T>(schema: z.ZodType<T>, body: string): T {
   return parsed.data;
 }
 
-function signalsFromAlerts(alerts: readonly Alert[], source: Signal['source'], deps: WebhookDeps) {
+/** The known node addresses of every cluster, read only when some alert lacks the cluster label. */
+async function knownNodesFor(alerts: readonly Alert[], deps: WebhookDeps) {
+  if (alerts.every((a) => a.labels[deps.clusterLabel])) return new Map<string, readonly string[]>();
+  try {
+    const lists = await Promise.all(
+      deps.clusters.map(async (c) => [c.name, await deps.knownNodes(c.name)] as const),
+    );
+    return new Map<string, readonly string[]>(lists);
+  } catch (error) {
+    deps.log.error({ err: error }, 'cannot read known node addresses');
+    throw new HttpError(503, 'cannot match node addresses right now (queue Redis unavailable); retry');
+  }
+}
+
+async function signalsFromAlerts(alerts: readonly Alert[], source: Signal['source'], deps: WebhookDeps) {
+  const known = await knownNodesFor(alerts, deps);
   const matched = new Map<string, Signal>();
   const unmatched: string[] = [];
   for (const alert of alerts) {
-    const cluster = matchCluster(alert, deps.clusters, deps.clusterLabel, deps.knownNodes);
+    const cluster = matchCluster(alert, deps.clusters, deps.clusterLabel, (c) => known.get(c) ?? []);
     if (!cluster) {
       unmatched.push(
         `${alert.labels.alertname ?? 'alert'} {${Object.entries(alert.labels)
@@ -123,7 +155,8 @@ export function webhookHandler(kind: Kind, deps: WebhookDeps) {
     try {
       authorize(req, deps);
       const body = await readBody(req);
-      if (kind === 'grafana' && deps.grafanaSecret) checkGrafanaSignature(req, body, deps.grafanaSecret);
+      if (kind === 'grafana' && deps.grafanaSecret)
+        checkGrafanaSignature(req, body, deps.grafanaSecret, (deps.now ?? Date.now)());
       const { signals, unmatched } =
         kind === 'generic'
           ? (() => {
@@ -143,7 +176,7 @@ export function webhookHandler(kind: Kind, deps: WebhookDeps) {
                   }
                 : { signals: [], unmatched: [`cluster "${p.cluster}"`] };
             })()
-          : signalsFromAlerts(
+          : await signalsFromAlerts(
               kind === 'alertmanager'
                 ? parse(AlertmanagerPayload, body).alerts
                 : parse(GrafanaPayload, body).alerts,

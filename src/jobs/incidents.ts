@@ -6,11 +6,24 @@ import type { ClusterConfig } from '../config.js';
 import type { Report } from '../core/report.js';
 import { formatRanges } from '../core/slot-ranges.js';
 
-/** How incidents reach people (the Slack adapter implements it). */
+/** What changed in an open incident, and the signal that made the bot look. */
+export interface IncidentChange {
+  readonly trigger: Signal;
+  readonly added: readonly string[];
+  readonly gone: readonly string[];
+}
+
+/** How incidents reach people (the Slack adapter implements it and escapes every outside text). */
 export interface IncidentPoster {
-  /** Posts the report as the incident's top message; returns its ts. */
-  open(cluster: string, channel: string, report: Report | null, problem: string): Promise<string | null>;
-  reply(channel: string, ts: string, text: string): Promise<void>;
+  /** Posts the report as the incident's top message, saying what triggered it; returns its ts. */
+  open(
+    cluster: string,
+    channel: string,
+    report: Report | null,
+    problem: string,
+    trigger: Signal,
+  ): Promise<string | null>;
+  reply(channel: string, ts: string, change: IncidentChange): Promise<void>;
   recovered(cluster: string, channel: string, ts: string, report: Report, minutes: number): Promise<void>;
 }
 
@@ -100,7 +113,7 @@ export class IncidentService {
     const signature = signatureOf(report, problem);
     if (!incident) {
       if (healthy(report)) return;
-      const ts = await this.options.poster.open(cluster.name, channel, report, problem);
+      const ts = await this.options.poster.open(cluster.name, channel, report, problem, signal);
       const opened: Incident = { openedAt: this.now(), channel, ts, signature, healthyTicks: 0 };
       await this.options.redis.set(this.key(cluster.name), JSON.stringify(opened));
       log.info({ ts, signal: signal.summary }, 'incident opened');
@@ -124,14 +137,8 @@ export class IncidentService {
     }
     const added = signature.filter((s) => !incident.signature.includes(s));
     const gone = incident.signature.filter((s) => !signature.includes(s));
-    if ((added.length > 0 || gone.length > 0) && incident.ts) {
-      const lines = [...added.map((s) => `• new: ${s}`), ...gone.map((s) => `• cleared: ${s}`)];
-      await this.options.poster.reply(
-        incident.channel,
-        incident.ts,
-        `:arrows_counterclockwise: Changed (${signal.source}: ${signal.summary})\n${lines.join('\n')}`,
-      );
-    }
+    if ((added.length > 0 || gone.length > 0) && incident.ts)
+      await this.options.poster.reply(incident.channel, incident.ts, { trigger: signal, added, gone });
     await this.options.redis.set(
       this.key(cluster.name),
       JSON.stringify({ ...incident, signature, healthyTicks: 0 }),

@@ -8,6 +8,7 @@ import type { ClusterConfig } from '../config.js';
 import { sleep, within } from '../core/pool.js';
 import { type ExecutionEvent, type ExecutionResult, executeRepair } from '../core/repair/execute.js';
 import type { RepairOption } from '../core/repair/types.js';
+import type { Report } from '../core/report.js';
 import { SLOT_COUNT } from '../core/slot-ranges.js';
 import type { AuditLog } from './audit.js';
 import { ClusterLock } from './cluster-lock.js';
@@ -34,6 +35,8 @@ export interface RepairServiceOptions {
   /** BullMQ stall detection; short in tests so a killed worker's job is picked up in seconds. */
   readonly lockDurationMs?: number;
   readonly stalledIntervalMs?: number;
+  /** Told of every report a repair's own probes produce (metrics, known nodes). Never throws. */
+  readonly onReport?: (cluster: string, report: Report) => Promise<void>;
   /** Repairs run at once by this process's worker (default 4). */
   readonly concurrency?: number;
   /** How often queued requests without a job are enqueued and pending ones expired (default 2 s). */
@@ -301,6 +304,8 @@ export class RepairService {
       heart.stop();
       await heart.done;
     }
+    for (const report of [result?.before, result?.after])
+      if (report) await this.options.onReport?.(cluster.name, report);
     const [status, outcome] = this.outcomeOf(result);
     await progress.flush();
     await this.finish(request, token, status, outcome);

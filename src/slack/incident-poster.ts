@@ -1,12 +1,13 @@
 import type { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Signal } from '../alerts/payloads.js';
 import { sleep } from '../core/pool.js';
 import type { Report } from '../core/report.js';
 import { SLOT_COUNT } from '../core/slot-ranges.js';
-import type { IncidentPoster } from '../jobs/incidents.js';
+import type { IncidentChange, IncidentPoster } from '../jobs/incidents.js';
 import { slotMapPng } from '../render/slot-map.js';
-import { esc, header, mrkdwn } from './blocks/limits.js';
+import { context, esc, header, LIMITS, mrkdwn, truncate } from './blocks/limits.js';
 import { reportMessage } from './blocks/report-blocks.js';
 
 /**
@@ -49,48 +50,81 @@ export async function uploadSlotMap(
     );
 }
 
+/** The signal that made the bot look, as mrkdwn: its summary is alert text from outside. */
+export const triggerText = (trigger: Signal): string =>
+  `${trigger.source} ${trigger.status}: ${esc(truncate(trigger.summary, 300))}`;
+
+export function changeText(change: IncidentChange): string {
+  const lines = [
+    ...change.added.map((s) => `• new: ${esc(s)}`),
+    ...change.gone.map((s) => `• cleared: ${esc(s)}`),
+  ];
+  return `:arrows_counterclockwise: Changed (${triggerText(change.trigger)})\n${lines.join('\n')}`;
+}
+
+/** Reports each Web API call's outcome (for /readyz). */
+export type SlackCallOutcome = (error: unknown | null) => void;
+
 export function slackIncidentPoster(
   client: WebClient,
   redis: Redis,
   prefix: string,
   fixButton: boolean,
   log: Logger,
+  outcome: SlackCallOutcome = () => {},
 ): IncidentPoster {
   const turn = (channel: string) => takeChannelTurn(redis, prefix, channel);
+  const call = async <T>(request: Promise<T>): Promise<T> => {
+    try {
+      const response = await request;
+      outcome(null);
+      return response;
+    } catch (error) {
+      outcome(error);
+      throw error;
+    }
+  };
   return {
-    async open(cluster, channel, report, problem) {
+    async open(cluster, channel, report, problem, trigger) {
       await turn(channel);
       const message = report
         ? reportMessage(report, cluster, 'status', { fixButton })
         : {
-            text: `${cluster}: unreachable`,
+            text: `${esc(cluster)}: unreachable`,
             blocks: [header(`:red_circle: ${cluster}: cannot be diagnosed`), mrkdwn(esc(problem))],
           };
-      const posted = await client.chat.postMessage({
-        channel,
-        ...message,
-        text: `:rotating_light: Incident: ${message.text}`,
-      });
+      const why = context(`Looked because of ${triggerText(trigger)}`);
+      const blocks =
+        message.blocks.length < LIMITS.blocks
+          ? [...message.blocks.slice(0, 2), why, ...message.blocks.slice(2)]
+          : message.blocks;
+      const posted = await call(
+        client.chat.postMessage({
+          channel,
+          blocks,
+          text: `:rotating_light: Incident: ${message.text}`,
+        }),
+      );
       if (report && posted.ts) {
         await turn(channel);
         await uploadSlotMap(client, channel, posted.ts, report, cluster, log);
       }
       return posted.ts ?? null;
     },
-    async reply(channel, ts, text) {
+    async reply(channel, ts, change) {
       await turn(channel);
-      await client.chat
-        .postMessage({ channel, thread_ts: ts, text })
-        .catch((error: unknown) => log.warn({ err: error }, 'incident reply failed'));
+      await call(client.chat.postMessage({ channel, thread_ts: ts, text: changeText(change) })).catch(
+        (error: unknown) => log.warn({ err: error }, 'incident reply failed'),
+      );
     },
     async recovered(cluster, channel, ts, report: Report, minutes) {
       await turn(channel);
-      const text = `:white_check_mark: ${cluster} recovered after ${minutes} min: ${report.slots.covered}/${SLOT_COUNT} slots covered, cluster_state ok on every node.`;
-      await client.chat.postMessage({ channel, thread_ts: ts, text });
+      const text = `:white_check_mark: ${esc(cluster)} recovered after ${minutes} min: ${report.slots.covered}/${SLOT_COUNT} slots covered, cluster_state ok on every node.`;
+      await call(client.chat.postMessage({ channel, thread_ts: ts, text }));
       await turn(channel);
       const message = reportMessage(report, cluster, 'status');
-      await client.chat
-        .update({
+      await call(
+        client.chat.update({
           channel,
           ts,
           text: `${text}`,
@@ -98,8 +132,8 @@ export function slackIncidentPoster(
             header(`:white_check_mark: ${cluster}: recovered after ${minutes} min`),
             ...message.blocks.slice(1),
           ],
-        })
-        .catch((error: unknown) => log.warn({ err: error }, 'incident top message update failed'));
+        }),
+      ).catch((error: unknown) => log.warn({ err: error }, 'incident top message update failed'));
     },
   };
 }

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { request } from 'node:http';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -22,7 +23,7 @@ let cluster: TestCluster;
 let queue: { port: number; process: RedisProcess };
 let recorder: SlackRecorder;
 let bot: Running;
-let second: { child: ChildProcess; exit: Promise<number | null> };
+let second: { child: ChildProcess; exit: Promise<number | null>; port: number };
 const prefix = `al${Date.now()}`;
 
 function env(port: number): Record<string, string> {
@@ -55,7 +56,7 @@ beforeAll(async () => {
     env: { PATH: process.env.PATH ?? '', ...env(port) },
     stdio: 'ignore',
   });
-  second = { child, exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
+  second = { child, port, exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
   await waitFor(
     'the second bot',
     async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok,
@@ -97,8 +98,9 @@ async function post(
   path: string,
   body: string,
   headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` },
+  port = bot.port,
 ) {
-  const response = await fetch(`http://127.0.0.1:${bot.port}${path}`, {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body,
@@ -177,7 +179,7 @@ describe('alert webhooks', () => {
       authorization: `Bearer ${TOKEN}`,
       'x-grafana-alert-signature': signature,
     });
-    const timestamp = '1700000000';
+    const timestamp = String(Math.floor(Date.now() / 1000));
     const withTime = createHmac('sha256', HMAC).update(`${timestamp}:${grafanaBody}`).digest('hex');
     const timed = await post('/webhooks/grafana', grafanaBody, {
       authorization: `Bearer ${TOKEN}`,
@@ -204,6 +206,56 @@ describe('alert webhooks', () => {
   });
 });
 
+describe('webhook limits', () => {
+  it('answers a chunked body over 1 MiB with 413 and a reason, and keeps serving', async () => {
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: bot.port,
+          path: '/webhooks/generic',
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => {
+            body += chunk.toString();
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      const chunk = 'x'.repeat(64 * 1024);
+      for (let i = 0; i < 32; i++) req.write(chunk);
+      req.end();
+    });
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body)).toEqual({ error: 'body over 1048576 bytes' });
+    expect((await fetch(`http://127.0.0.1:${bot.port}/healthz`)).status).toBe(200);
+  });
+
+  it.each([
+    ['30 days old', String(Math.floor(Date.now() / 1000) - 30 * 86_400), 's old'],
+    ['6 minutes old', String(Math.floor(Date.now() / 1000) - 360), 's old'],
+    ['6 minutes ahead', String(Math.floor(Date.now() / 1000) + 360), 's in the future'],
+    ['not a number', 'yesterday', 'must be Unix seconds'],
+  ])(
+    'refuses a correctly signed Grafana alert whose timestamp is %s with 401',
+    async (_name, timestamp, reason) => {
+      const body = JSON.stringify(alertmanager([alert('firing', { cluster: 'prod' })]));
+      const signature = createHmac('sha256', HMAC).update(`${timestamp}:${body}`).digest('hex');
+      const result = await post('/webhooks/grafana', body, {
+        authorization: `Bearer ${TOKEN}`,
+        'x-grafana-alert-signature': signature,
+        'x-grafana-alert-timestamp': timestamp,
+      });
+      expect(result.status).toBe(401);
+      expect(result.body.error).toContain(reason);
+    },
+  );
+});
+
 describe('incidents', () => {
   it('posts one incident for a real CLUSTERDOWN and a 1,000-alert storm, across two bots', async () => {
     const [victim] = cluster.masters;
@@ -215,9 +267,13 @@ describe('incidents', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 1000; i += 50) {
       statuses.push(
-        ...(await Promise.all(Array.from({ length: 50 }, () => post('/webhooks/alertmanager', body)))).map(
-          (r) => r.status,
-        ),
+        ...(
+          await Promise.all(
+            Array.from({ length: 50 }, (_, k) =>
+              post('/webhooks/alertmanager', body, undefined, k % 2 === 0 ? bot.port : second.port),
+            ),
+          )
+        ).map((r) => r.status),
       );
     }
     expect(new Set(statuses)).toEqual(new Set([202]));

@@ -60,8 +60,10 @@ function scripted(states: Report[]) {
       calls.push(`open ${cluster}`);
       return '111.1';
     },
-    reply: async (_channel, _ts, text) => {
-      calls.push(`reply ${text.split('\n').slice(1).join(' ')}`);
+    reply: async (_channel, _ts, { added, gone }) => {
+      calls.push(
+        `reply ${[...added.map((s) => `• new: ${s}`), ...gone.map((s) => `• cleared: ${s}`)].join(' ')}`,
+      );
     },
     recovered: async (cluster, _c, _ts, _r, minutes) => {
       calls.push(`recovered ${cluster} ${minutes}`);

@@ -48,6 +48,7 @@ function env(cluster: TestCluster, port: number, prefix: string): Record<string,
     PORT: String(port),
     LOG_LEVEL: 'warn',
     WEBHOOK_TOKEN: 'durability-webhook-token-0123',
+    ALERT_CHANNEL: 'C0ALERTS',
   };
 }
 

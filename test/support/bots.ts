@@ -33,6 +33,7 @@ export function botEnv(
     PORT: String(port),
     LOG_LEVEL: 'warn',
     WEBHOOK_TOKEN,
+    ALERT_CHANNEL: 'C1',
     ...extra,
   };
 }

@@ -6,7 +6,7 @@ import type { SlackMessage } from './report-blocks.js';
 export function explainMessage(entry: KnowledgeEntry): SlackMessage {
   const list = (items: readonly string[]) => items.map((i) => `• ${esc(i)}`).join('\n');
   return {
-    text: `${entry.title}: ${entry.cause}`,
+    text: `${esc(entry.title)}: ${esc(entry.cause)}`,
     blocks: [
       header(`:books: ${entry.title}`),
       mrkdwn(`*Cause*\n${esc(entry.cause)}`),

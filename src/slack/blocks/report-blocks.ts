@@ -48,7 +48,7 @@ function gapsBlock(report: Report, cluster: string): KnownBlock | null {
       `${formatRanges([[g.start, g.end]]).padEnd(12)} ${String(g.end - g.start + 1).padStart(5)}  ${g.reason.padEnd(17)} ${nodeName(report, g.owner).padEnd(30)} ${g.keys === null ? 'unknown' : `${g.keys} keys`}`,
   );
   return mrkdwn(
-    `*Slot gaps*\n${codeTable(rows, (n) => `… and ${n} more ranges: \`/redis check ${cluster}\` or \`slotwatch check\``)}`,
+    `*Slot gaps*\n${codeTable(rows, (n) => `… and ${n} more ranges: \`/redis check ${esc(cluster)}\` or \`slotwatch check\``)}`,
   );
 }
 
@@ -140,9 +140,9 @@ export function reportMessage(
     optional,
     [...actions, when],
     (hidden) =>
-      `… and ${hidden} more findings: \`/redis check ${cluster}\` or \`slotwatch check ${report.seeds.join(',')}\``,
+      `… and ${hidden} more findings: \`/redis check ${esc(cluster)}\` or \`slotwatch check ${esc(report.seeds.join(','))}\``,
   );
   const errors = report.findings.filter((f) => f.severity === 'error').map((f) => f.code);
-  const text = `${cluster}: ${word} — ${report.slots.covered}/${SLOT_COUNT} slots covered, ${report.slots.uncovered} uncovered${errors.length > 0 ? `; ${errors.join(', ')}` : ''}`;
+  const text = `${esc(cluster)}: ${word} — ${report.slots.covered}/${SLOT_COUNT} slots covered, ${report.slots.uncovered} uncovered${errors.length > 0 ? `; ${errors.join(', ')}` : ''}`;
   return { text, blocks };
 }
