@@ -16,6 +16,7 @@ export class AlertPipeline {
   private readonly signals: Queue<Signal>;
   private readonly monitor: Queue;
   private workers: Worker[] = [];
+  private readonly connections: Redis[] = [];
 
   constructor(
     private readonly redis: Redis,
@@ -24,11 +25,18 @@ export class AlertPipeline {
     private readonly incidents: IncidentService,
     private readonly log: Logger,
   ) {
-    const connection = quiet(redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1 }));
+    const connection = this.own(redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1 }));
     this.signals = new Queue<Signal>('signals', { connection, prefix: `${prefix}:bull` });
     this.monitor = new Queue('monitor', { connection, prefix: `${prefix}:bull` });
     for (const q of [this.signals, this.monitor])
       q.on('error', (error) => log.warn({ err: error.message }, 'alert queue error'));
+  }
+
+  /** BullMQ never closes a connection it was handed: keep each one to close it here. */
+  private own(redis: Redis): Redis {
+    const connection = quiet(redis);
+    this.connections.push(connection);
+    return connection;
   }
 
   /** Throws when the queue Redis cannot take the work (the webhook then answers 503). */
@@ -46,7 +54,7 @@ export class AlertPipeline {
 
   async start(monitorIntervalMs: number): Promise<void> {
     const connection = () =>
-      quiet(this.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true }));
+      this.own(this.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true }));
     const options = { connection: connection(), prefix: `${this.prefix}:bull`, concurrency: 8 };
     this.workers.push(
       new Worker<Signal>('signals', async (job) => this.incidents.handle(job.data), options),
@@ -82,5 +90,6 @@ export class AlertPipeline {
       Promise.all([this.signals.close(), this.monitor.close()]).catch(() => {}),
       timeoutMs,
     );
+    for (const connection of this.connections.splice(0)) connection.disconnect();
   }
 }
