@@ -42,10 +42,13 @@ export interface NodeError {
 /** What the core sends to one node: raw commands, one at a time or pipelined. */
 export interface NodeClient {
   readonly address: string;
-  call(command: string, ...args: (string | number)[]): Promise<unknown>;
-  /** Results in order; a failed command yields an Error in its place. `buffers`: replies as Buffers. */
+  call(command: string, ...args: (string | number | Buffer)[]): Promise<unknown>;
+  /**
+   * Results in order; a failed command yields an Error in its place. `buffers`: replies as Buffers (key names
+   * are bytes, not text).
+   */
   pipeline(
-    commands: readonly (readonly (string | number)[])[],
+    commands: readonly (readonly (string | number | Buffer)[])[],
     options?: { buffers?: boolean },
   ): Promise<unknown[]>;
   close(): void;

@@ -8,6 +8,7 @@ import { countKeysIn } from '../support/break.js';
 import { cli } from '../support/cli.js';
 import type { TestCluster, TestNode } from '../support/cluster.js';
 import { checkData, seedData, type Written } from '../support/data.js';
+import { keyInSlot } from '../support/keys.js';
 import { clusterPerTest } from '../support/lifecycle.js';
 import { expectHealthy, planFor, repair, report } from '../support/repair.js';
 import { waitFor } from '../support/wait.js';
@@ -312,5 +313,28 @@ describe('a live resharding (04-resharding.tcl)', () => {
     }
     await expectHealthy(cluster.nodes);
     expect(await checkData(cluster, written)).toMatchObject({ intact: written.length, wrong: [] });
+  });
+});
+
+describe('key names are bytes', () => {
+  it('moves keys whose names are not valid UTF-8 byte for byte', async () => {
+    const cluster = await harness.start({ replicasPerMaster: 0 });
+    const { source, target } = pair(cluster);
+    const slot = 700;
+    const names = [0, 1, 2].map((i) =>
+      Buffer.concat([Buffer.from(keyInSlot(slot, 'bin')), Buffer.from([0xff, 0xfe, 0x00, 0x80 + i])]),
+    );
+    for (const name of names) await source.redis.set(name, Buffer.from([0xc3, 0x28, 0xa0]));
+    await setslot(target, slot, 'IMPORTING', source.id);
+    await setslot(source, slot, 'MIGRATING', target.id);
+    await source.redis.call('MIGRATE', '127.0.0.1', target.port, '', 0, 5000, 'KEYS', names[0] as Buffer);
+
+    const result = await repair(await planFor(cluster.seeds, 'close-open-slots'), cluster.seeds);
+
+    expect(result.status).toBe('done');
+    await expectHealthy(cluster.nodes);
+    for (const name of names)
+      expect(await target.redis.getBuffer(name)).toEqual(Buffer.from([0xc3, 0x28, 0xa0]));
+    expect(await countKeysIn(source.redis, slot)).toBe(0);
   });
 });

@@ -19,7 +19,7 @@ export interface MoveKeysOptions {
 
 export interface MoveKeysResult {
   readonly moved: number;
-  /** Keys that exist on both sides with different values: left in place on both. */
+  /** Keys that exist on both sides with different values: left in place on both (shown as text). */
   readonly conflicts: readonly string[];
   /** Keys that existed on both sides with equal values: replaced. */
   readonly replaced: readonly string[];
@@ -27,10 +27,16 @@ export interface MoveKeysResult {
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/** How a key is shown to people: as text when it is valid UTF-8, else as hex. */
+export function keyText(key: Buffer): string {
+  const text = key.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(key) ? text : `0x${key.toString('hex')}`;
+}
+
 async function send(
   client: NodeClient,
   asking: boolean,
-  command: (string | number)[],
+  command: (string | number | Buffer)[],
   buffers = false,
 ): Promise<unknown> {
   const replies = await client.pipeline(asking ? [['ASKING'], command] : [command], { buffers });
@@ -54,7 +60,7 @@ export async function moveSlotKeys(options: MoveKeysOptions): Promise<MoveKeysRe
       : options.username
         ? ['AUTH2', options.username, options.password]
         : ['AUTH', options.password];
-  const migrate = (keys: readonly string[], replace = false) =>
+  const migrate = (keys: readonly Buffer[], replace = false) =>
     send(from, asking, [
       'MIGRATE',
       host,
@@ -68,13 +74,18 @@ export async function moveSlotKeys(options: MoveKeysOptions): Promise<MoveKeysRe
       ...keys,
     ]);
   const batch = options.batch ?? 200;
-  const conflicts = new Set<string>();
+  // Keys are bytes: GETKEYSINSLOT is read as Buffers so binary names go out exactly as they came in.
+  const conflicts = new Map<string, Buffer>();
   const replaced: string[] = [];
   let moved = 0;
 
   for (;;) {
-    const listed = (await from.call('CLUSTER', 'GETKEYSINSLOT', slot, batch + conflicts.size)) as unknown[];
-    const keys = listed.map(String).filter((k) => !conflicts.has(k));
+    const [page] = await from.pipeline([['CLUSTER', 'GETKEYSINSLOT', slot, batch + conflicts.size]], {
+      buffers: true,
+    });
+    if (page instanceof Error) throw page;
+    const listed = (Array.isArray(page) ? page : []) as Buffer[];
+    const keys = listed.filter((k) => !conflicts.has(k.toString('hex')));
     if (keys.length === 0) break;
     try {
       await migrate(keys);
@@ -104,15 +115,15 @@ export async function moveSlotKeys(options: MoveKeysOptions): Promise<MoveKeysRe
         ]);
         if (Buffer.isBuffer(mine) && Buffer.isBuffer(theirs) && mine.equals(theirs)) {
           await migrate([key], true);
-          replaced.push(key);
+          replaced.push(keyText(key));
           moved++;
         } else {
-          conflicts.add(key);
+          conflicts.set(key.toString('hex'), key);
         }
       }
     }
     if (Date.now() > options.deadlineAt)
       throw new Error(`slot ${slot}: keys still moving at the deadline (${moved} moved)`);
   }
-  return { moved, conflicts: [...conflicts], replaced };
+  return { moved, conflicts: [...conflicts.values()].map(keyText), replaced };
 }

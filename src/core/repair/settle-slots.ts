@@ -149,13 +149,16 @@ async function unreadable(
   const address = (id: string) => s.topology.nodes.get(id)?.address ?? '';
   const byOwner = new Map<string, number[]>();
   for (const { slot, owner } of settled) byOwner.set(owner, [...(byOwner.get(owner) ?? []), slot]);
-  const sample = new Map<number, string>();
+  const sample = new Map<number, Buffer>();
   await Promise.all(
     [...byOwner].map(async ([owner, slots]) => {
       const client = await ctx.client(s, owner);
-      const pages = await client.pipeline(slots.map((slot) => ['CLUSTER', 'GETKEYSINSLOT', slot, 100_000]));
+      const pages = await client.pipeline(
+        slots.map((slot) => ['CLUSTER', 'GETKEYSINSLOT', slot, 100_000]),
+        { buffers: true },
+      );
       const keys = pages.flatMap((page, i) => {
-        const list = Array.isArray(page) ? page.map(String) : [];
+        const list = (Array.isArray(page) ? page : []) as Buffer[];
         if (list[0] !== undefined) sample.set(slots[i] as number, list[0]);
         return list.map((key) => ({ slot: slots[i] as number, key }));
       });
