@@ -18,6 +18,8 @@ export interface ConsoleOptions {
   readonly botUrl: () => string;
   readonly channel: string;
   readonly users: readonly { id: string; name: string }[];
+  /** Slack user groups by id (S…) → member user ids, served by usergroups.users.list. */
+  readonly userGroups?: Readonly<Record<string, readonly string[]>>;
   /** Sandbox actions that break the cluster on purpose; name → run. */
   readonly breakers?: Readonly<Record<string, () => Promise<string>>>;
 }
@@ -255,8 +257,10 @@ export class SlackConsole {
         });
         return updated ? { ok: true, ts: body.ts } : { ok: false, error: 'message_not_found' };
       }
-      case 'usergroups.users.list':
-        return { ok: true, users: [] };
+      case 'usergroups.users.list': {
+        const members = this.options.userGroups?.[String(body.usergroup)];
+        return members ? { ok: true, users: [...members] } : { ok: false, error: 'no_such_subteam' };
+      }
       case 'files.getUploadURLExternal': {
         const id = `F${randomUUID().slice(0, 8).toUpperCase()}`;
         return { ok: true, file_id: id, upload_url: `http://127.0.0.1:${this.port}/upload/${id}` };

@@ -13,6 +13,7 @@ import { startSlotwatch } from '../main.js';
 import { SlackConsole } from './console-server.js';
 
 const SECRET = 'sandbox-signing-secret';
+const APPROVER_GROUP = 'S0ONCALL01';
 const USERS = [
   { id: 'U0REQUEST1', name: 'requester' },
   { id: 'U0APPROVE1', name: 'approver-1' },
@@ -55,6 +56,8 @@ export async function startSandbox(
     botUrl: () => botUrl,
     channel: 'C0INCIDENT',
     users: USERS,
+    // approver-2 approves through a user group, like teams that list an on-call group in SLACK_APPROVERS.
+    userGroups: { [APPROVER_GROUP]: ['U0APPROVE2'] },
     breakers: {
       'kill a master and its replica': async () => {
         const victim = cluster.masters.find((m) => m.redis.status === 'ready');
@@ -93,9 +96,7 @@ export async function startSandbox(
     ALERT_CHANNEL: 'C0INCIDENT',
     QUEUE_REDIS_URL: `redis://127.0.0.1:${queue.port}`,
     QUEUE_PREFIX: `sandbox${Date.now()}`,
-    SLACK_APPROVERS: USERS.slice(1)
-      .map((u) => u.id)
-      .join(','),
+    SLACK_APPROVERS: `U0APPROVE1,${APPROVER_GROUP}`,
     WEBHOOK_TOKEN: 'sandbox-webhook-token-0123',
     MONITOR_INTERVAL: '2s',
     PORT: '0',

@@ -141,6 +141,7 @@ describe('/redis over the real Bolt HTTP receiver', () => {
     ['a timestamp older than five minutes', { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 }],
   ])('refuses %s with 401 and runs no handler', async (_name, options) => {
     const id = `bad${++counter}`;
+
     const result = await postToSlack(
       bot.port,
       slashCommandBody({ text: 'status', responseUrl: recorder.responseUrl(id) }),
@@ -149,28 +150,32 @@ describe('/redis over the real Bolt HTTP receiver', () => {
         ...options,
       },
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Bounded observation: a handler that had run would have answered by the time a correctly signed
+    // command sent afterwards (same cluster, same work) has been answered.
+    await slash('status');
+
     expect(result.status).toBe(401);
     expect(recorder.responses(id)).toEqual([]);
   });
 
-  it('acks well within 3 s even when a node hangs, and answers once the probe deadline passes', async () => {
+  it('acks before the probe ends when a node hangs, and answers once the probe deadline passes', async () => {
     const victim = healthy.masters[1];
     if (!victim) throw new Error('no master');
     await victim.process.pause();
     try {
       const id = `hung${++counter}`;
+
       const ack = await postToSlack(
         bot.port,
         slashCommandBody({ text: 'status prod', responseUrl: recorder.responseUrl(id) }),
-        {
-          secret: SECRET,
-        },
+        { secret: SECRET },
       );
-      // A functional deadline with a generous margin: Slack gives up after 3 s.
-      expect(ack.status).toBe(200);
-      expect(ack.ms).toBeLessThan(1500);
+      const answeredAtAck = recorder.responses(id).length;
       const response = await recorder.nextResponse(id);
+
+      // Slack gives up after 3 s: the ack must not wait for the paused node, whose probe ends only at its deadline.
+      expect(ack.status).toBe(200);
+      expect(answeredAtAck).toBe(0);
       expect(blockText((response.body as { blocks: [] }).blocks)).toContain('unreachable');
     } finally {
       await victim.process.resume();
@@ -178,6 +183,9 @@ describe('/redis over the real Bolt HTTP receiver', () => {
   });
 
   it('serves health, readiness and metrics on the same port', async () => {
+    await slash('status prod');
+    await slash('status broken');
+
     const health = await fetch(`http://127.0.0.1:${bot.port}/healthz`);
     const ready = await fetch(`http://127.0.0.1:${bot.port}/readyz`);
     const metrics = await (await fetch(`http://127.0.0.1:${bot.port}/metrics`)).text();

@@ -8,8 +8,8 @@ export type { RecordedRequest } from '../../src/sandbox/console-server.js';
  * Web API calls and response_url posts and records them.
  */
 export class SlackRecorder extends SlackConsole {
-  constructor() {
-    super({ signingSecret: 'unused', botUrl: () => '', channel: 'C1', users: [] });
+  constructor(options: { userGroups?: Readonly<Record<string, readonly string[]>> } = {}) {
+    super({ signingSecret: 'unused', botUrl: () => '', channel: 'C1', users: [], ...options });
   }
 
   responseUrl(id: string): string {

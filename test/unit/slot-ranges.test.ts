@@ -65,15 +65,45 @@ describe('slot ranges', () => {
   });
 });
 
+// Captured from `CLUSTER KEYSLOT` on redis-server 7.0.15 started with --cluster-enabled yes.
 describe('keySlot', () => {
   it.each([
+    ['', 0],
     ['123456789', 12739],
     ['foo', 12182],
-    ['{user1000}.following', keySlot('user1000')],
-    ['{}.x', keySlot('{}.x')],
-    ['foo{}{bar}', keySlot('foo{}{bar}')],
-    ['foo{{bar}}zap', keySlot('{bar')],
+    ['redis', 1151],
+    ['slotwatch:lock:prod', 14581],
+    ['user1000', 3443],
+    ['{user1000}.following', 3443],
+    ['{user1000}.followers', 3443],
+    ['foo{bar}{zap}', 5061],
+    ['{a}', 15495],
+    ['{}', 15257],
+    ['{}.x', 7237],
+    ['a{}', 6082],
+    ['foo{}{bar}', 8363],
+    ['{}{x}', 3257],
+    ['{{}}', 4092],
+    ['foo{{bar}}zap', 4015],
+    ['{bar', 4015],
+    ['bar}', 6624],
+    ['}{', 12793],
+    ['a{b}c{', 3300],
+    ['clé', 3008],
+    ['{clé}:1', 3008],
+    ['键', 16043],
+    ['ключ', 10303],
+    ['🔑', 3314],
+    ['x{🔑}y', 3314],
   ])('puts %j in slot %i like CLUSTER KEYSLOT', (key, expected) => {
     expect(keySlot(key)).toBe(expected);
+  });
+
+  it.each([
+    [[0xff, 0xfe, 0x80], 11813],
+    [[0x61, 0x7b, 0xc3, 0x7d, 0x62], 10543],
+    [[0x61, 0x00, 0x62], 8383],
+  ])('puts the binary key %j in slot %i like CLUSTER KEYSLOT', (bytes, expected) => {
+    expect(keySlot(Uint8Array.from(bytes))).toBe(expected);
   });
 });
