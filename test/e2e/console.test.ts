@@ -71,13 +71,23 @@ describe('the local Slack console, end to end in a real browser', () => {
 
     // The take-over is offered only once the cluster agrees the master is FAIL (not while it is PFAIL), as a
     // person would: ask again until the option is there.
-    const request = page.getByRole('button', { name: 'Request this repair' }).first();
-    for (let attempt = 0; attempt < 20 && !(await request.isVisible()); attempt++) {
+    // A request made from a list the cluster has since moved past is refused as stale: list again, as a
+    // person would after reading "changed since these options were listed".
+    const request = page.getByRole('button', { name: 'Request this repair' }).last();
+    const approve = page.getByRole('button', { name: 'Approve' }).first();
+    for (let attempt = 0; attempt < 20 && !(await approve.isVisible()); attempt++) {
       await send(page, '/redis fix');
-      await request.waitFor({ timeout: 3000 }).catch(() => {});
+      if (
+        !(await request.waitFor({ timeout: 3000 }).then(
+          () => true,
+          () => false,
+        ))
+      )
+        continue;
+      await request.click();
+      await approve.waitFor({ timeout: 5000 }).catch(() => {});
     }
-    await request.click();
-    await page.getByRole('button', { name: 'Approve' }).first().waitFor({ timeout: 20_000 });
+    await approve.waitFor({ timeout: 20_000 });
 
     await as(page, 'U0APPROVE1');
     await page.getByRole('button', { name: 'Approve' }).first().click();
