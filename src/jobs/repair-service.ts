@@ -217,7 +217,10 @@ export class RepairService {
     return { stop: () => controller.abort(), done };
   }
 
-  /** Queued requests without a job get one; pending requests past their expiry expire (and say so). */
+  /**
+   * Queued requests without a job get one, and so do running ones whose runner went silent after their job was
+   * gone; pending requests past their expiry expire (and say so).
+   */
   async reconcile(): Promise<void> {
     for (const id of await this.store.queuedWithoutJob()) {
       const request = await this.store.get(id);
@@ -225,7 +228,19 @@ export class RepairService {
       else await this.store.enqueued(id);
     }
     const now = this.now();
-    for (const id of await this.store.idsSince(now - this.options.approvalTtlMs - 86_400_000)) {
+    // A running request whose runner went silent and whose job BullMQ no longer holds gets a job again.
+    for (const id of await this.store.silentRunners(now - 2 * this.takeOverAfterMs)) {
+      const job = await this.queue.getJob(id);
+      const state = job ? await job.getState() : 'missing';
+      if (['active', 'waiting', 'delayed', 'prioritized', 'waiting-children'].includes(state)) continue;
+      this.options.log.warn(
+        { request: id, job: state },
+        'running request without a live job: enqueued again',
+      );
+      await job?.remove().catch(() => {});
+      await this.enqueue(id);
+    }
+    for (const id of await this.store.due(now)) {
       const { expired } = await this.store.expire(id, now);
       if (expired) await this.changed(id);
     }

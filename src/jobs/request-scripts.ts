@@ -1,7 +1,8 @@
 /**
  * The repair request state machine, one Lua script per transition: each checks the current state, applies
  * the change, bumps the version, appends a versioned event and (for changes of state) the audit entry, all
- * atomically. KEYS: 1 request, 2 its events, 3 the audit stream, 4 the enqueue outbox.
+ * atomically. KEYS: 1 request, 2 its events, 3 the audit stream, 4 the enqueue outbox, 5 pending requests by
+ * expiry, 6 running requests.
  * ARGV: 1 now (ms), 2 audit MINID, 3 user, then the transition's own.
  */
 const PRELUDE = `
@@ -14,6 +15,8 @@ local function audit(event, detail)
   redis.call('XADD', KEYS[3], 'MINID', '~', minid, '*', 'event', event, 'request', r.id, 'cluster', r.cluster, 'user', user, 'detail', detail)
 end
 local function save(event, audit_event, detail)
+  if r.status ~= 'pending' then redis.call('ZREM', KEYS[5], r.id) end
+  if r.status == 'running' then redis.call('SADD', KEYS[6], r.id) else redis.call('SREM', KEYS[6], r.id) end
   r.version = (tonumber(r.version) or 0) + 1
   raw = cjson.encode(r)
   redis.call('SET', KEYS[1], raw, 'KEEPTTL')
@@ -133,7 +136,11 @@ return {'asked', raw}
 
 /** A pending request past its expiry: expired by the clock, not blamed on a clicker. */
 const EXPIRE = `${PRELUDE}
-if r.status ~= 'pending' or now <= tonumber(r.expiresAt) then return {'no', raw} end
+if r.status ~= 'pending' then
+  redis.call('ZREM', KEYS[5], r.id)
+  return {'no', raw}
+end
+if now <= tonumber(r.expiresAt) then return {'no', raw} end
 r.status = 'expired'
 save('expired', 'expired', 'approval window over')
 return {'expired', raw}

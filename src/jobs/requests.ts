@@ -118,6 +118,31 @@ export class RequestStore {
     return `${this.prefix}:requests`;
   }
 
+  /** Pending requests by expiry time, so the reconciler finds the due ones without reading them all. */
+  private get pending(): string {
+    return `${this.prefix}:pending`;
+  }
+
+  /** Requests some worker runs (or ran, until it died). */
+  private get running(): string {
+    return `${this.prefix}:running`;
+  }
+
+  /** Running requests whose runner has been silent since before `before`. */
+  async silentRunners(before: number): Promise<string[]> {
+    const ids = await this.redis.smembers(this.running);
+    const found = await Promise.all(ids.map((id) => this.get(id)));
+    const silent: string[] = [];
+    ids.forEach((id, i) => {
+      const r = found[i];
+      if (r?.status === 'running' && (r.heartbeatAt ?? 0) < before) silent.push(id);
+    });
+    await Promise.all(
+      ids.filter((_, i) => found[i]?.status !== 'running').map((id) => this.redis.srem(this.running, id)),
+    );
+    return silent;
+  }
+
   /** Requests approved but not yet handed to the queue (filled atomically with the deciding vote). */
   get outbox(): string {
     return `${this.prefix}:enqueue`;
@@ -131,6 +156,7 @@ export class RequestStore {
       .set(this.key(request.id), JSON.stringify(stored), 'PX', this.keepMs)
       .set(`${this.key(request.id)}:option`, JSON.stringify(option), 'PX', this.keepMs)
       .zadd(this.index, request.createdAt, request.id)
+      .zadd(this.pending, request.expiresAt, request.id)
       .zremrangebyscore(this.index, '-inf', request.createdAt - this.keepMs)
       .exec();
     return { ...request, version: 1 };
@@ -155,7 +181,14 @@ export class RequestStore {
     now: number,
     ...args: (string | number)[]
   ): Promise<{ result: string; request: RepairRequest | null }> {
-    const keys = [this.key(id), `${this.key(id)}:events`, `${this.prefix}:audit`, this.outbox];
+    const keys = [
+      this.key(id),
+      `${this.key(id)}:events`,
+      `${this.prefix}:audit`,
+      this.outbox,
+      this.pending,
+      this.running,
+    ];
     const [result, raw] = (await this.redis.eval(
       SCRIPTS[transition],
       keys.length,
@@ -212,6 +245,7 @@ export class RequestStore {
 
   async expire(id: string, now: number) {
     const { result, request } = await this.run('expire', id, 'slotwatch', now);
+    if (result === 'missing') await this.redis.zrem(this.pending, id);
     return { expired: result === 'expired', request };
   }
 
@@ -233,9 +267,9 @@ export class RequestStore {
     await this.redis.srem(this.outbox, id);
   }
 
-  /** Ids of requests created since `since`, newest first. */
-  async idsSince(since: number): Promise<string[]> {
-    return this.redis.zrevrangebyscore(this.index, '+inf', since);
+  /** Pending requests whose approval window has closed by `now`. */
+  async due(now: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.pending, '-inf', now, 'LIMIT', 0, 500);
   }
 
   /** Newest first, those still readable. */

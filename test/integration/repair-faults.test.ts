@@ -1,6 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keySlot } from '../../src/core/key-slot.js';
@@ -165,6 +166,40 @@ describe('a worker killed inside a step of a take-over', () => {
       'resumed after a worker stopped answering',
     ]);
     expect(audit.at(-1)?.event).toBe('finished');
+  });
+});
+
+describe('a running request whose job is gone', () => {
+  it('gets a job again from the reconciler and is finished when its worker died and the job was removed', async () => {
+    const scene = await brokenScene();
+    const first = await scene.bot();
+    const id = await approvedTakeOver(scene, first);
+    await waitFor(
+      'step 2 to start',
+      async () => (await requestDoc(scene.queue, scene.prefix, id)).step === 2,
+      {
+        timeoutMs: 30_000,
+        intervalMs: 2,
+      },
+    );
+    first.child.kill('SIGKILL');
+    await first.exit;
+    const connection = new Redis({ port: queue?.port ?? 0, host: '127.0.0.1', maxRetriesPerRequest: null });
+    const jobs = new Queue('repairs', { connection, prefix: `${scene.prefix}:bull` });
+    try {
+      // Someone clears the job (or BullMQ gave up on it) once its lock is gone: only the request remains.
+      await waitFor('the job to be removable', async () => (await jobs.remove(id)) === 1, {
+        timeoutMs: 20_000,
+      });
+      expect(await jobs.getJob(id)).toBeUndefined();
+
+      const second = await scene.bot();
+
+      await expectConverged(scene, id, [second]);
+    } finally {
+      await jobs.close();
+      connection.disconnect();
+    }
   });
 });
 
