@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startSlotwatch } from '../../src/main.js';
 import { testBackend } from '../support/backend.js';
+import { ALICE, BOB, botEnv, click, requestDoc, requestRepair, SECRET } from '../support/bots.js';
 import { killMasterAndReplicas } from '../support/break.js';
 import { startCluster, startNode, type TestCluster } from '../support/cluster.js';
 import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
@@ -11,8 +12,6 @@ import { SlackRecorder } from '../support/slack-recorder.js';
 import { buttonClickBody, postToSlack, slashCommandBody } from '../support/slack-signing.js';
 import { waitFor } from '../support/wait.js';
 
-const SECRET = 'durability-secret-0123';
-const [ALICE, BOB, CAROL] = ['U0ALICE01', 'U0BOB0001', 'U0CAROL01'];
 let backend: RedisBackend;
 let recorder: SlackRecorder;
 let queue: { port: number; process: RedisProcess };
@@ -33,66 +32,16 @@ afterAll(async () => {
   await backend?.stopAll();
 });
 
-function env(cluster: TestCluster, port: number, prefix: string): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? '',
-    SLACK_BOT_TOKEN: 'xoxb-test',
-    SLACK_SIGNING_SECRET: SECRET,
-    SLACK_API_URL: recorder.apiUrl,
-    CLUSTERS: `prod=${cluster.nodes.map((n) => n.address).join(',')}`,
-    QUEUE_REDIS_URL: `redis://127.0.0.1:${queue.port}`,
-    QUEUE_PREFIX: prefix,
-    QUEUE_LOCK_DURATION: '2s',
-    QUEUE_STALLED_INTERVAL: '1s',
-    SLACK_APPROVERS: [ALICE, BOB, CAROL].join(','),
-    PORT: String(port),
-    LOG_LEVEL: 'warn',
-    WEBHOOK_TOKEN: 'durability-webhook-token-0123',
-    ALERT_CHANNEL: 'C0ALERTS',
-  };
-}
+const env = (cluster: TestCluster, port: number, prefix: string) =>
+  botEnv(cluster, recorder, queue.port, port, prefix, { ALERT_CHANNEL: 'C0ALERTS' });
 
-async function click(port: number, actionId: string, value: string, user: string): Promise<void> {
-  const result = await postToSlack(
-    port,
-    buttonClickBody({ actionId, value, user, responseUrl: recorder.responseUrl(`d${++counter}`) }),
-    {
-      secret: SECRET,
-    },
-  );
-  expect(result.status).toBe(200);
-}
-
-/** As Carol: `/redis fix prod`, Request the take-over; then Alice and Bob approve. Returns the request id. */
+/** As Carol: Request the take-over; then Alice and Bob approve. Returns the request id. */
 async function requestTakeOverAndApprove(port: number, prefix: string): Promise<string> {
-  const list = `l${++counter}`;
-  await postToSlack(
-    port,
-    slashCommandBody({ text: 'fix prod', user: CAROL, responseUrl: recorder.responseUrl(list) }),
-    {
-      secret: SECRET,
-    },
-  );
-  const options = (await recorder.nextResponse(list)).body as {
-    blocks: { elements?: { action_id: string; value: string }[] }[];
-  };
-  const value =
-    options.blocks.flatMap((b) => b.elements ?? []).find((e) => e.value.includes('take-over'))?.value ?? '';
-  await click(port, 'request_repair', value, CAROL);
-  const id = await waitFor(
-    'the request',
-    async () => (await queueClient.zrange(`${prefix}:requests`, '0', '-1'))[0],
-  );
-  await click(port, 'approve_repair', id, ALICE);
-  await click(port, 'approve_repair', id, BOB);
+  const id = await requestRepair(recorder, port, queueClient, prefix, 'take-over');
+  await click(recorder, port, 'approve_repair', id, ALICE);
+  await click(recorder, port, 'approve_repair', id, BOB);
   return id;
 }
-
-const requestDoc = async (prefix: string, id: string) =>
-  JSON.parse((await queueClient.get(`${prefix}:request:${id}`)) ?? '{}') as {
-    status: string;
-    outcome: string;
-  };
 
 describe('durability of approved repairs', () => {
   it('keeps /redis status working while the queue Redis is down and says repairs are unavailable', async () => {
@@ -174,9 +123,13 @@ describe('durability of approved repairs', () => {
       if (!victim) throw new Error('no master');
       await killMasterAndReplicas(cluster, victim);
       const id = await requestTakeOverAndApprove(bot.port, prefix);
-      await waitFor('the repair to start', async () => (await requestDoc(prefix, id)).status === 'running', {
-        intervalMs: 10,
-      });
+      await waitFor(
+        'the repair to start',
+        async () => (await requestDoc(queueClient, prefix, id)).status === 'running',
+        {
+          intervalMs: 10,
+        },
+      );
 
       const stranger = `x${++counter}`;
       await postToSlack(
@@ -192,12 +145,12 @@ describe('durability of approved repairs', () => {
       expect(((await recorder.nextResponse(stranger)).body as { text: string }).text).toContain(
         'Only approvers can cancel',
       );
-      await click(bot.port, 'cancel_repair', id, ALICE);
+      await click(recorder, bot.port, 'cancel_repair', id, ALICE);
 
       const stopped = await waitFor(
         'the cancellation',
         async () => {
-          const doc = await requestDoc(prefix, id);
+          const doc = await requestDoc(queueClient, prefix, id);
           return ['cancelled', 'done'].includes(doc.status) && doc;
         },
         { timeoutMs: 30_000 },
