@@ -85,6 +85,10 @@ export class IncidentService {
     );
   }
 
+  async unsilence(cluster: string): Promise<void> {
+    await this.options.redis.del(`${this.options.prefix}:silence:${cluster}`);
+  }
+
   async silencedUntil(cluster: string): Promise<number | null> {
     const until = await this.options.redis.get(`${this.options.prefix}:silence:${cluster}`);
     return until ? Number(until) : null;

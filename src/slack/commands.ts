@@ -5,7 +5,6 @@ import type { Config } from '../config.js';
 import { explainError } from '../core/explain.js';
 import { KNOWLEDGE_BASE } from '../core/knowledge-base.js';
 import type { Report } from '../core/report.js';
-import { parseDuration } from '../duration.js';
 import type { Metrics } from '../http/metrics.js';
 import type { IncidentService } from '../jobs/incidents.js';
 import { explainMessage } from './blocks/explain-blocks.js';
@@ -15,7 +14,8 @@ import type { InFlight } from './in-flight.js';
 import { uploadSlotMap } from './incident-poster.js';
 import { auditCommand, fixCommand, jobsCommand, type RepairDeps } from './repair-handlers.js';
 import { ephemeral } from './respond.js';
-import { parseCommand, usage } from './usage.js';
+import { silenceCommand } from './silence-command.js';
+import { clusterNames, parseCommand, usage } from './usage.js';
 
 export interface CommandDeps {
   readonly config: Config;
@@ -41,7 +41,10 @@ async function answer(
   const parsed = parseCommand(text, deps.config);
   if (!parsed.ok) {
     deps.metrics.command(parsed.subcommand, 'usage');
-    await ephemeral(respond, `${parsed.error}\n${usage(deps.config)}`);
+    await ephemeral(
+      respond,
+      parsed.listClusters ? `${parsed.error} Clusters: ${clusterNames(deps.config)}.` : parsed.error,
+    );
     return;
   }
   const { subcommand, cluster: name } = parsed;
@@ -60,32 +63,15 @@ async function answer(
     case 'fix':
       await fixCommand(deps.repair, name, respond);
       break;
-    case 'silence': {
-      const ms = parseDuration(parsed.rest);
-      if (!deps.incidents) {
-        await ephemeral(
-          respond,
-          'Automated posts need the queue Redis (QUEUE_REDIS_URL), which is not configured.',
-        );
-        return;
-      }
-      if (ms === null || ms <= 0 || ms > 7 * 86_400_000) {
-        deps.metrics.command(subcommand, 'usage');
-        await ephemeral(respond, 'Give a duration up to 7d: `/redis silence <cluster> 2h`.');
-        return;
-      }
-      await deps.incidents.silence(name, ms);
-      await respond({
-        response_type: 'in_channel',
-        text: `:mute: Automated posts for \`${name}\` are muted until <!date^${Math.floor((Date.now() + ms) / 1000)}^{date_short_pretty} {time}|${new Date(Date.now() + ms).toISOString()}> (maintenance). \`/redis status ${name}\` still answers.`,
-      });
+    case 'silence':
+      if (!(await silenceCommand(deps.incidents, name, parsed.rest, respond)))
+        return deps.metrics.command(subcommand, 'usage');
       break;
-    }
     case 'jobs':
       await jobsCommand(deps.repair, name, respond);
       break;
     case 'audit':
-      await auditCommand(deps.repair, name, respond);
+      await auditCommand(deps.repair, name, parsed.rest, respond);
       break;
     case 'explain': {
       const entry = explainError(parsed.rest);

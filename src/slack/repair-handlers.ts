@@ -8,6 +8,7 @@ import type { RepairService } from '../jobs/repair-service.js';
 import type { Approvers } from './approvers.js';
 import { esc } from './blocks/limits.js';
 import { optionsMessage, requestMessage } from './blocks/repair-blocks.js';
+import { slackDate } from './blocks/slack-date.js';
 import type { InFlight } from './in-flight.js';
 import { ephemeral } from './respond.js';
 
@@ -47,7 +48,10 @@ export async function fixCommand(deps: RepairDeps, clusterName: string, respond:
       respond,
       `:warning: Could not diagnose \`${clusterName}\`: ${esc(report.error.message)}`,
     ));
-  await respond({ response_type: 'ephemeral', ...optionsMessage(clusterName, planRepairs(report.value)) });
+  await respond({
+    response_type: 'ephemeral',
+    ...optionsMessage(clusterName, planRepairs(report.value), report.value),
+  });
 }
 
 export async function jobsCommand(deps: RepairDeps, clusterName: string, respond: RespondFn): Promise<void> {
@@ -63,23 +67,29 @@ export async function jobsCommand(deps: RepairDeps, clusterName: string, respond
   await respond({ response_type: 'ephemeral', text: `*Repairs for ${clusterName}*\n${lines.join('\n')}` });
 }
 
-export async function auditCommand(deps: RepairDeps, clusterName: string, respond: RespondFn): Promise<void> {
+export async function auditCommand(
+  deps: RepairDeps,
+  clusterName: string,
+  request: string,
+  respond: RespondFn,
+): Promise<void> {
   if (!deps.audit)
     return void (await ephemeral(
       respond,
       'The audit log lives in the queue Redis, which is not configured.',
     ));
-  const entries = (await deps.audit.read(clusterName)).slice(-40);
+  const entries = (await deps.audit.read(clusterName))
+    .filter((e) => request === '' || e.request === request)
+    .slice(-40);
   const lines = entries.map(
     (e) =>
-      `\`${new Date(e.at).toISOString()}\` ${e.event} ${e.user === 'slotwatch' ? 'slotwatch' : `<@${e.user}>`} \`${e.request}\` ${esc(e.detail)}`,
+      `${slackDate(e.at, '{date_short} {time_secs}')} ${e.event} ${e.user === 'slotwatch' ? 'slotwatch' : `<@${esc(e.user)}>`} \`${esc(e.request)}\` ${esc(e.detail)}`,
   );
+  const scope =
+    request === '' ? `\`${esc(clusterName)}\`` : `request \`${esc(request)}\` on \`${esc(clusterName)}\``;
   await respond({
     response_type: 'ephemeral',
-    text:
-      lines.length > 0
-        ? `*Audit for ${clusterName}*\n${lines.join('\n')}`
-        : `No audit entries for \`${clusterName}\`.`,
+    text: lines.length > 0 ? `*Audit for ${scope}*\n${lines.join('\n')}` : `No audit entries for ${scope}.`,
   });
 }
 

@@ -265,13 +265,12 @@ describe('requestMessage', () => {
 });
 
 describe('optionsMessage', () => {
-  it("keeps ten repair options with long texts inside Slack's Block Kit limits", async () => {
-    const { optionsMessage } = await import('../../src/slack/blocks/repair-blocks.js');
-    const options = Array.from({ length: 12 }, (_, i) => ({
+  const longOptions = (count: number, explanation: string) =>
+    Array.from({ length: count }, (_, i) => ({
       id: `take-over-${'a'.repeat(40)}-${i}`,
       kind: 'take-over-slots' as const,
       title: `Give the slots of <a> dead master & away ${i}`,
-      explanation: 'Why this helps and what it costs. '.repeat(12),
+      explanation,
       risk: 'data-loss' as const,
       loss: {
         slots: Array.from({ length: 40 }, (_, j) => [j * 100, j * 100 + 50] as [number, number]),
@@ -284,8 +283,28 @@ describe('optionsMessage', () => {
       fingerprint: 'f'.repeat(64),
     }));
 
-    const message = optionsMessage(`prod-${'e'.repeat(58)}`, options);
+  it("keeps twelve repair options with long texts inside Slack's Block Kit limits", async () => {
+    const { optionsMessage } = await import('../../src/slack/blocks/repair-blocks.js');
+    const options = longOptions(12, 'Why this helps and what it costs. '.repeat(12));
+
+    const message = optionsMessage(`prod-${'e'.repeat(58)}`, options, hugeReport());
 
     expect(slackViolations(message.blocks as AnyBlock[])).toEqual([]);
+  });
+
+  it('fits ten options with 600-character explanations in one message and says how many more exist', async () => {
+    const { optionsMessage } = await import('../../src/slack/blocks/repair-blocks.js');
+    const options = longOptions(10, `${'Restart the master from its RDB or AOF first. '.repeat(13)}end`);
+
+    const message = optionsMessage('prod', options, hugeReport());
+    const json = JSON.stringify(message.blocks);
+    const buttons = message.blocks.filter((b) => b.type === 'actions').length;
+
+    expect(slackViolations(message.blocks as AnyBlock[])).toEqual([]);
+    expect(json.length).toBeLessThanOrEqual(12_000);
+    expect(buttons).toBeGreaterThan(0);
+    expect(buttons).toBeLessThan(10);
+    const hidden = 10 - buttons;
+    expect(json).toContain(`… and ${hidden} more option${hidden === 1 ? '' : 's'}: \`slotwatch plan`);
   });
 });

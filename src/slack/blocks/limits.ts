@@ -53,22 +53,22 @@ export function codeTable(rows: readonly string[], more: (hidden: number) => str
 }
 
 /**
- * Appends optional blocks in order while the message stays within the block count and size limits; says how
- * many were left out and where to see them.
+ * Appends optional blocks (or groups that stay together, like an option and its button) in order while the
+ * message stays within the block count and size limits; says how many were left out and where to see them.
  */
 export function fitBlocks(
   essential: readonly KnownBlock[],
-  optional: readonly KnownBlock[],
+  optional: readonly (KnownBlock | readonly KnownBlock[])[],
   tail: readonly KnownBlock[],
   more: (hidden: number) => string,
 ): KnownBlock[] {
   const blocks = [...essential];
   let added = 0;
-  for (const block of optional) {
-    const next = [...blocks, block];
+  for (const item of optional) {
+    const next = [...blocks, ...(Array.isArray(item) ? item : [item as KnownBlock])];
     if (next.length + tail.length + 1 > LIMITS.blocks || size(next) + size(tail) + 400 > LIMITS.totalChars)
       break;
-    blocks.push(block);
+    blocks.splice(0, blocks.length, ...next);
     added++;
   }
   const hidden = optional.length - added;

@@ -1,8 +1,10 @@
 import type { KnownBlock } from '@slack/types';
 import type { RepairOption } from '../../core/repair/types.js';
+import type { Report } from '../../core/report.js';
 import { formatRanges } from '../../core/slot-ranges.js';
 import type { RepairRequest } from '../../jobs/requests.js';
-import { codeTable, context, esc, header, mrkdwn, truncate } from './limits.js';
+import { codeTable, context, esc, fitBlocks, header, LIMITS, mrkdwn, truncate } from './limits.js';
+import { plural } from './plural.js';
 import type { SlackMessage } from './report-blocks.js';
 
 const riskText = (o: RepairOption) =>
@@ -17,30 +19,74 @@ const steps = (o: RepairOption) =>
     12,
   );
 
-/** `/redis fix`: each option with its risk and a Request button. */
-export function optionsMessage(cluster: string, options: readonly RepairOption[]): SlackMessage {
-  if (options.length === 0)
+/** What a person must do when no repair fits but the cluster is in trouble: the error findings' next steps. */
+function byHand(cluster: string, report: Report): SlackMessage {
+  const errors = report.findings.filter((f) => f.severity === 'error');
+  const items = errors.map((f) => {
+    const nodes =
+      f.details.length > 0
+        ? `\n${f.details
+            .slice(0, 4)
+            .map((d) => `   · ${esc(d)}`)
+            .join('\n')}`
+        : '';
+    return mrkdwn(`*${f.code}* ${esc(f.summary)}${nodes}\n*By hand:* ${esc(f.next)}`);
+  });
+  const title = `:raising_hand: ${cluster}: no automatic repair fits; a person has to act`;
+  return {
+    text: `${cluster}: no automatic repair fits; ${plural(errors.length, 'error')} need a person`,
+    blocks: fitBlocks(
+      [
+        header(truncate(title, LIMITS.header)),
+        mrkdwn(
+          `${report.slots.uncovered > 0 ? `*${report.slots.uncovered.toLocaleString('en-US')} slots have no live owner.* ` : ''}Slotwatch offers no repair for this state (it would have to guess or lose data). Do this, then press *Plan a fix* again:`,
+        ),
+      ],
+      items,
+      [context(`\`slotwatch check ${esc(report.seeds.join(','))}\` shows the full report.`)],
+      (hidden) => `… and ${hidden} more: \`/redis check ${esc(cluster)}\``,
+    ),
+  };
+}
+
+const requestButton = (cluster: string, o: RepairOption): KnownBlock => ({
+  type: 'actions',
+  elements: [
+    {
+      type: 'button',
+      text: { type: 'plain_text', text: 'Request this repair' },
+      action_id: 'request_repair',
+      value: JSON.stringify({ c: cluster, o: o.id, f: o.fingerprint }),
+      ...(o.risk === 'data-loss' ? { style: 'danger' as const } : {}),
+    },
+  ],
+});
+
+/** `/redis fix`: each option with its risk and a Request button, within Slack's message limits. */
+export function optionsMessage(
+  cluster: string,
+  options: readonly RepairOption[],
+  report: Report,
+): SlackMessage {
+  if (options.length === 0) {
+    if (report.state === 'fail' || report.findings.some((f) => f.severity === 'error'))
+      return byHand(cluster, report);
     return {
       text: `${cluster}: nothing to repair`,
-      blocks: [mrkdwn(`:white_check_mark: *${esc(cluster)}*: nothing to repair.`)],
+      blocks: [mrkdwn(`:white_check_mark: *${esc(cluster)}*: healthy, nothing to repair.`)],
     };
-  const blocks: KnownBlock[] = [header(`:wrench: Repairs for ${cluster}`)];
-  for (const o of options.slice(0, 10)) {
-    blocks.push(mrkdwn(`*${esc(o.title)}*\n${esc(truncate(o.explanation, 1200))}\n${riskText(o)}`), {
-      type: 'actions',
-      elements: [
-        {
-          type: 'button',
-          text: { type: 'plain_text', text: 'Request this repair' },
-          action_id: 'request_repair',
-          value: JSON.stringify({ c: cluster, o: o.id, f: o.fingerprint }),
-          ...(o.risk === 'data-loss' ? { style: 'danger' as const } : {}),
-        },
-      ],
-    });
   }
-  blocks.push(context('A request needs approvals from people on the approver list before anything runs.'));
-  return { text: `${options.length} repair options for ${cluster}`, blocks };
+  const blocks = fitBlocks(
+    [header(`:wrench: Repairs for ${cluster}`)],
+    options.map((o) => [
+      mrkdwn(`*${esc(o.title)}*\n${esc(truncate(o.explanation, 1200))}\n${riskText(o)}`),
+      requestButton(cluster, o),
+    ]),
+    [context('A request needs approvals from people on the approver list before anything runs.')],
+    (hidden) =>
+      `… and ${plural(hidden, 'more option')}: \`slotwatch plan ${esc(report.seeds.join(','))}\` lists every one.`,
+  );
+  return { text: `${plural(options.length, 'repair option')} for ${cluster}`, blocks };
 }
 
 const when = (ms: number) =>
