@@ -110,6 +110,12 @@ async function start(
           (error) => slackHealth.record(error),
         ),
         log: log.child({ component: 'incidents' }),
+        ...(audit
+          ? {
+              audit: (e: { cluster: string; incident: string; user: string; detail: string }) =>
+                audit.append({ event: 'acknowledged', request: e.incident, ...e }),
+            }
+          : {}),
       })
     : null;
   const alerts =

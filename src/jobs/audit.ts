@@ -12,7 +12,8 @@ export type AuditEvent =
   | 'finished'
   | 'failed'
   | 'cancelled'
-  | 'refused';
+  | 'refused'
+  | 'acknowledged';
 
 export interface AuditEntry {
   readonly id: string;

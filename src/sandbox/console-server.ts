@@ -20,6 +20,8 @@ export interface ConsoleOptions {
   readonly users: readonly { id: string; name: string }[];
   /** Slack user groups by id (S…) → member user ids, served by usergroups.users.list. */
   readonly userGroups?: Readonly<Record<string, readonly string[]>>;
+  /** Channel names (`#incidents`) → the channel IDs Slack answers with; only chat.postMessage accepts a name. */
+  readonly channelNames?: Readonly<Record<string, string>>;
   /** Sandbox actions that break the cluster on purpose; name → run. */
   readonly breakers?: Readonly<Record<string, () => Promise<string>>>;
 }
@@ -240,8 +242,11 @@ export class SlackConsole {
       case 'auth.test':
         return { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T1', user: 'slotwatch' };
       case 'chat.postMessage': {
+        const named = String(body.channel ?? this.options.channel);
+        const channel = named.startsWith('#') ? this.options.channelNames?.[named] : named;
+        if (!channel) return { ok: false, error: 'channel_not_found' };
         const message = this.state.add({
-          channel: String(body.channel ?? this.options.channel),
+          channel,
           threadTs: typeof body.thread_ts === 'string' ? body.thread_ts : null,
           text: String(body.text ?? ''),
           blocks: (body.blocks as unknown[]) ?? [],
@@ -251,6 +256,7 @@ export class SlackConsole {
         return { ok: true, channel: message.channel, ts: message.ts };
       }
       case 'chat.update': {
+        if (String(body.channel).startsWith('#')) return { ok: false, error: 'channel_not_found' };
         const updated = this.state.update(String(body.channel), String(body.ts), {
           ...(typeof body.text === 'string' ? { text: body.text } : {}),
           ...(Array.isArray(body.blocks) ? { blocks: body.blocks } : {}),
@@ -266,6 +272,7 @@ export class SlackConsole {
         return { ok: true, file_id: id, upload_url: `http://127.0.0.1:${this.port}/upload/${id}` };
       }
       case 'files.completeUploadExternal': {
+        if (String(body.channel_id ?? '').startsWith('#')) return { ok: false, error: 'invalid_channel' };
         const files = (typeof body.files === 'string' ? JSON.parse(body.files) : body.files) as {
           id: string;
           title?: string;

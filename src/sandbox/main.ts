@@ -58,6 +58,7 @@ export async function startSandbox(
     users: USERS,
     // approver-2 approves through a user group, like teams that list an on-call group in SLACK_APPROVERS.
     userGroups: { [APPROVER_GROUP]: ['U0APPROVE2'] },
+    channelNames: { '#redis-incidents': 'C0INCIDENT' },
     breakers: {
       'kill a master and its replica': async () => {
         const victim = cluster.masters.find((m) => m.redis.status === 'ready');
@@ -93,7 +94,8 @@ export async function startSandbox(
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_API_URL: slack.apiUrl,
     CLUSTERS: `sandbox=${cluster.nodes.map((n) => n.address).join(',')}`,
-    ALERT_CHANNEL: 'C0INCIDENT',
+    // A name, as in .env.example: the bot must use the ID Slack answers with for edits and uploads.
+    ALERT_CHANNEL: '#redis-incidents',
     QUEUE_REDIS_URL: `redis://127.0.0.1:${queue.port}`,
     QUEUE_PREFIX: `sandbox${Date.now()}`,
     SLACK_APPROVERS: `U0APPROVE1,${APPROVER_GROUP}`,

@@ -11,6 +11,7 @@ import { explainMessage } from './blocks/explain-blocks.js';
 import { esc } from './blocks/limits.js';
 import { type ReportView, reportMessage } from './blocks/report-blocks.js';
 import type { InFlight } from './in-flight.js';
+import { registerIncidentActions } from './incident-actions.js';
 import { uploadSlotMap } from './incident-poster.js';
 import { auditCommand, fixCommand, jobsCommand, type RepairDeps } from './repair-handlers.js';
 import { ephemeral } from './respond.js';
@@ -110,6 +111,12 @@ async function answer(
 
 /** `/redis …`: acknowledged at once, answered through response_url when the diagnosis is done. */
 export function registerCommands(app: App, deps: CommandDeps): void {
+  registerIncidentActions(app, {
+    incidents: deps.incidents,
+    inFlight: deps.inFlight,
+    log: deps.log,
+    clusters: deps.config.clusters.map((c) => c.name),
+  });
   app.command('/redis', async ({ command, ack, respond, client }) => {
     await ack();
     const log = deps.log.child({ user: command.user_id, channel: command.channel_id, text: command.text });

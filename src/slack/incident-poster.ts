@@ -5,10 +5,10 @@ import type { Signal } from '../alerts/payloads.js';
 import { sleep } from '../core/pool.js';
 import type { Report } from '../core/report.js';
 import { SLOT_COUNT } from '../core/slot-ranges.js';
-import type { IncidentChange, IncidentPoster } from '../jobs/incidents.js';
+import type { IncidentChange, IncidentPoster, IncidentView } from '../jobs/incidents.js';
 import { slotMapPng } from '../render/slot-map.js';
-import { context, esc, header, LIMITS, mrkdwn, truncate } from './blocks/limits.js';
-import { reportMessage } from './blocks/report-blocks.js';
+import { incidentMessage } from './blocks/incident-blocks.js';
+import { esc, truncate } from './blocks/limits.js';
 
 /**
  * About one post per second per channel, shared by every replica through the queue Redis. The Web API client
@@ -54,8 +54,13 @@ export async function uploadSlotMap(
 export const triggerText = (trigger: Signal): string =>
   `${trigger.source} ${trigger.status}: ${esc(truncate(trigger.summary, 300))}`;
 
+const ARROWS = { worse: ':small_red_triangle_down: worse', better: ':arrow_up: better', changed: 'changed' };
+
 export function changeText(change: IncidentChange): string {
   const lines = [
+    ...change.changed.map(
+      (c) => `• ${ARROWS[c.direction]}: ${esc(c.subject)} was ${esc(c.from)}, now *${esc(c.to)}*`,
+    ),
     ...change.added.map((s) => `• new: ${esc(s)}`),
     ...change.gone.map((s) => `• cleared: ${esc(s)}`),
   ];
@@ -84,56 +89,40 @@ export function slackIncidentPoster(
       throw error;
     }
   };
+  const render = (view: IncidentView) => incidentMessage(view, { fixButton });
+  const update = async (channel: string, ts: string, view: IncidentView) => {
+    await turn(channel);
+    await call(client.chat.update({ channel, ts, ...render(view) })).catch((error: unknown) =>
+      log.warn({ err: error }, 'incident top message update failed'),
+    );
+  };
   return {
-    async open(cluster, channel, report, problem, trigger) {
+    async open(channel, view) {
       await turn(channel);
-      const message = report
-        ? reportMessage(report, cluster, 'status', { fixButton })
-        : {
-            text: `${esc(cluster)}: unreachable`,
-            blocks: [header(`:red_circle: ${cluster}: cannot be diagnosed`), mrkdwn(esc(problem))],
-          };
-      const why = context(`Looked because of ${triggerText(trigger)}`);
-      const blocks =
-        message.blocks.length < LIMITS.blocks
-          ? [...message.blocks.slice(0, 2), why, ...message.blocks.slice(2)]
-          : message.blocks;
-      const posted = await call(
-        client.chat.postMessage({
-          channel,
-          blocks,
-          text: `:rotating_light: Incident: ${message.text}`,
-        }),
-      );
-      if (report && posted.ts) {
-        await turn(channel);
-        await uploadSlotMap(client, channel, posted.ts, report, cluster, log);
+      const message = render(view);
+      const posted = await call(client.chat.postMessage({ channel, ...message }));
+      if (!posted.ts) return null;
+      // Slack accepts a #name here, but chat.update and file uploads need the ID it answers with.
+      const id = posted.channel ?? channel;
+      if (view.report) {
+        await turn(id);
+        await uploadSlotMap(client, id, posted.ts, view.report, view.cluster, log);
       }
-      return posted.ts ?? null;
+      return { ts: posted.ts, channel: id };
     },
+    update,
     async reply(channel, ts, change) {
       await turn(channel);
       await call(client.chat.postMessage({ channel, thread_ts: ts, text: changeText(change) })).catch(
         (error: unknown) => log.warn({ err: error }, 'incident reply failed'),
       );
     },
-    async recovered(cluster, channel, ts, report: Report, minutes) {
+    async recovered(channel, ts, view) {
+      const { report } = view;
       await turn(channel);
-      const text = `:white_check_mark: ${esc(cluster)} recovered after ${minutes} min: ${report.slots.covered}/${SLOT_COUNT} slots covered, cluster_state ok on every node.`;
+      const text = `:white_check_mark: ${esc(view.cluster)} recovered after ${view.recoveredAfterMinutes} min: ${report?.slots.covered ?? '?'}/${SLOT_COUNT} slots covered, cluster_state ok on every node.`;
       await call(client.chat.postMessage({ channel, thread_ts: ts, text }));
-      await turn(channel);
-      const message = reportMessage(report, cluster, 'status');
-      await call(
-        client.chat.update({
-          channel,
-          ts,
-          text: `${text}`,
-          blocks: [
-            header(`:white_check_mark: ${cluster}: recovered after ${minutes} min`),
-            ...message.blocks.slice(1),
-          ],
-        }),
-      ).catch((error: unknown) => log.warn({ err: error }, 'incident top message update failed'));
+      await update(channel, ts, view);
     },
   };
 }

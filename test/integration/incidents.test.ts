@@ -56,17 +56,24 @@ function scripted(states: Report[]) {
   let i = 0;
   const diagnose: DiagnoseCluster = async () => ok(states[Math.min(i++, states.length - 1)] as Report);
   const poster: IncidentPoster = {
-    open: async (cluster) => {
-      calls.push(`open ${cluster}`);
-      return '111.1';
+    open: async (channel, view) => {
+      calls.push(`open ${view.cluster}`);
+      return { ts: '111.1', channel: `${channel}-id` };
     },
-    reply: async (_channel, _ts, { added, gone }) => {
+    update: async (channel, _ts, view) => {
+      calls.push(`update ${channel} ${view.report?.slots.uncovered ?? '?'} down`);
+    },
+    reply: async (_channel, _ts, { added, gone, changed }) => {
       calls.push(
-        `reply ${[...added.map((s) => `• new: ${s}`), ...gone.map((s) => `• cleared: ${s}`)].join(' ')}`,
+        `reply ${[
+          ...changed.map((c) => `• ${c.direction}: ${c.subject} ${c.from} → ${c.to}`),
+          ...added.map((s) => `• new: ${s}`),
+          ...gone.map((s) => `• cleared: ${s}`),
+        ].join(' ')}`,
       );
     },
-    recovered: async (cluster, _c, _ts, _r, minutes) => {
-      calls.push(`recovered ${cluster} ${minutes}`);
+    recovered: async (channel, _ts, view) => {
+      calls.push(`recovered ${view.cluster} ${channel} ${view.recoveredAfterMinutes}`);
     },
   };
   return { calls, diagnose, poster };
@@ -76,17 +83,53 @@ const tick = { cluster: 'prod', source: 'monitor', status: 'tick', summary: 'tic
 
 function service(states: Report[]) {
   const { calls, diagnose, poster } = scripted(states);
+  const audited: string[] = [];
   const incidents = new IncidentService({
     redis,
     prefix: `inc${Math.random().toString(36).slice(2)}`,
-    clusters: [{ name: 'prod', seeds: ['10.0.0.1:6379'], channel: 'C0PROD' }],
+    clusters: [{ name: 'prod', seeds: ['10.0.0.1:6379'], channel: '#prod-incidents' }],
     alertChannel: null,
     diagnose,
     poster,
     log: pino({ level: 'silent' }),
+    audit: async ({ user, detail }) => {
+      audited.push(`${user} ${detail}`);
+    },
   });
-  return { calls, incidents };
+  return { calls, incidents, audited };
 }
+
+const owner = 'a'.repeat(40);
+const node = (clusterState: 'ok' | 'fail', reachable = true) => ({
+  id: 'b'.repeat(40),
+  address: '10.0.0.2:6379',
+  role: 'master' as const,
+  flags: ['master'],
+  reachable,
+  error: null,
+  slots: [[5461, 16383] as [number, number]],
+  replicaOf: null,
+  othersSee: null,
+  configEpoch: 1,
+  linkState: 'connected' as const,
+  clusterState,
+  knownNodes: 2,
+  version: '7.0.15',
+  replicationOffset: null,
+  replicaLinkUp: null,
+  replicaSynced: null,
+  replicaLinkDownSeconds: null,
+  replicaUpToDate: null,
+  listedBy: [],
+  dbsize: 0,
+  latencyMs: 1,
+});
+const gap = (reason: 'owner-failed' | 'owner-unreachable', clusterState: 'ok' | 'fail'): Report => ({
+  ...base,
+  state: 'fail',
+  nodes: [node(clusterState)],
+  slots: { covered: 10923, uncovered: 5461, gaps: [{ start: 0, end: 5460, reason, owner, keys: null }] },
+});
 
 describe('IncidentService', () => {
   it('opens once, threads only changes, and closes after two healthy looks in a row (no flapping)', async () => {
@@ -105,17 +148,53 @@ describe('IncidentService', () => {
     expect(calls).toEqual([
       'open prod',
       'reply • new: gap 0-199 owner-failed • cleared: gap 0-99 owner-failed',
+      'update #prod-incidents-id 200 down',
       'reply • new: gap 0-199 owner-failed',
-      'recovered prod 1',
+      'recovered prod #prod-incidents-id 1',
     ]);
     expect(await incidents.current('prod')).toBeNull();
   });
 
-  it('stays quiet while silenced', async () => {
+  it('reads owner-unreachable → owner-failed and cluster_state ok → fail as worse, and edits the top message', async () => {
+    const { calls, incidents } = service([gap('owner-unreachable', 'ok'), gap('owner-failed', 'fail')]);
+
+    await incidents.handle(tick);
+    await incidents.handle(tick);
+
+    expect(calls).toEqual([
+      'open prod',
+      'reply • worse: cluster_state ok → fail • worse: gap 0-5460 owner-unreachable → owner-failed',
+      'update #prod-incidents-id 5461 down',
+    ]);
+  });
+
+  it('records who acknowledged, audits it and shows it on the top message', async () => {
+    const { calls, incidents, audited } = service([down(0, 99)]);
+    expect(await incidents.acknowledge('prod', 'U0ALICE01')).toEqual({ result: 'none' });
+    await incidents.handle(tick);
+
+    const first = await incidents.acknowledge('prod', 'U0ALICE01');
+    const second = await incidents.acknowledge('prod', 'U0BOB0001');
+
+    expect(first).toEqual({ result: 'acknowledged', previous: null });
+    expect(second).toMatchObject({ previous: { user: 'U0ALICE01' } });
+    expect((await incidents.owner('prod'))?.user).toBe('U0BOB0001');
+    expect(audited).toEqual(["U0ALICE01 I'm on it", 'U0BOB0001 took the incident over from U0ALICE01']);
+    expect(calls).toEqual([
+      'open prod',
+      'update #prod-incidents-id 100 down',
+      'update #prod-incidents-id 100 down',
+    ]);
+  });
+
+  it('stays quiet while silenced, and speaks again once unsilenced', async () => {
     const { calls, incidents } = service([down(5, 9)]);
     await incidents.silence('prod', 60_000);
     await incidents.handle(tick);
     expect(calls).toEqual([]);
     expect(await incidents.silencedUntil('prod')).toBeGreaterThan(Date.now());
+    await incidents.unsilence('prod');
+    await incidents.handle(tick);
+    expect(calls).toEqual(['open prod']);
   });
 });

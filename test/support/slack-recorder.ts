@@ -8,7 +8,12 @@ export type { RecordedRequest } from '../../src/sandbox/console-server.js';
  * Web API calls and response_url posts and records them.
  */
 export class SlackRecorder extends SlackConsole {
-  constructor(options: { userGroups?: Readonly<Record<string, readonly string[]>> } = {}) {
+  constructor(
+    options: {
+      userGroups?: Readonly<Record<string, readonly string[]>>;
+      channelNames?: Readonly<Record<string, string>>;
+    } = {},
+  ) {
     super({ signingSecret: 'unused', botUrl: () => '', channel: 'C1', users: [], ...options });
   }
 

@@ -27,8 +27,14 @@ describe('incident texts', () => {
   });
 
   it('escapes the alert summary and node addresses of a change', () => {
-    const text = changeText({ trigger, added: [`node <@U0ADMIN>:6379 FAIL`], gone: ['gap 0-99 unassigned'] });
+    const text = changeText({
+      trigger,
+      added: [`node <@U0ADMIN>:6379 FAIL`],
+      gone: ['gap 0-99 unassigned'],
+      changed: [{ subject: 'node <!here>:1', from: 'unreachable', to: 'FAIL', direction: 'worse' }],
+    });
     expect(text).toContain('• new: node &lt;@U0ADMIN&gt;:6379 FAIL');
+    expect(text).toContain('worse: node &lt;!here&gt;:1 was unreachable, now *FAIL*');
     expect(text).toContain('• cleared: gap 0-99 unassigned');
     expect(text).not.toMatch(/<[!@h]/);
   });

@@ -1,0 +1,177 @@
+import type { KnownBlock } from '@slack/types';
+import type { Finding, NodeReport, Report } from '../../core/report.js';
+import { formatRanges, SLOT_COUNT } from '../../core/slot-ranges.js';
+import type { IncidentView } from '../../jobs/incidents.js';
+import { context, esc, fitBlocks, header, mrkdwn, truncate } from './limits.js';
+import { plural } from './plural.js';
+import type { SlackMessage } from './report-blocks.js';
+import { slackDate } from './slack-date.js';
+
+/** Which error's next step a person should take first: the cause before the symptom. */
+const NEXT_ORDER: readonly Finding['code'][] = [
+  'QUORUM_LOST',
+  'SLOTS_OWNER_FAILED',
+  'SLOTS_UNASSIGNED',
+  'SLOTS_UNROUTABLE',
+  'KEYS_ORPHANED',
+  'SLOTS_OPEN',
+  'NODE_ISOLATED',
+  'NODE_FAILED',
+  'NODE_UNREACHABLE',
+];
+
+export function age(ms: number): string {
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 1) return 'under 1 min';
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+function stateWord(report: Report): string {
+  if (report.findings.some((f) => f.code === 'CLUSTER_DOWN')) return 'CLUSTERDOWN';
+  if (report.state === 'fail') return 'FAIL';
+  if (report.findings.some((f) => f.severity === 'error')) return 'errors';
+  return 'degraded';
+}
+
+function headline(view: IncidentView, report: Report | null): string {
+  const { cluster } = view;
+  if (view.recoveredAfterMinutes !== null)
+    return `:white_check_mark: ${cluster} · recovered after ${view.recoveredAfterMinutes} min`;
+  const open = `open ${age(view.now - view.openedAt)}`;
+  if (!report) return `:red_circle: ${cluster} · cannot be diagnosed · ${open}`;
+  const down = report.slots.uncovered;
+  const share = Math.round((down / SLOT_COUNT) * 100);
+  const slots = down > 0 ? ` · ${plural(down, 'slot')} (${share}%) down` : '';
+  return `:red_circle: ${cluster} · ${stateWord(report)}${slots} · ${open}`;
+}
+
+function impact(report: Report): string {
+  const { gaps, uncovered } = report.slots;
+  if (uncovered === 0) {
+    const first = report.findings.find((f) => f.severity === 'error') ?? report.findings[0];
+    return `*Impact:* every slot has an owner${first ? `; ${esc(first.summary)}` : ''}`;
+  }
+  const known = gaps.reduce((sum, g) => sum + (g.keys ?? 0), 0);
+  const unknown = gaps.filter((g) => g.keys === null).length;
+  const keys =
+    unknown === gaps.length
+      ? 'keys at risk unknown (no live node could count them)'
+      : `${plural(known, 'key')} at risk${unknown > 0 ? ` plus ${plural(unknown, 'range')} nobody could count` : ''}`;
+  const ranges = formatRanges(
+    gaps.map((g) => [g.start, g.end] as [number, number]),
+    4,
+  );
+  return `*Impact:* ${plural(uncovered, 'slot')} (${ranges}) ${uncovered === 1 ? 'has' : 'have'} no live owner · ${keys}`;
+}
+
+function nextStep(report: Report): string | null {
+  const errors = report.findings.filter((f) => f.severity === 'error');
+  const first =
+    NEXT_ORDER.map((code) => errors.find((f) => f.code === code)).find((f) => f !== undefined) ??
+    errors[0] ??
+    report.findings[0];
+  return first ? `*Next:* ${esc(first.next)}` : null;
+}
+
+function trouble(n: NodeReport): string | null {
+  if (n.flags.includes('fail')) return n.reachable ? 'FAIL (answers again)' : `FAIL, ${n.error ?? 'down'}`;
+  if (!n.reachable) return `unreachable: ${n.error ?? 'no answer'}`;
+  if (n.flags.includes('fail?')) return 'suspected (PFAIL)';
+  if (n.replicaLinkUp === false) return 'replication link down';
+  return null;
+}
+
+/** One line per node in trouble, however many findings name it. */
+function nodeLines(report: Report): string[] {
+  const named = new Set(report.findings.filter((f) => f.severity === 'error').flatMap((f) => f.nodes));
+  return report.nodes
+    .map((n) => ({ n, why: trouble(n) }))
+    .filter(({ n, why }) => why !== null || (named.has(n.id) && n.role === 'master' && n.slots.length > 0))
+    .map(({ n, why }) => {
+      const role =
+        n.role === 'master'
+          ? n.slots.length > 0
+            ? `master of ${formatRanges(n.slots, 2)}`
+            : 'master, no slots'
+          : `replica of ${n.replicaOf?.slice(0, 8) ?? '?'}`;
+      return `• \`${esc(n.address ?? n.id.slice(0, 8))}\` ${role}: ${esc(why ?? 'named by an error')}`;
+    });
+}
+
+function counts(report: Report): string {
+  const errors = report.findings.filter((f) => f.severity === 'error').length;
+  const warnings = report.findings.filter((f) => f.severity === 'warning').length;
+  return `${plural(errors, 'error')}, ${plural(warnings, 'warning')}`;
+}
+
+function buttons(view: IncidentView, report: Report | null, fixButton: boolean): KnownBlock[] {
+  if (view.recoveredAfterMinutes !== null) return [];
+  const button = (text: string, action_id: string, style?: 'primary') => ({
+    type: 'button' as const,
+    text: { type: 'plain_text' as const, text },
+    action_id,
+    value: view.cluster,
+    ...(style ? { style } : {}),
+  });
+  const fix = fixButton && report?.findings.some((f) => f.severity === 'error');
+  return [
+    {
+      type: 'actions',
+      elements: [
+        ...(fix ? [button('Plan a fix', 'plan_again', 'primary')] : []),
+        button(view.owner ? 'Take it over' : "I'm on it", 'ack_incident'),
+        button('Silence 2h', 'silence_incident'),
+      ],
+    },
+  ];
+}
+
+/**
+ * The incident's top message, sized for a phone: state and age, who is on it, one line of impact, one of next
+ * step, the nodes in trouble (one line each) and the buttons. The full report stays one command away.
+ */
+export function incidentMessage(view: IncidentView, { fixButton = false } = {}): SlackMessage {
+  const { report, cluster } = view;
+  const owner = view.owner
+    ? `:raising_hand: <@${esc(view.owner.user)}> is on it since ${slackDate(view.owner.at, '{time}')}`
+    : view.recoveredAfterMinutes === null
+      ? ':bell: Nobody is on it yet'
+      : 'Nobody acknowledged it';
+  const who = context(
+    `${owner} · opened ${slackDate(view.openedAt)} · looked because of ${view.trigger.source} ${view.trigger.status}: ${esc(truncate(view.trigger.summary, 200))}`,
+  );
+  const essential: KnownBlock[] = [header(headline(view, report)), who];
+  if (!report) essential.push(mrkdwn(`*Impact:* cannot read the cluster: ${esc(view.problem)}`));
+  else if (view.recoveredAfterMinutes !== null)
+    essential.push(
+      mrkdwn(
+        `*Now:* ${report.slots.covered.toLocaleString('en-US')}/${SLOT_COUNT.toLocaleString('en-US')} slots covered, cluster_state ok on every node.`,
+      ),
+    );
+  else {
+    essential.push(mrkdwn(impact(report)));
+    const next = nextStep(report);
+    if (next) essential.push(mrkdwn(next));
+  }
+  const lines = report && view.recoveredAfterMinutes === null ? nodeLines(report) : [];
+  const nodes =
+    lines.length > 0
+      ? [
+          mrkdwn(
+            `${lines.slice(0, 4).join('\n')}${lines.length > 4 ? `\n… and ${plural(lines.length - 4, 'more node')}` : ''}`,
+          ),
+        ]
+      : [];
+  const footer = report
+    ? context(
+        `${counts(report)} · probed ${slackDate(Date.parse(report.probedAt), '{time_secs}')} · full report: \`/redis status ${esc(cluster)}\``,
+      )
+    : context(`\`/redis status ${esc(cluster)}\` tries again`);
+  const blocks = fitBlocks(essential, nodes, [...buttons(view, report, fixButton), footer], () => '');
+  const text =
+    view.recoveredAfterMinutes !== null
+      ? `${esc(cluster)} recovered after ${view.recoveredAfterMinutes} min`
+      : `Incident: ${esc(headline(view, report).replace(/^:\w+: /, ''))}`;
+  return { text, blocks };
+}
