@@ -1,3 +1,5 @@
+import type { FindingCode } from './report.js';
+
 /** A runbook entry for one Redis error message. Data: the CLI and Slack render it. */
 export interface KnowledgeEntry {
   readonly id: string;
@@ -190,3 +192,173 @@ export const KNOWLEDGE_BASE: readonly KnowledgeEntry[] = [
     ],
   },
 ];
+
+type FindingEntry = Omit<KnowledgeEntry, 'id' | 'patterns'>;
+const plan = '`slotwatch plan` (or `/redis fix`) lists the repairs that fit.';
+
+/** What each finding code means and what to do about it (`explain SLOTS_OWNER_FAILED`). */
+const FINDINGS: Readonly<Record<FindingCode, FindingEntry>> = {
+  CLUSTER_DOWN: {
+    title: 'CLUSTER_DOWN: nodes report cluster_state:fail',
+    cause:
+      'A node saw a slot without a live owner (or lost the majority) and now refuses every command with CLUSTERDOWN while cluster-require-full-coverage is yes.',
+    check: ['CLUSTER INFO on every node: cluster_state, cluster_slots_ok / pfail / fail.'],
+    fix: [
+      'Fix the cause the other findings name (a dead owner, unassigned slots, lost quorum); the state returns to ok by itself.',
+    ],
+    slotwatch: plan,
+  },
+  SLOTS_UNASSIGNED: {
+    title: 'SLOTS_UNASSIGNED: slots nobody owns',
+    cause:
+      'The slots were never assigned or were deleted (CLUSTER DELSLOTS, a reset); keys may still sit on a node.',
+    check: ['CLUSTER COUNTKEYSINSLOT on each master for the missing slots: who still holds keys.'],
+    fix: [
+      'Give slots with keys back to the node that holds them, the rest in balanced ranges (CLUSTER ADDSLOTSRANGE).',
+    ],
+    slotwatch: plan,
+  },
+  SLOTS_OWNER_FAILED: {
+    title: 'SLOTS_OWNER_FAILED: slots of a master the cluster agreed is FAIL',
+    cause:
+      'The owning master is down and no replica took over (none exists, none is alive, or none may be elected).',
+    check: ['Is the host up, can redis-server start, are its RDB/AOF and nodes.conf intact?'],
+    fix: [
+      'Restart the master from its RDB/AOF if at all possible: nothing is lost.',
+      'Else fail over to a replica (CLUSTER FAILOVER FORCE), or as a last resort re-assign the slots: their keys are lost.',
+    ],
+    slotwatch: plan,
+  },
+  SLOTS_OPEN: {
+    title: 'SLOTS_OPEN: a slot stuck migrating or importing',
+    cause:
+      'A resharding stopped half way (redis-cli died, a node restarted); info only while keys still move.',
+    check: ['CLUSTER NODES | grep -E "->-|-<-" and COUNTKEYSINSLOT on both ends.'],
+    fix: [
+      'Finish the migration (MIGRATE the rest, then SETSLOT NODE everywhere); never SETSLOT STABLE on a node that holds keys.',
+    ],
+    slotwatch: plan,
+  },
+  KEYS_ORPHANED: {
+    title: 'KEYS_ORPHANED: keys on a master that does not own their slot',
+    cause:
+      'Usually SETSLOT STABLE on a migration target: `redis-cli --cluster check` says OK while GET answers nil.',
+    check: ['CLUSTER COUNTKEYSINSLOT on the holder for a slot it does not own.'],
+    fix: ['Move the keys to the owner (SETSLOT IMPORTING on the holder, then MIGRATE); never delete them.'],
+    slotwatch: plan,
+  },
+  QUORUM_LOST: {
+    title: 'QUORUM_LOST: fewer than half + 1 of the slot-owning masters are alive',
+    cause:
+      'Without a majority no master can be agreed FAIL and no replica can be elected: the cluster cannot heal itself.',
+    check: ['Which masters are down (the finding lists them), and whether their hosts and data are intact.'],
+    fix: [
+      'Restart the dead masters from their RDB/AOF: the majority comes back and the cluster heals.',
+      'Only if they cannot come back: CLUSTER FAILOVER TAKEOVER on a live replica, then re-assign what is left.',
+    ],
+    slotwatch:
+      'Slotwatch offers no automatic repair while the majority is gone: it says which nodes to restart.',
+  },
+  NODE_FAILED: {
+    title: 'NODE_FAILED: a node the cluster agreed is FAIL',
+    cause: 'A majority of masters could not reach it within cluster-node-timeout.',
+    check: ['The host and the redis-server process; its log for the reason it stopped.'],
+    fix: [
+      'Restart it with its nodes.conf and data intact; it rejoins by itself.',
+      'A node that is gone for good: CLUSTER FORGET it on every node.',
+    ],
+    slotwatch: plan,
+  },
+  NODE_UNREACHABLE: {
+    title: 'NODE_UNREACHABLE: Slotwatch could not read a node',
+    cause: 'Refused, timed out or refused authentication, with the reason in the finding.',
+    check: ['redis-cli -h HOST -p PORT PING from where Slotwatch runs; firewall, address map, password.'],
+    fix: [
+      'A stopped process: restart it. A timeout: look for SIGSTOP, swapping, or a long KEYS or Lua script.',
+    ],
+  },
+  NODE_HANDSHAKE: {
+    title: 'NODE_HANDSHAKE: a node stuck in handshake',
+    cause:
+      'CLUSTER MEET reached an address the node cannot complete the handshake with (wrong announced address, bus port blocked).',
+    check: ['cluster-announce-ip / cluster-announce-bus-port, and that the bus port (port + 10000) is open.'],
+    fix: ['Fix the address or the firewall; CLUSTER FORGET the handshake entry if it never completes.'],
+  },
+  NODE_ISOLATED: {
+    title: 'NODE_ISOLATED: a running node alone in its own view',
+    cause: 'CLUSTER RESET, a lost nodes.conf or a network partition left it outside the cluster.',
+    check: ['CLUSTER NODES on it: does it list only itself?'],
+    fix: ['CLUSTER MEET from it to a member, then CLUSTER REPLICATE back to its master if it was a replica.'],
+    slotwatch: plan,
+  },
+  NODE_FORGETTABLE: {
+    title: 'NODE_FORGETTABLE: a FAIL node that serves nothing',
+    cause: 'A dead node with no slots and no replicas is still listed by some nodes.',
+    check: ['Which nodes still list it (the finding says).'],
+    fix: ['CLUSTER FORGET it on every node within 60 s; reuse its host only after CLUSTER RESET HARD.'],
+    slotwatch: plan,
+  },
+  VIEWS_DISAGREE: {
+    title: 'VIEWS_DISAGREE: nodes see owners, roles or members differently',
+    cause:
+      'A difference that persisted beyond gossip: epochs collided, a node missed an update, or a partition.',
+    check: ['The finding names the nodes and what each sees; compare their config epochs.'],
+    fix: [
+      'Settle the owner (CLUSTER SETSLOT … NODE, CLUSTER BUMPEPOCH on the right owner) or rejoin the odd node.',
+    ],
+    slotwatch: plan,
+  },
+  MASTER_NO_REPLICA: {
+    title: 'MASTER_NO_REPLICA: a slot-owning master without a working replica',
+    cause: 'The next failure of that master takes its slots down.',
+    check: ['INFO replication on the master: connected_slaves and their link state.'],
+    fix: ['Add a replica (CLUSTER REPLICATE on an empty node) or repair the broken one.'],
+    slotwatch: plan,
+  },
+  FULL_COVERAGE_DISABLED: {
+    title: 'FULL_COVERAGE_DISABLED: cluster-require-full-coverage no',
+    cause:
+      'Lost slots answer "Hash slot not served" instead of taking the cluster down: the problem is hidden, not gone.',
+    check: ['CONFIG GET cluster-require-full-coverage on every node.'],
+    fix: [
+      'Restore coverage, then set it back to yes unless availability over consistency is a deliberate choice.',
+    ],
+  },
+  NOT_CLUSTER: {
+    title: 'NOT_CLUSTER: the seed is a standalone Redis',
+    cause: 'cluster-enabled is no on that node, or the seed points at the wrong instance.',
+    check: ['INFO cluster: cluster_enabled.'],
+    fix: ['Point Slotwatch at a cluster node, or stop using cluster clients against a standalone Redis.'],
+  },
+  SLOTS_UNROUTABLE: {
+    title: 'SLOTS_UNROUTABLE: clients cannot read a slot although it looks covered',
+    cause:
+      'Nodes redirect each other in a loop (a half-finished migration), or the keys sit on a node that redirects away.',
+    check: ['Each node’s own view of the slot: owner, MIGRATING/IMPORTING, keys (not a majority vote).'],
+    fix: [
+      'Settle the slot on one owner that holds its keys (MIGRATE what is elsewhere, then SETSLOT NODE everywhere).',
+    ],
+    slotwatch: plan,
+  },
+  REPLY_UNPARSEABLE: {
+    title: 'REPLY_UNPARSEABLE: a node answered something that is not what it should be',
+    cause: 'A proxy, a different server on that port, or a Redis version or module that changes the reply.',
+    check: ['The first bad line in the finding; what really listens on that address.'],
+    fix: ['Point the seed at real cluster nodes; a report is never ok while a reachable node is unreadable.'],
+  },
+  LIMIT_EXCEEDED: {
+    title: 'LIMIT_EXCEEDED: a reply or the cluster passed a limit',
+    cause: 'A reply over the byte limit (default 16 MiB) or more nodes than the node limit (default 1,000).',
+    check: ['Whether the node is hostile or the cluster really is that large.'],
+    fix: [
+      'Raise PROBE_MAX_REPLY_BYTES / PROBE_MAX_NODES (or --max-reply-bytes / --max-nodes) if it is genuine.',
+    ],
+  },
+};
+
+/** The entry for a finding code such as `SLOTS_OWNER_FAILED` (any case), or null. */
+export function findingEntry(code: string): KnowledgeEntry | null {
+  const key = code.trim().toUpperCase() as FindingCode;
+  const entry = Object.hasOwn(FINDINGS, key) ? FINDINGS[key] : undefined;
+  return entry ? { id: key, patterns: [], ...entry } : null;
+}

@@ -4,11 +4,11 @@ import type { DiagnoseCluster } from '../cluster-probe.js';
 import type { Config } from '../config.js';
 import { explainError } from '../core/explain.js';
 import { KNOWLEDGE_BASE } from '../core/knowledge-base.js';
-import type { Report } from '../core/report.js';
+import { FINDING_CODES, type Report } from '../core/report.js';
 import type { Metrics } from '../http/metrics.js';
 import type { IncidentService } from '../jobs/incidents.js';
 import { explainMessage } from './blocks/explain-blocks.js';
-import { esc } from './blocks/limits.js';
+import { esc, truncate } from './blocks/limits.js';
 import { type ReportView, reportMessage } from './blocks/report-blocks.js';
 import type { InFlight } from './in-flight.js';
 import { registerIncidentActions } from './incident-actions.js';
@@ -80,7 +80,7 @@ async function answer(
         deps.metrics.command(subcommand, 'usage');
         await ephemeral(
           respond,
-          `No runbook entry matches \`${esc(parsed.rest)}\`. Known errors:\n${KNOWLEDGE_BASE.map((e) => `• ${esc(e.title)}`).join('\n')}`,
+          `No runbook entry matches \`${esc(truncate(parsed.rest, 200))}\`. Give a Redis error or a finding code (${FINDING_CODES.slice(0, 3).join(', ')}, …). Known errors:\n${KNOWLEDGE_BASE.map((e) => `• ${esc(e.title)}`).join('\n')}`,
         );
         return;
       }

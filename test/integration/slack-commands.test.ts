@@ -114,7 +114,22 @@ describe('/redis over the real Bolt HTTP receiver', () => {
   });
 
   it.each([
-    ['frobnicate', 'Unknown subcommand `frobnicate`'],
+    ['SLOTS_OWNER_FAILED', 'SLOTS_OWNER_FAILED: slots of a master the cluster agreed is FAIL'],
+    ['quorum_lost', 'QUORUM_LOST: fewer than half + 1'],
+  ])('explains the finding code %s', async (code, title) => {
+    const { body } = await slash(`explain ${code}`);
+    expect(body.response_type).toBe('in_channel');
+    expect(blockText(body.blocks)).toContain(title);
+    expect(blockText(body.blocks)).toContain('*Fix*');
+  });
+
+  it('answers an unknown subcommand in one line that points to help', async () => {
+    const { body } = await slash('frobnicate now');
+    expect(body.response_type).toBe('ephemeral');
+    expect(body.text).toBe('Unknown subcommand `frobnicate`: `/redis help` lists them.');
+  });
+
+  it.each([
     ['status nowhere', 'Unknown cluster `nowhere`'],
     ['status prod extra', 'takes at most one cluster name'],
     ['explain', 'Give the Redis error text'],
@@ -123,7 +138,7 @@ describe('/redis over the real Bolt HTTP receiver', () => {
     const { body } = await slash(text);
     expect(body.response_type).toBe('ephemeral');
     expect(body.text).toContain(message);
-    if (!text.startsWith('explain')) expect(body.text).toContain('`prod` (default), `broken`');
+    if (text.startsWith('status nowhere')) expect(body.text).toContain('`prod` (default), `broken`');
   });
 
   it('lists the clusters and the help privately, without secrets', async () => {

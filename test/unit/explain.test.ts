@@ -1,9 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { explainError } from '../../src/core/explain.js';
 import { KNOWLEDGE_BASE } from '../../src/core/knowledge-base.js';
+import { FINDING_CODES } from '../../src/core/report.js';
 import { cli } from '../support/cli.js';
 
 describe('explainError', () => {
+  it.each(FINDING_CODES)('explains the finding code %s, in any case', (code) => {
+    const entry = explainError(` ${code.toLowerCase()} `);
+    expect(entry?.id).toBe(code);
+    expect(entry?.title.startsWith(`${code}: `)).toBe(true);
+    expect(entry?.fix.length).toBeGreaterThan(0);
+  });
+
   it.each([
     ['CLUSTERDOWN The cluster is down', 'clusterdown'],
     ['(error) CLUSTERDOWN The cluster is down', 'clusterdown'],
