@@ -52,6 +52,8 @@ export interface IncidentPoster {
 
 interface Incident {
   readonly openedAt: number;
+  /** The signal that opened it (older records have none). */
+  readonly trigger?: Signal;
   readonly channel: string;
   readonly ts: string | null;
   readonly signature: readonly string[];
@@ -217,7 +219,7 @@ export class IncidentService {
       const result = await this.options.diagnose(config);
       const report = result.ok ? result.value : null;
       const problem = result.ok ? '' : result.error.message;
-      const trigger = { cluster, source: 'monitor', status: 'tick', summary: 'acknowledged' } as const;
+      const trigger = incident.trigger ?? { cluster, source: 'monitor', status: 'tick', summary: '' };
       await this.options.poster.update(
         incident.channel,
         incident.ts,
@@ -279,6 +281,7 @@ export class IncidentService {
       );
       const opened: Incident = {
         openedAt,
+        trigger: signal,
         channel: posted?.channel ?? channel,
         ts: posted?.ts ?? null,
         signature,
@@ -303,7 +306,14 @@ export class IncidentService {
         await this.options.poster.recovered(
           incident.channel,
           incident.ts,
-          await this.view(cluster.name, incident.openedAt, report, problem, signal, minutes),
+          await this.view(
+            cluster.name,
+            incident.openedAt,
+            report,
+            problem,
+            incident.trigger ?? signal,
+            minutes,
+          ),
         );
       await this.options.redis.del(this.key(cluster.name), this.ownerKey(cluster.name));
       log.info({ minutes }, 'incident closed');
@@ -317,7 +327,7 @@ export class IncidentService {
         await this.options.poster.update(
           incident.channel,
           incident.ts,
-          await this.view(cluster.name, incident.openedAt, report, problem, signal),
+          await this.view(cluster.name, incident.openedAt, report, problem, incident.trigger ?? signal),
         );
     }
     await this.options.redis.set(

@@ -14,6 +14,7 @@ aside button{display:block;width:100%;margin:4px 0;padding:6px;border:0;border-r
 .actions button.primary{background:#007a5a;color:#fff}.actions button.danger{background:#e01e5a;color:#fff}
 form{position:sticky;bottom:0;background:#fff;padding:8px 0;display:flex;gap:6px}input{flex:1;padding:8px}
 img{max-width:360px;border:1px solid #ddd}
+@media (max-width:600px){body{display:block;height:auto}main{overflow:visible;padding:8px}img{max-width:100%}}
 </style></head><body>
 <main><div id="messages"></div>
 <form id="send"><select id="user"></select><input id="text" placeholder="/redis status" value="/redis status"><button>Send</button></form></main>
@@ -26,7 +27,8 @@ const md=(s)=>esc(s).replace(/&amp;lt;/g,'&lt;').replace(/&amp;gt;/g,'&gt;').rep
   .replace(/&lt;@(\\w+)&gt;/g,'@$1').replace(/&lt;!date\\^\\d+\\^[^|]*\\|([^&]*)&gt;/g,'$1');
 const EMOJI={red_circle:'🔴',large_green_circle:'🟢',large_orange_circle:'🟠',large_blue_circle:'🔵',white_check_mark:'✅',warning:'⚠️',
   wrench:'🔧',rotating_light:'🚨',arrows_counterclockwise:'🔄',gear:'⚙️',no_entry:'⛔',mute:'🔇',hourglass_flowing_sand:'⏳',
-  inbox_tray:'📥',x:'❌',alarm_clock:'⏰',octagonal_sign:'🛑',books:'📚'};
+  inbox_tray:'📥',x:'❌',alarm_clock:'⏰',octagonal_sign:'🛑',books:'📚',raising_hand:'🙋',bell:'🔔',
+  small_red_triangle_down:'🔻',arrow_up:'⬆️',loud_sound:'🔊'};
 const emoji=(s)=>s.replace(/:([a-z_]+):/g,(m,n)=>EMOJI[n]||m);
 const text=(t)=>!t?'':t.type==='plain_text'?emoji(esc(t.text)):md(emoji(t.text));
 function block(b,m){

@@ -58,7 +58,9 @@ describe('the local Slack console, end to end in a real browser', () => {
     await page.screenshot({ path: `${ARTIFACTS}/1-status.png` });
 
     await page.getByRole('button', { name: 'kill a master and its replica' }).click();
-    await page.getByText('Slot gaps').first().waitFor({ timeout: 30_000 });
+    // The incident post is edited in place until its header says what every node says.
+    const incident = page.locator('.msg', { has: page.locator('.header', { hasText: 'sandbox ·' }) }).first();
+    await incident.locator('.header', { hasText: 'CLUSTERDOWN' }).waitFor({ timeout: 30_000 });
     // The slot map arrives in the incident's thread through the file upload flow, as a 512x604 PNG.
     const img = page.locator('img[alt="slot map"]').first();
     await img.waitFor({ state: 'attached', timeout: 20_000 });
@@ -68,6 +70,26 @@ describe('the local Slack console, end to end in a real browser', () => {
     const image = readPng(png);
     expect([image.width, image.height, image.channels]).toEqual([512, 604, 3]);
     await page.screenshot({ path: `${ARTIFACTS}/2-incident.png` });
+
+    // On a phone: the top post fits one 390 x 844 screen, and "I'm on it" shows who owns it.
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await phone.goto(sandbox.url);
+    await as(phone, 'U0APPROVE1');
+    const top = phone.locator('.msg', { has: phone.locator('.header', { hasText: 'CLUSTERDOWN' }) }).first();
+    await top.waitFor({ timeout: 20_000 });
+    await top.getByRole('button', { name: "I'm on it" }).click();
+    await top.getByText('@U0APPROVE1 is on it').waitFor({ timeout: 20_000 });
+    const box = await top.evaluate((el) => ({
+      height: el.getBoundingClientRect().height,
+      width: el.scrollWidth,
+    }));
+    await top.screenshot({ path: `${ARTIFACTS}/2-incident-phone.png` });
+    expect(box.width).toBeLessThanOrEqual(390);
+    expect(box.height).toBeLessThanOrEqual(844);
+    expect(await top.locator('.header').textContent()).toMatch(
+      /sandbox · CLUSTERDOWN · 5,461 slots \(33%\) down · open /,
+    );
+    await phone.close();
 
     // The take-over is offered only once the cluster agrees the master is FAIL (not while it is PFAIL), as a
     // person would: ask again until the option is there.

@@ -82,12 +82,17 @@ function trouble(n: NodeReport): string | null {
   return null;
 }
 
-/** One line per node in trouble, however many findings name it. */
+const address = (n: NodeReport) => `\`${esc(n.address ?? n.id.slice(0, 8))}\``;
+
+/** One line per node in trouble; a replica that went down with its master joins the master's line. */
 function nodeLines(report: Report): string[] {
-  const named = new Set(report.findings.filter((f) => f.severity === 'error').flatMap((f) => f.nodes));
-  return report.nodes
+  const troubled = report.nodes
     .map((n) => ({ n, why: trouble(n) }))
-    .filter(({ n, why }) => why !== null || (named.has(n.id) && n.role === 'master' && n.slots.length > 0))
+    .filter((t): t is { n: NodeReport; why: string } => t.why !== null);
+  const withMaster = (r: NodeReport) =>
+    r.role === 'replica' && troubled.some(({ n }) => n.id === r.replicaOf && !n.reachable) && !r.reachable;
+  return troubled
+    .filter(({ n }) => !withMaster(n))
     .map(({ n, why }) => {
       const role =
         n.role === 'master'
@@ -95,7 +100,14 @@ function nodeLines(report: Report): string[] {
             ? `master of ${formatRanges(n.slots, 2)}`
             : 'master, no slots'
           : `replica of ${n.replicaOf?.slice(0, 8) ?? '?'}`;
-      return `• \`${esc(n.address ?? n.id.slice(0, 8))}\` ${role}: ${esc(why ?? 'named by an error')}`;
+      const replicas = troubled
+        .filter(({ n: r }) => withMaster(r) && r.replicaOf === n.id)
+        .map(({ n: r }) => r);
+      const also =
+        replicas.length > 0
+          ? `; ${replicas.length === 1 ? 'its replica' : 'its replicas'} ${replicas.map(address).join(', ')} too`
+          : '';
+      return `• ${address(n)} ${role}: ${esc(why)}${also}`;
     });
 }
 
@@ -139,7 +151,7 @@ export function incidentMessage(view: IncidentView, { fixButton = false } = {}):
       ? ':bell: Nobody is on it yet'
       : 'Nobody acknowledged it';
   const who = context(
-    `${owner} · opened ${slackDate(view.openedAt)} · looked because of ${view.trigger.source} ${view.trigger.status}: ${esc(truncate(view.trigger.summary, 200))}`,
+    `${owner} · opened ${slackDate(view.openedAt)} on ${view.trigger.source} ${view.trigger.status}: ${esc(truncate(view.trigger.summary, 200))}`,
   );
   const essential: KnownBlock[] = [header(headline(view, report)), who];
   if (!report) essential.push(mrkdwn(`*Impact:* cannot read the cluster: ${esc(view.problem)}`));

@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import type { Finding, NodeReport, Report } from '../../src/core/report.js';
+import type { IncidentView } from '../../src/jobs/incidents.js';
+import { incidentMessage } from '../../src/slack/blocks/incident-blocks.js';
+
+const node = (over: Partial<NodeReport> & { id: string }): NodeReport => ({
+  address: null,
+  role: 'master',
+  flags: ['master'],
+  reachable: true,
+  error: null,
+  slots: [],
+  replicaOf: null,
+  othersSee: null,
+  configEpoch: 1,
+  linkState: 'connected',
+  clusterState: 'fail',
+  knownNodes: 3,
+  version: '7.0.15',
+  replicationOffset: null,
+  replicaLinkUp: null,
+  replicaSynced: null,
+  replicaLinkDownSeconds: null,
+  replicaUpToDate: null,
+  listedBy: [],
+  dbsize: 0,
+  latencyMs: 1,
+  ...over,
+});
+const finding = (code: Finding['code'], next: string, nodes: string[] = []): Finding => ({
+  code,
+  severity: 'error',
+  summary: `${code} <summary>`,
+  nodes,
+  slots: [],
+  next,
+  runbook: 'quoted runbook line',
+  details: [],
+});
+const [A, B, C] = ['a'.repeat(40), 'b'.repeat(40), 'c'.repeat(40)];
+
+/** A master and its only replica dead: 5461 slots down, keys unknown. */
+const report: Report = {
+  state: 'fail',
+  probedAt: '2026-11-25T22:35:34.811Z',
+  durationMs: 57,
+  seeds: ['10.0.0.3:6379'],
+  slots: {
+    covered: 10923,
+    uncovered: 5461,
+    gaps: [{ start: 0, end: 5460, reason: 'owner-failed', owner: A, keys: null }],
+  },
+  openSlots: [],
+  movingSlots: [],
+  slotClaims: [],
+  nodes: [
+    node({
+      id: A,
+      address: '10.0.0.1:<6379>',
+      flags: ['master', 'fail'],
+      reachable: false,
+      error: 'refused',
+      slots: [[0, 5460]],
+    }),
+    node({
+      id: B,
+      address: '10.0.0.2:6379',
+      role: 'replica',
+      flags: ['slave', 'fail'],
+      reachable: false,
+      error: 'refused',
+      replicaOf: A,
+    }),
+    node({ id: C, address: '10.0.0.3:6379', slots: [[5461, 16383]] }),
+  ],
+  findings: [
+    finding('CLUSTER_DOWN', 'fix the gaps below first', [C]),
+    finding('NODE_FAILED', 'check the host', [A]),
+    finding('SLOTS_OWNER_FAILED', 'Restart 10.0.0.1:6379 from its RDB/AOF', [A]),
+  ],
+  config: [],
+  keyCounts: [],
+  countedSlots: [],
+  currentEpoch: 3,
+};
+
+const OPENED = Date.UTC(2026, 10, 25, 22, 30);
+const view = (over: Partial<IncidentView> = {}): IncidentView => ({
+  cluster: 'prod',
+  report,
+  problem: '',
+  trigger: { cluster: 'prod', source: 'alertmanager', status: 'firing', summary: 'RedisClusterDown <!here>' },
+  openedAt: OPENED,
+  now: OPENED + 4 * 60_000 + 10_000,
+  owner: null,
+  recoveredAfterMinutes: null,
+  ...over,
+});
+const texts = (blocks: unknown[]) =>
+  blocks.map((b) => JSON.stringify(b)).map((j) => JSON.parse(j) as { type: string; text?: { text: string } });
+
+describe('incidentMessage', () => {
+  it('says state, slots down and age in the header, then impact, next step and one line per dead node', () => {
+    const { blocks } = incidentMessage(view(), { fixButton: true });
+    const [title, , impact, next, nodes] = texts(blocks);
+
+    expect(title?.text?.text).toBe(':red_circle: prod · CLUSTERDOWN · 5,461 slots (33%) down · open 4 min');
+    expect(impact?.text?.text).toBe(
+      '*Impact:* 5,461 slots (0-5460) have no live owner · keys at risk unknown (no live node could count them)',
+    );
+    expect(next?.text?.text).toBe('*Next:* Restart 10.0.0.1:6379 from its RDB/AOF');
+    expect(nodes?.text?.text).toBe(
+      '• `10.0.0.1:&lt;6379&gt;` master of 0-5460: FAIL, refused; its replica `10.0.0.2:6379` too',
+    );
+    expect(blocks.length).toBeLessThanOrEqual(8);
+  });
+
+  it('shows who is on it with Slack dates, counts with right plurals, and escapes the alert text', () => {
+    const json = JSON.stringify(
+      incidentMessage(view({ owner: { user: 'U0ALICE01', at: OPENED + 60_000 } }), { fixButton: true })
+        .blocks,
+    );
+
+    expect(json).toContain(':raising_hand: <@U0ALICE01> is on it since <!date^');
+    expect(json).toContain(`opened <!date^${OPENED / 1000}^`);
+    expect(json).toContain('RedisClusterDown &lt;!here&gt;');
+    expect(json).toContain('3 errors, 0 warnings');
+    expect(json).toContain('"text":"Take it over"');
+    expect(json).not.toMatch(/probed 2026-11-25T/);
+  });
+
+  it('says "1 slot has" for one slot, and drops the buttons once recovered', () => {
+    const one: Report = {
+      ...report,
+      slots: {
+        covered: 16383,
+        uncovered: 1,
+        gaps: [{ start: 7, end: 7, reason: 'unassigned', owner: null, keys: 1 }],
+      },
+      findings: [finding('SLOTS_UNASSIGNED', 'give it back')],
+    };
+    const open = JSON.stringify(incidentMessage(view({ report: one })).blocks);
+    const recovered = incidentMessage(view({ recoveredAfterMinutes: 12 }));
+
+    expect(open).toContain('1 slot (7) has no live owner · 1 key at risk');
+    expect(open).toContain('1 error, 0 warnings');
+    expect(texts(recovered.blocks)[0]?.text?.text).toBe(':white_check_mark: prod · recovered after 12 min');
+    expect(recovered.blocks.some((b) => b.type === 'actions')).toBe(false);
+  });
+});
