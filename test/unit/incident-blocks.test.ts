@@ -148,3 +148,16 @@ describe('incidentMessage', () => {
     expect(recovered.blocks.some((b) => b.type === 'actions')).toBe(false);
   });
 });
+
+describe('reportMessage dates and counts', () => {
+  it('shows the probe time as a Slack date and counts with right plurals', async () => {
+    const { reportMessage } = await import('../../src/slack/blocks/report-blocks.js');
+    const single: Report = { ...report, findings: [finding('SLOTS_OWNER_FAILED', 'restart it', [A])] };
+
+    const json = JSON.stringify(reportMessage(single, 'prod', 'status').blocks);
+
+    expect(json).toContain('3 nodes · 1 error, 0 warnings');
+    expect(json).toContain(`probed <!date^${Math.floor(Date.parse(report.probedAt) / 1000)}^`);
+    expect(json).not.toContain('probed 2026-11-25 22:35:34Z');
+  });
+});

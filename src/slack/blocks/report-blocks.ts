@@ -2,6 +2,8 @@ import type { KnownBlock } from '@slack/types';
 import type { Finding, NodeReport, Report } from '../../core/report.js';
 import { formatRanges, SLOT_COUNT } from '../../core/slot-ranges.js';
 import { codeTable, context, esc, fitBlocks, header, LIMITS, mrkdwn, truncate } from './limits.js';
+import { plural } from './plural.js';
+import { slackDate } from './slack-date.js';
 
 export interface SlackMessage {
   readonly text: string;
@@ -38,7 +40,7 @@ function coverageLine(report: Report): string {
   const errors = report.findings.filter((f) => f.severity === 'error').length;
   const warnings = report.findings.filter((f) => f.severity === 'warning').length;
   const percent = ((report.slots.covered / SLOT_COUNT) * 100).toFixed(1);
-  return `*${report.slots.covered}/${SLOT_COUNT} slots covered* (${percent}%) · ${report.slots.uncovered} uncovered · ${report.nodes.length} nodes · ${errors} errors, ${warnings} warnings`;
+  return `*${report.slots.covered}/${SLOT_COUNT} slots covered* (${percent}%) · ${report.slots.uncovered} uncovered · ${plural(report.nodes.length, 'node')} · ${plural(errors, 'error')}, ${plural(warnings, 'warning')}`;
 }
 
 function gapsBlock(report: Report, cluster: string): KnownBlock | null {
@@ -99,7 +101,7 @@ export function reportMessage(
   const title = header(`${emoji} ${cluster}: ${word}`);
   const summary = mrkdwn(coverageLine(report));
   const when = context(
-    `Cluster *${esc(cluster)}* · probed ${report.probedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')} in ${report.durationMs} ms · seeds ${esc(report.seeds.join(','))}`,
+    `Cluster *${esc(cluster)}* · probed ${slackDate(Date.parse(report.probedAt), '{date_short_pretty} {time_secs}')} in ${report.durationMs} ms · seeds ${esc(report.seeds.join(','))}`,
   );
   const present = (blocks: (KnownBlock | null)[]) => blocks.filter((b): b is KnownBlock => b !== null);
   const findings = report.findings.filter((f) => view === 'check' || f.severity !== 'info');
