@@ -101,18 +101,21 @@ const texts = (blocks: unknown[]) =>
 
 describe('incidentMessage', () => {
   it('says state, slots down and age in the header, then impact, next step and one line per dead node', () => {
-    const { blocks } = incidentMessage(view(), { fixButton: true });
+    const { blocks, text } = incidentMessage(view(), { fixButton: true });
     const [title, , impact, next, nodes] = texts(blocks);
 
     expect(title?.text?.text).toBe(':red_circle: prod · CLUSTERDOWN · 5,461 slots (33%) down · open 4 min');
     expect(impact?.text?.text).toBe(
-      '*Impact:* 5,461 slots (0-5460) have no live owner · keys at risk unknown (no live node could count them)',
+      '*Impact:* 5,461 slots (0-5460; owner-failed) have no live owner · keys at risk unknown (no live node could count them)',
     );
     expect(next?.text?.text).toBe('*Next:* Restart 10.0.0.1:6379 from its RDB/AOF');
     expect(nodes?.text?.text).toBe(
       '• `10.0.0.1:&lt;6379&gt;` master of 0-5460: FAIL, refused; its replica `10.0.0.2:6379` too',
     );
     expect(blocks.length).toBeLessThanOrEqual(8);
+    expect(text).toBe(
+      ':rotating_light: Incident: prod: CLUSTERDOWN — 10923/16384 slots covered, 5461 uncovered · open 4 min',
+    );
   });
 
   it('shows who is on it with Slack dates, counts with right plurals, and escapes the alert text', () => {
@@ -142,7 +145,7 @@ describe('incidentMessage', () => {
     const open = JSON.stringify(incidentMessage(view({ report: one })).blocks);
     const recovered = incidentMessage(view({ recoveredAfterMinutes: 12 }));
 
-    expect(open).toContain('1 slot (7) has no live owner · 1 key at risk');
+    expect(open).toContain('1 slot (7; unassigned) has no live owner · 1 key at risk');
     expect(open).toContain('1 error, 0 warnings');
     expect(texts(recovered.blocks)[0]?.text?.text).toBe(':white_check_mark: prod · recovered after 12 min');
     expect(recovered.blocks.some((b) => b.type === 'actions')).toBe(false);

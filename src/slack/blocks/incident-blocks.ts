@@ -62,7 +62,8 @@ function impact(report: Report): string {
     gaps.map((g) => [g.start, g.end] as [number, number]),
     4,
   );
-  return `*Impact:* ${plural(uncovered, 'slot')} (${ranges}) ${uncovered === 1 ? 'has' : 'have'} no live owner · ${keys}`;
+  const reasons = [...new Set(gaps.map((g) => g.reason))].join(', ');
+  return `*Impact:* ${plural(uncovered, 'slot')} (${ranges}; ${reasons}) ${uncovered === 1 ? 'has' : 'have'} no live owner · ${keys}`;
 }
 
 function nextStep(report: Report): string | null {
@@ -183,7 +184,9 @@ export function incidentMessage(view: IncidentView, { fixButton = false } = {}):
   const blocks = fitBlocks(essential, nodes, [...buttons(view, report, fixButton), footer], () => '');
   const text =
     view.recoveredAfterMinutes !== null
-      ? `${esc(cluster)} recovered after ${view.recoveredAfterMinutes} min`
-      : `Incident: ${esc(headline(view, report).replace(/^:\w+: /, ''))}`;
+      ? `${esc(cluster)}: recovered after ${view.recoveredAfterMinutes} min`
+      : report
+        ? `:rotating_light: Incident: ${esc(cluster)}: ${stateWord(report)} — ${report.slots.covered}/${SLOT_COUNT} slots covered, ${report.slots.uncovered} uncovered · open ${age(view.now - view.openedAt)}`
+        : `:rotating_light: Incident: ${esc(cluster)}: cannot be diagnosed`;
   return { text, blocks };
 }
