@@ -23,6 +23,9 @@ export const NODE_IMAGE = `slotwatch-local/node:${NODE_MAJOR}`;
 export const APP_IMAGE = 'slotwatch-test/app:local';
 
 const SOURCE_LABEL = 'slotwatch.source';
+/** On every container the tests start, valued with the run's id, so that leftovers can be found and removed. */
+export const TEST_LABEL = 'slotwatch.test.run';
+export const testRun = (): string => process.env.SLOTWATCH_TEST_RUN ?? 'adhoc';
 
 export interface BuiltImage {
   readonly tag: string;
@@ -182,7 +185,7 @@ export async function ensureNodeImage(tag = NODE_IMAGE): Promise<BuiltImage> {
 export async function buildAppImage(baseImage = NODE_IMAGE, tag = APP_IMAGE): Promise<BuiltImage> {
   const began = Date.now();
   await docker(
-    ['build', '--network', 'host', '--build-arg', `NODE_IMAGE=${baseImage}`, '-t', tag, '.'],
+    ['build', '--force-rm', '--network', 'host', '--build-arg', `NODE_IMAGE=${baseImage}`, '-t', tag, '.'],
     600_000,
   );
   return { tag, built: true, ms: Date.now() - began };

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
+import { useDockerEngine } from './docker-engine.js';
+import { ensureRedisImage, REDIS_IMAGE, TEST_LABEL, testRun } from './docker-images.js';
 import { waitFor } from './wait.js';
 
 /** redis-server settings; an array repeats the directive (`rename-command`). */
@@ -128,16 +130,19 @@ export function localBackend(): RedisBackend {
 
 /** redis-server in Docker, on the host network so that announced addresses are the same as locally. */
 export async function containerBackend(
-  image = process.env.SLOTWATCH_TEST_IMAGE ?? 'redis:7.0',
+  image = process.env.SLOTWATCH_TEST_IMAGE ?? REDIS_IMAGE,
 ): Promise<RedisBackend> {
+  await useDockerEngine();
+  if (image === REDIS_IMAGE) await ensureRedisImage();
   const { GenericContainer, getContainerRuntimeClient } = await import('testcontainers');
   const runtime = await getContainerRuntimeClient();
-  const started: { stop: () => Promise<unknown>; getId: () => string }[] = [];
+  const started: { stop: (options: { remove: boolean }) => Promise<unknown>; getId: () => string }[] = [];
   return {
     name: 'testcontainers',
     async start(port, config, client = { password: passwordOf(config) }) {
       const container = await new GenericContainer(image)
         .withNetworkMode('host')
+        .withLabels({ [TEST_LABEL]: testRun() })
         .withCommand(['redis-server', '--port', String(port), ...toArgs(config)])
         .start();
       started.push(container);
@@ -146,7 +151,9 @@ export async function containerBackend(
       return {
         port,
         kill: async () => {
+          await docker.unpause().catch(() => {});
           await docker.kill().catch(() => {});
+          await docker.wait();
         },
         pause: async () => {
           await docker.pause();
@@ -163,21 +170,18 @@ export async function containerBackend(
             .getContainer(c.getId())
             .unpause()
             .catch(() => {});
-          await c.stop().catch(() => {});
+          await c.stop({ remove: true }).catch(() => {});
         }),
       );
+      started.length = 0;
     },
   };
 }
 
-/** testcontainers when a Docker engine answers (or SLOTWATCH_TEST_BACKEND=docker), else local redis-server. */
+/**
+ * Local redis-server, or testcontainers with SLOTWATCH_TEST_BACKEND=docker. An engine that merely answers does
+ * not switch the whole suite to containers: the docker tests use containerBackend themselves.
+ */
 export async function chooseBackend(): Promise<RedisBackend> {
-  const wanted = process.env.SLOTWATCH_TEST_BACKEND;
-  if (wanted === 'local') return localBackend();
-  try {
-    return await containerBackend();
-  } catch (error) {
-    if (wanted === 'docker') throw error;
-    return localBackend();
-  }
+  return process.env.SLOTWATCH_TEST_BACKEND === 'docker' ? containerBackend() : localBackend();
 }
