@@ -71,6 +71,107 @@ export interface ProbeLimits {
   readonly maxNodes: number;
 }
 
+const hostPort = /^(\[[0-9a-f:.]+\]|[a-z0-9_.-]+):(\d{1,5})$/i;
+
+/** The queue Redis: one URL, or Redis Sentinel (sentinel addresses and the master's name). */
+export const QueueRedisEnv = z.object({
+  QUEUE_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  QUEUE_REDIS_SENTINELS: z
+    .string()
+    .transform((text, ctx) =>
+      text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .map((address) => {
+          const match = hostPort.exec(address);
+          const port = Number(match?.[2]);
+          if (!match || port < 1 || port > 65535) {
+            ctx.addIssue({ code: 'custom', message: `"${address}" is not host:port` });
+            return { host: '', port: 0 };
+          }
+          return { host: (match[1] ?? '').replace(/^\[|\]$/g, ''), port };
+        }),
+    )
+    .optional(),
+  QUEUE_REDIS_MASTER_NAME: z
+    .string()
+    .regex(/^[a-z0-9_.-]{1,64}$/i, 'must be the name the sentinels monitor (letters, digits, _ . -)')
+    .optional(),
+  QUEUE_REDIS_PASSWORD: z.string().optional(),
+  QUEUE_REDIS_SENTINEL_PASSWORD: z.string().optional(),
+  QUEUE_REDIS_WAIT_REPLICAS: z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(0, 'must be 0 (do not wait) or more')
+    .max(8, 'at most 8')
+    .optional(),
+  QUEUE_REDIS_WAIT_TIMEOUT: duration('QUEUE_REDIS_WAIT_TIMEOUT', '1s'),
+});
+
+/** Where the queue Redis is: a URL, or the sentinels that name its current master. */
+export type QueueRedisTarget =
+  | { readonly kind: 'url'; readonly url: string }
+  | {
+      readonly kind: 'sentinel';
+      readonly sentinels: readonly { readonly host: string; readonly port: number }[];
+      readonly masterName: string;
+      readonly password?: string;
+      readonly sentinelPassword?: string;
+    };
+
+export interface QueueRedisSettings {
+  readonly target: QueueRedisTarget;
+  /** After each state transition, wait for this many replicas to hold it (WAIT); 0: do not wait. */
+  readonly waitReplicas: number;
+  readonly waitTimeoutMs: number;
+}
+
+/** The queue Redis settings of an environment (the bot's and the CLI's); null when none is configured. */
+export function queueRedisSettings(
+  env: Readonly<Record<string, string | undefined>>,
+): QueueRedisSettings | null {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k.startsWith('QUEUE_REDIS_') && v !== undefined && v !== ''),
+  );
+  const parsed = QueueRedisEnv.safeParse(present);
+  if (!parsed.success) throw new ConfigError(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
+  const e = parsed.data;
+  const sentinel = e.QUEUE_REDIS_SENTINELS !== undefined || e.QUEUE_REDIS_MASTER_NAME !== undefined;
+  if (e.QUEUE_REDIS_URL && sentinel)
+    throw new ConfigError(
+      'QUEUE_REDIS_URL and QUEUE_REDIS_SENTINELS/QUEUE_REDIS_MASTER_NAME are both set: use the URL for one Redis, or the sentinels for a replicated one, not both',
+    );
+  if (sentinel && (!e.QUEUE_REDIS_SENTINELS?.length || !e.QUEUE_REDIS_MASTER_NAME))
+    throw new ConfigError(
+      `${e.QUEUE_REDIS_MASTER_NAME ? 'QUEUE_REDIS_SENTINELS' : 'QUEUE_REDIS_MASTER_NAME'} is not set: Sentinel needs both QUEUE_REDIS_SENTINELS (host:port,…) and QUEUE_REDIS_MASTER_NAME`,
+    );
+  if (!sentinel && (e.QUEUE_REDIS_PASSWORD || e.QUEUE_REDIS_SENTINEL_PASSWORD))
+    throw new ConfigError(
+      'QUEUE_REDIS_PASSWORD and QUEUE_REDIS_SENTINEL_PASSWORD are for Sentinel only: put the password in QUEUE_REDIS_URL (redis://:password@host:port)',
+    );
+  const target: QueueRedisTarget | null = e.QUEUE_REDIS_URL
+    ? { kind: 'url', url: e.QUEUE_REDIS_URL }
+    : e.QUEUE_REDIS_SENTINELS && e.QUEUE_REDIS_MASTER_NAME
+      ? {
+          kind: 'sentinel',
+          sentinels: e.QUEUE_REDIS_SENTINELS,
+          masterName: e.QUEUE_REDIS_MASTER_NAME,
+          ...(e.QUEUE_REDIS_PASSWORD ? { password: e.QUEUE_REDIS_PASSWORD } : {}),
+          ...(e.QUEUE_REDIS_SENTINEL_PASSWORD ? { sentinelPassword: e.QUEUE_REDIS_SENTINEL_PASSWORD } : {}),
+        }
+      : null;
+  if (!target) return null;
+  return {
+    target,
+    waitReplicas: e.QUEUE_REDIS_WAIT_REPLICAS ?? (target.kind === 'sentinel' ? 1 : 0),
+    waitTimeoutMs: e.QUEUE_REDIS_WAIT_TIMEOUT,
+  };
+}
+
 export const Env = z.object({
   SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token (xoxb-…)'),
   SLACK_APP_TOKEN: z
@@ -79,10 +180,7 @@ export const Env = z.object({
     .optional(),
   SLACK_SIGNING_SECRET: z.string().min(8, 'must be the app signing secret').optional(),
   SLACK_API_URL: z.url({ message: 'must be a URL such as https://slack.com/api/' }).optional(),
-  QUEUE_REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
-    .optional(),
+  ...QueueRedisEnv.shape,
   CLUSTERS: z.string().optional(),
   CLUSTERS_FILE: z.string().optional(),
   ALERT_CHANNEL: z.string().optional(),
@@ -131,7 +229,8 @@ export interface Config {
     readonly signingSecret?: string;
     readonly apiUrl?: string;
   };
-  readonly queueRedisUrl: string | null;
+  /** Null: no queue Redis, so no repairs, incidents or alerts. */
+  readonly queueRedis: QueueRedisSettings | null;
   readonly queue: {
     readonly prefix: string;
     readonly lockDurationMs: number;
@@ -300,7 +399,7 @@ export function loadConfig(
         ? { apiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/` }
         : {}),
     },
-    queueRedisUrl: e.QUEUE_REDIS_URL ?? null,
+    queueRedis: queueRedisSettings(env),
     queue: {
       prefix: e.QUEUE_PREFIX,
       lockDurationMs: e.QUEUE_LOCK_DURATION,

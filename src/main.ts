@@ -50,12 +50,12 @@ async function start(
   const metrics = new Metrics();
   const inFlight = new InFlight();
   const slack = await createSlackApp(config, log);
-  const queueRedis = config.queueRedisUrl
-    ? connectQueueRedis(config.queueRedisUrl, log.child({ component: 'queue' }))
+  const queueRedis = config.queueRedis
+    ? connectQueueRedis(config.queueRedis.target, log.child({ component: 'queue' }))
     : null;
   opened(async () => queueRedis?.disconnect());
-  if (queueRedis) {
-    const clash = await watchedNodeBehind(queueRedis, config.clusters, log);
+  if (queueRedis && config.queueRedis) {
+    const clash = await watchedNodeBehind(queueRedis, config.queueRedis.target, config.clusters, log);
     if (clash) {
       queueRedis.disconnect();
       throw new ConfigError(clash);
@@ -84,6 +84,8 @@ async function start(
           lockDurationMs: config.queue.lockDurationMs,
           stalledIntervalMs: config.queue.stalledIntervalMs,
           concurrency: config.queue.workers,
+          waitReplicas: config.queueRedis?.waitReplicas ?? 0,
+          waitTimeoutMs: config.queueRedis?.waitTimeoutMs ?? 1000,
           onReport: (cluster, report) => observe(cluster, report),
         })
       : null;

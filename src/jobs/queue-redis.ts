@@ -1,15 +1,49 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { probeOptions } from '../cluster-probe.js';
-import type { ClusterConfig } from '../config.js';
+import type { ClusterConfig, QueueRedisTarget } from '../config.js';
 import { closeProbe, probeCluster } from '../core/probe.js';
 
 /** BullMQ reports connection errors through its queues and workers; the raw connection must not crash on them. */
 export const quiet = (redis: Redis): Redis => redis.on('error', () => {});
 
+/** What callers choose about a queue Redis connection; the rest follows from the target. */
+export interface QueueConnectionOptions {
+  readonly enableOfflineQueue: boolean;
+  readonly maxRetriesPerRequest: number | null;
+  readonly retryStrategy: (attempt: number) => number | null;
+  readonly lazyConnect?: boolean;
+  /** Through Sentinel: how long to keep asking unreachable sentinels (default: forever). */
+  readonly sentinelRetryStrategy?: (attempt: number) => number | null;
+}
+
+/**
+ * A connection to the queue Redis. Through Sentinel it asks the sentinels for the current master at every
+ * (re)connection and checks its role, so every `duplicate()` (BullMQ's included) follows a failover.
+ */
+export function openQueueRedis(target: QueueRedisTarget, options: QueueConnectionOptions): Redis {
+  if (target.kind === 'url') return new Redis(target.url, options);
+  return new Redis({
+    sentinels: target.sentinels.map(({ host, port }) => ({ host, port })),
+    name: target.masterName,
+    role: 'master',
+    ...(target.password ? { password: target.password } : {}),
+    ...(target.sentinelPassword ? { sentinelPassword: target.sentinelPassword } : {}),
+    // Sentinel announces +switch-master: drop the old master at once instead of at its first error.
+    failoverDetector: true,
+    // A demoted master answers READONLY until Sentinel kills our connection: reconnect and resend.
+    reconnectOnError: (error) => (/^READONLY/.test(error.message) ? 2 : false),
+    ...options,
+  });
+}
+
+/** Names the setting in messages: the operator knows which one to look at. */
+export const describeTarget = (target: QueueRedisTarget): string =>
+  target.kind === 'url' ? 'QUEUE_REDIS_URL' : `the master "${target.masterName}" of QUEUE_REDIS_SENTINELS`;
+
 /** The queue Redis: reconnects forever, fails commands at once while it is down (callers say so). */
-export function connectQueueRedis(url: string, log: Logger): Redis {
-  const redis = new Redis(url, {
+export function connectQueueRedis(target: QueueRedisTarget, log: Logger): Redis {
+  const redis = openQueueRedis(target, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
@@ -45,6 +79,7 @@ const runId = (info: string): string | null => /run_id:([0-9a-f]+)/.exec(info)?.
  */
 export async function watchedNodeBehind(
   redis: Redis,
+  target: QueueRedisTarget,
   clusters: readonly ClusterConfig[],
   log: Logger,
 ): Promise<string | null> {
@@ -61,7 +96,7 @@ export async function watchedNodeBehind(
       log.warn({ cluster: cluster.name }, 'cluster unreachable at start: queue run_id check skipped for it');
     const same = probe.views.find((v) => v.info?.server?.run_id === queueRunId);
     if (same)
-      return `QUEUE_REDIS_URL points at ${same.address}, a node of watched cluster "${cluster.name}" (same run_id): a CLUSTERDOWN there would stop the repairs`;
+      return `${describeTarget(target)} points at ${same.address}, a node of watched cluster "${cluster.name}" (same run_id): a CLUSTERDOWN there would stop the repairs`;
   }
   return null;
 }

@@ -43,6 +43,9 @@ export interface RepairServiceOptions {
   readonly reconcileMs?: number;
   /** A runner silent this long may be taken over (default 3 × the BullMQ lock duration). */
   readonly takeOverAfterMs?: number;
+  /** Replicas that must hold each change of state before it is answered (WAIT); default 0. */
+  readonly waitReplicas?: number;
+  readonly waitTimeoutMs?: number;
   /** How long a repair waits at a step boundary for the queue Redis to come back (default 30 min). */
   readonly pauseLimitMs?: number;
   readonly now?: () => number;
@@ -73,6 +76,13 @@ export class RepairService {
   constructor(private readonly options: RepairServiceOptions) {
     this.store = new RequestStore(options.redis, options.prefix, {
       ...(options.auditRetentionMs ? { auditRetentionMs: options.auditRetentionMs } : {}),
+      ...(options.waitReplicas ? { waitReplicas: options.waitReplicas } : {}),
+      ...(options.waitTimeoutMs ? { waitTimeoutMs: options.waitTimeoutMs } : {}),
+      onUnreplicated: (acked) =>
+        options.log.warn(
+          { acked, wanted: options.waitReplicas },
+          'request change not confirmed by the queue Redis replicas: a failover now could lose it',
+        ),
     });
     this.lock = new ClusterLock(options.redis, options.prefix);
     this.queue = new Queue<JobData>(QUEUE, {

@@ -94,6 +94,14 @@ export interface RequestStoreOptions {
   readonly keepMs?: number;
   /** How long audit entries are kept (the stream is trimmed on every write). */
   readonly auditRetentionMs?: number;
+  /**
+   * After a new request and each change of state, wait (WAIT) until this many replicas hold it, so a failover
+   * of the queue Redis cannot take back what was answered. 0 (default): do not wait.
+   */
+  readonly waitReplicas?: number;
+  readonly waitTimeoutMs?: number;
+  /** Told when the replicas did not confirm in time (the change stands on the master alone). */
+  readonly onUnreplicated?: (acked: number) => void;
 }
 
 /** Repair requests in the queue Redis: every change of state is one atomic script (request-scripts.ts). */
@@ -104,10 +112,18 @@ export class RequestStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    options: RequestStoreOptions = {},
+    private readonly options: RequestStoreOptions = {},
   ) {
     this.keepMs = options.keepMs ?? 30 * 86_400_000;
     this.auditRetentionMs = options.auditRetentionMs ?? 90 * 86_400_000;
+  }
+
+  /** WAIT covers every write this connection sent before it. */
+  private async replicated(): Promise<void> {
+    const wanted = this.options.waitReplicas ?? 0;
+    if (wanted === 0) return;
+    const acked = await this.redis.wait(wanted, this.options.waitTimeoutMs ?? 1000);
+    if (acked < wanted) this.options.onUnreplicated?.(acked);
   }
 
   private key(id: string): string {
@@ -159,6 +175,7 @@ export class RequestStore {
       .zadd(this.pending, request.expiresAt, request.id)
       .zremrangebyscore(this.index, '-inf', request.createdAt - this.keepMs)
       .exec();
+    await this.replicated();
     return { ...request, version: 1 };
   }
 
@@ -198,6 +215,7 @@ export class RequestStore {
       user,
       ...args,
     )) as [string, string];
+    if (transition !== 'heartbeat' && transition !== 'annotate') await this.replicated();
     if (!raw) return { result, request: null };
     const option = await this.redis.get(`${this.key(id)}:option`);
     return { result, request: option ? decode(raw, JSON.parse(option) as RepairOption) : null };

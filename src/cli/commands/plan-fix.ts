@@ -1,9 +1,10 @@
-import { Redis } from 'ioredis';
+import { ConfigError, type QueueRedisTarget, queueRedisSettings } from '../../config.js';
 import { hasErrors } from '../../core/analyze.js';
 import { diagnose } from '../../core/diagnose.js';
 import { executeRepair } from '../../core/repair/execute.js';
 import { planNotes, planRepairs } from '../../core/repair/planner.js';
 import { ClusterLock } from '../../jobs/cluster-lock.js';
+import { openQueueRedis } from '../../jobs/queue-redis.js';
 import { type CliIo, UsageError } from '../io.js';
 import { renderEvent, renderOptions, renderResult } from '../render-plan.js';
 import { makeStyle } from '../style.js';
@@ -33,17 +34,18 @@ const FIX_OPTIONS = {
 
 /** With a queue Redis, `fix` takes the same one-repair-per-cluster lock as the bot. */
 async function withClusterLock<T>(
-  url: string | undefined,
+  target: QueueRedisTarget | undefined,
   prefix: string,
   name: string,
   run: (signal: AbortSignal | undefined) => Promise<T>,
 ): Promise<T> {
-  if (!url) return run(undefined);
-  const redis = new Redis(url, {
+  if (!target) return run(undefined);
+  const redis = openQueueRedis(target, {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
     retryStrategy: () => null,
     enableOfflineQueue: false,
+    sentinelRetryStrategy: (attempt) => (attempt > 3 ? null : 200),
   });
   redis.on('error', () => {});
   try {
@@ -73,6 +75,19 @@ async function withClusterLock<T>(
     }
   } finally {
     redis.disconnect();
+  }
+}
+
+/** --queue-redis wins; else QUEUE_REDIS_URL, or QUEUE_REDIS_SENTINELS + QUEUE_REDIS_MASTER_NAME, as the bot reads them. */
+function queueTarget(
+  flag: string | boolean | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): QueueRedisTarget | undefined {
+  try {
+    return queueRedisSettings(typeof flag === 'string' ? { QUEUE_REDIS_URL: flag } : env)?.target;
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message.replace(/\n/g, ' '));
+    throw error;
   }
 }
 
@@ -108,9 +123,9 @@ export async function fixCommand(args: string[], io: CliIo): Promise<number> {
     }
   }
   io.stdout(`${style.bold(option.title)} (${option.steps.length} steps)\n`);
-  const queueUrl = typeof values['queue-redis'] === 'string' ? values['queue-redis'] : io.env.QUEUE_REDIS_URL;
+  const queue = queueTarget(values['queue-redis'], io.env);
   const lockName = typeof values['cluster-name'] === 'string' ? values['cluster-name'] : (seeds[0] ?? '');
-  const result = await withClusterLock(queueUrl, io.env.QUEUE_PREFIX ?? 'slotwatch', lockName, (signal) =>
+  const result = await withClusterLock(queue, io.env.QUEUE_PREFIX ?? 'slotwatch', lockName, (signal) =>
     executeRepair(option, seeds, {
       ...options,
       ...(signal ? { signal } : {}),
