@@ -17,7 +17,7 @@ export interface RequestJournalOptions {
 
 /** The queue Redis refused or lost the command: worth waiting for, unlike a script's answer. */
 const unavailable = (error: unknown): boolean =>
-  /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|enableOfflineQueue|max retries|MaxRetriesPerRequest|LOADING/i.test(
+  /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|enableOfflineQueue|max retries|MaxRetriesPerRequest|LOADING|READONLY|not confirmed by the queue Redis replicas/i.test(
     error instanceof Error ? error.message : String(error),
   );
 

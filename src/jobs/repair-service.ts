@@ -78,11 +78,6 @@ export class RepairService {
       ...(options.auditRetentionMs ? { auditRetentionMs: options.auditRetentionMs } : {}),
       ...(options.waitReplicas ? { waitReplicas: options.waitReplicas } : {}),
       ...(options.waitTimeoutMs ? { waitTimeoutMs: options.waitTimeoutMs } : {}),
-      onUnreplicated: (acked) =>
-        options.log.warn(
-          { acked, wanted: options.waitReplicas },
-          'request change not confirmed by the queue Redis replicas: a failover now could lose it',
-        ),
     });
     this.lock = new ClusterLock(options.redis, options.prefix);
     this.queue = new Queue<JobData>(QUEUE, {

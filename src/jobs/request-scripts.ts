@@ -71,7 +71,9 @@ if r.status == 'queued' then
   return {'claimed', raw}
 end
 if r.status ~= 'running' then return {'closed', raw} end
-if r.runner ~= token and now - (tonumber(r.heartbeatAt) or 0) <= stale then return {'busy', raw} end
+-- Our own claim again: its first answer was lost or not confirmed by the replicas.
+if r.runner == token then return {'claimed', raw} end
+if now - (tonumber(r.heartbeatAt) or 0) <= stale then return {'busy', raw} end
 r.runner = token
 r.heartbeatAt = now
 save('resumed', 'started', 'resumed after a worker stopped answering')
@@ -106,11 +108,13 @@ save('step-finished', 'step', detail)
 return {'ok', raw}
 `;
 
-/** ARGV 4 token, 5 final status, 6 outcome, 7 audit event. Only the runner ends a running request. */
+/** ARGV 4 token, 5 final status, 6 outcome, 7 audit event. Only the runner ends a running request (again: ok). */
 const FINISH = `${PRELUDE}
+if r.status == ARGV[5] and r.finishedBy == ARGV[4] then return {'ok', raw} end
 if r.status ~= 'running' or r.runner ~= ARGV[4] then return {'lost', raw} end
 r.status = ARGV[5]
 r.outcome = ARGV[6]
+r.finishedBy = ARGV[4]
 r.runner = cjson.null
 save(ARGV[5], ARGV[7], ARGV[6])
 return {'ok', raw}

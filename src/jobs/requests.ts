@@ -65,6 +65,9 @@ export type ClaimResult = 'claimed' | 'resumed' | 'busy' | 'closed' | 'missing';
 export type StepResult = 'ok' | 'cancel' | 'lost' | 'missing';
 export type CancelResult = 'cancelled' | 'asked' | 'already' | 'closed' | 'missing';
 
+/** The change is on the master but no replica confirmed it: a failover now could take it back. */
+export const NOT_REPLICATED = 'not confirmed by the queue Redis replicas';
+
 type Stored = Omit<RepairRequest, 'option'> & { optionId: string };
 
 /** cjson turns an empty array into {} and null into a sentinel: normalise what comes back. */
@@ -96,18 +99,19 @@ export interface RequestStoreOptions {
   readonly auditRetentionMs?: number;
   /**
    * After a new request and each change of state, wait (WAIT) until this many replicas hold it, so a failover
-   * of the queue Redis cannot take back what was answered. 0 (default): do not wait.
+   * of the queue Redis cannot take back what was answered; not confirmed in time, the call throws
+   * NOT_REPLICATED and the caller retries or says so. 0 (default): do not wait.
    */
   readonly waitReplicas?: number;
   readonly waitTimeoutMs?: number;
-  /** Told when the replicas did not confirm in time (the change stands on the master alone). */
-  readonly onUnreplicated?: (acked: number) => void;
 }
 
 /** Repair requests in the queue Redis: every change of state is one atomic script (request-scripts.ts). */
 export class RequestStore {
   private readonly keepMs: number;
   private readonly auditRetentionMs: number;
+  /** Counts (re)connections: a WAIT proves nothing about a write sent on an earlier connection. */
+  private connection = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -116,14 +120,16 @@ export class RequestStore {
   ) {
     this.keepMs = options.keepMs ?? 30 * 86_400_000;
     this.auditRetentionMs = options.auditRetentionMs ?? 90 * 86_400_000;
+    if (options.waitReplicas) redis.on('ready', () => this.connection++);
   }
 
-  /** WAIT covers every write this connection sent before it. */
-  private async replicated(): Promise<void> {
+  /** WAIT covers the writes sent before it on the same connection: `since` is the one the write went out on. */
+  private async replicated(since: number): Promise<void> {
     const wanted = this.options.waitReplicas ?? 0;
     if (wanted === 0) return;
     const acked = await this.redis.wait(wanted, this.options.waitTimeoutMs ?? 1000);
-    if (acked < wanted) this.options.onUnreplicated?.(acked);
+    if (this.connection !== since) throw new Error(`${NOT_REPLICATED}: reconnected after the write`);
+    if (acked < wanted) throw new Error(`${NOT_REPLICATED}: ${acked} of ${wanted} replica(s) confirmed it`);
   }
 
   private key(id: string): string {
@@ -167,6 +173,7 @@ export class RequestStore {
   async create(request: Omit<RepairRequest, 'version'>): Promise<RepairRequest> {
     const { option, ...rest } = request;
     const stored: Stored = { ...rest, version: 1, optionId: option.id };
+    const since = this.connection;
     await this.redis
       .multi()
       .set(this.key(request.id), JSON.stringify(stored), 'PX', this.keepMs)
@@ -175,7 +182,7 @@ export class RequestStore {
       .zadd(this.pending, request.expiresAt, request.id)
       .zremrangebyscore(this.index, '-inf', request.createdAt - this.keepMs)
       .exec();
-    await this.replicated();
+    await this.replicated(since);
     return { ...request, version: 1 };
   }
 
@@ -206,6 +213,7 @@ export class RequestStore {
       this.pending,
       this.running,
     ];
+    const since = this.connection;
     const [result, raw] = (await this.redis.eval(
       SCRIPTS[transition],
       keys.length,
@@ -215,7 +223,7 @@ export class RequestStore {
       user,
       ...args,
     )) as [string, string];
-    if (transition !== 'heartbeat' && transition !== 'annotate') await this.replicated();
+    if (transition !== 'heartbeat' && transition !== 'annotate') await this.replicated(since);
     if (!raw) return { result, request: null };
     const option = await this.redis.get(`${this.key(id)}:option`);
     return { result, request: option ? decode(raw, JSON.parse(option) as RepairOption) : null };
