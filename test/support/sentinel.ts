@@ -70,6 +70,44 @@ async function startSentinel(
   return { port, child };
 }
 
+export interface SentinelTrio {
+  readonly sentinels: readonly { readonly port: number; readonly child: ChildProcess }[];
+  /** QUEUE_REDIS_SENTINELS and QUEUE_REDIS_MASTER_NAME for a bot (QUEUE_REDIS_URL cleared). */
+  env(): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Three sentinels (quorum 2) watching the Redis on `masterPort` as MASTER_NAME. */
+export async function startSentinelTrio(masterPort: number): Promise<SentinelTrio> {
+  const dir = await mkdtemp(join(tmpdir(), 'slotwatch-sentinels-'));
+  const sentinels = [
+    await startSentinel(dir, masterPort),
+    await startSentinel(dir, masterPort),
+    await startSentinel(dir, masterPort),
+  ];
+  return {
+    sentinels,
+    env: () => ({
+      QUEUE_REDIS_URL: '',
+      QUEUE_REDIS_SENTINELS: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','),
+      QUEUE_REDIS_MASTER_NAME: MASTER_NAME,
+    }),
+    async stop() {
+      await Promise.all(
+        sentinels.map(
+          ({ child }) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              child.once('exit', () => resolve());
+              child.kill('SIGKILL');
+            }),
+        ),
+      );
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /**
  * A replicated queue Redis on free loopback ports: one master and `replicas` replicas (AOF on), watched by
  * three sentinels (quorum 2, down after 1 s). Ready when every sentinel knows every replica and the others.
@@ -95,12 +133,8 @@ export async function startReplicatedQueue(
       process: await backend.start(port, { ...config, replicaof: `127.0.0.1 ${masterPort}` }),
     });
   }
-  const dir = await mkdtemp(join(tmpdir(), 'slotwatch-sentinels-'));
-  const sentinels = [
-    await startSentinel(dir, masterPort),
-    await startSentinel(dir, masterPort),
-    await startSentinel(dir, masterPort),
-  ];
+  const trio = await startSentinelTrio(masterPort);
+  const { sentinels } = trio;
   const clients = sentinels.map((s) => quietClient(s.port));
   const ask = async (client: Redis, ...args: string[]) => client.call('SENTINEL', ...args);
   await waitFor(
@@ -140,11 +174,7 @@ export async function startReplicatedQueue(
   return {
     nodes,
     sentinelPorts: sentinels.map((s) => s.port),
-    env: () => ({
-      QUEUE_REDIS_URL: '',
-      QUEUE_REDIS_SENTINELS: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','),
-      QUEUE_REDIS_MASTER_NAME: MASTER_NAME,
-    }),
+    env: trio.env,
     masterPort: masterPortNow,
     node,
     client: () => {
@@ -174,18 +204,8 @@ export async function startReplicatedQueue(
     },
     async stop() {
       for (const client of clients) client.disconnect();
-      await Promise.all(
-        sentinels.map(
-          ({ child }) =>
-            new Promise<void>((resolve) => {
-              if (child.exitCode !== null || child.signalCode !== null) return resolve();
-              child.once('exit', () => resolve());
-              child.kill('SIGKILL');
-            }),
-        ),
-      );
+      await trio.stop();
       for (const n of nodes) await n.process.kill();
-      await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -93,6 +93,7 @@ function queueTarget(
 
 export async function fixCommand(args: string[], io: CliIo): Promise<number> {
   const { seeds, values, options } = await clusterArgs('fix', args, FIX_OPTIONS, io);
+  const queue = queueTarget(values['queue-redis'], io.env);
   const id = values.option;
   if (typeof id !== 'string')
     throw new UsageError('fix needs --option <id> (see slotwatch plan)', { showUsage: true });
@@ -123,7 +124,6 @@ export async function fixCommand(args: string[], io: CliIo): Promise<number> {
     }
   }
   io.stdout(`${style.bold(option.title)} (${option.steps.length} steps)\n`);
-  const queue = queueTarget(values['queue-redis'], io.env);
   const lockName = typeof values['cluster-name'] === 'string' ? values['cluster-name'] : (seeds[0] ?? '');
   const result = await withClusterLock(queue, io.env.QUEUE_PREFIX ?? 'slotwatch', lockName, (signal) =>
     executeRepair(option, seeds, {
