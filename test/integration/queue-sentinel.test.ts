@@ -29,6 +29,9 @@ import { waitFor } from '../support/wait.js';
 // The queue Redis behind Redis Sentinel fails over (a real master, replicas and a sentinel trio) while a request
 // waits for approvals and while a repair runs: nothing approved is lost, nothing runs twice, the repair converges.
 
+/** A real failover plus a repair on a busy two-core machine: longer than the default 60 s is not a hang. */
+const FAILOVER_TEST_MS = 150_000;
+
 let backend: RedisBackend;
 let recorder: SlackRecorder;
 const bots: SpawnedBot[] = [];
@@ -148,32 +151,36 @@ const jobsOf = async (scene: Scene, id: string) =>
   (await scene.client.keys(`${scene.prefix}:bull:repairs:*`)).filter((k) => k.endsWith(`:${id}`));
 
 describe('a request waiting for its second approval while the queue Redis fails over', () => {
-  it('keeps the first approval; the second queues exactly one job and the repair runs to done', async () => {
-    const scene = await brokenScene();
-    const bot = await scene.bot();
-    const id = await requestRepair(recorder, bot.port, scene.client, scene.prefix, 'take-over');
-    await click(recorder, bot.port, 'approve_repair', id, ALICE);
-    await waitFor('the first approval', async () => {
-      return (await approvalsOf(scene, id)).length === 1;
-    });
+  it(
+    'keeps the first approval; the second queues exactly one job and the repair runs to done',
+    async () => {
+      const scene = await brokenScene();
+      const bot = await scene.bot();
+      const id = await requestRepair(recorder, bot.port, scene.client, scene.prefix, 'take-over');
+      await click(recorder, bot.port, 'approve_repair', id, ALICE);
+      await waitFor('the first approval', async () => {
+        return (await approvalsOf(scene, id)).length === 1;
+      });
 
-    await scene.queue.failover('kill');
-    await waitFor('the bot to reach the new master', () => queueReady(bot));
-    await click(recorder, bot.port, 'approve_repair', id, BOB);
+      await scene.queue.failover('kill');
+      await waitFor('the bot to reach the new master', () => queueReady(bot));
+      await click(recorder, bot.port, 'approve_repair', id, BOB);
 
-    await expectConverged(scene, id, bot);
-    const audit = (await auditOf(scene.client, scene.prefix, id)).map((e) => `${e.event} ${e.user}`);
-    expect(audit.slice(0, 4)).toEqual([
-      expect.stringMatching(/^requested /),
-      `approved ${ALICE}`,
-      `approved ${BOB}`,
-      `queued ${BOB}`,
-    ]);
-    expect(audit.filter((e) => e.startsWith('queued'))).toHaveLength(1);
-    expect(audit.filter((e) => e.startsWith('started'))).toHaveLength(1);
-    expect(await jobsOf(scene, id)).toHaveLength(1);
-    await expectCompleteHistory(scene, id);
-  });
+      await expectConverged(scene, id, bot);
+      const audit = (await auditOf(scene.client, scene.prefix, id)).map((e) => `${e.event} ${e.user}`);
+      expect(audit.slice(0, 4)).toEqual([
+        expect.stringMatching(/^requested /),
+        `approved ${ALICE}`,
+        `approved ${BOB}`,
+        `queued ${BOB}`,
+      ]);
+      expect(audit.filter((e) => e.startsWith('queued'))).toHaveLength(1);
+      expect(audit.filter((e) => e.startsWith('started'))).toHaveLength(1);
+      expect(await jobsOf(scene, id)).toHaveLength(1);
+      await expectCompleteHistory(scene, id);
+    },
+    FAILOVER_TEST_MS,
+  );
 });
 
 describe('a repair running while the queue Redis fails over', () => {
@@ -208,42 +215,47 @@ describe('a repair running while the queue Redis fails over', () => {
         [1, 2, 3, 4, 5, 6].flatMap((step) => [`step-started ${step}`, `step-finished ${step}`]),
       );
     },
+    FAILOVER_TEST_MS,
   );
 });
 
 describe('an approval answered while the replicas lag', () => {
-  it('is not confirmed before a replica holds it, so a failover cannot take back a confirmed vote', async () => {
-    const scene = await brokenScene();
-    const bot = await scene.bot({ QUEUE_REDIS_WAIT_TIMEOUT: '30s' });
-    const id = await requestRepair(recorder, bot.port, scene.client, scene.prefix, 'take-over');
-    const oldMaster = await scene.queue.masterPort();
-    const replicas = scene.queue.nodes.filter((n) => n.port !== oldMaster);
-    const master = scene.queue.direct(oldMaster);
-    for (const replica of replicas) await replica.process.pause();
-    // Cut the replication links too: bytes already sent would still reach a paused replica's socket.
-    await master.call('CLIENT', 'KILL', 'TYPE', 'replica');
+  it(
+    'is not confirmed before a replica holds it, so a failover cannot take back a confirmed vote',
+    async () => {
+      const scene = await brokenScene();
+      const bot = await scene.bot({ QUEUE_REDIS_WAIT_TIMEOUT: '30s' });
+      const id = await requestRepair(recorder, bot.port, scene.client, scene.prefix, 'take-over');
+      const oldMaster = await scene.queue.masterPort();
+      const replicas = scene.queue.nodes.filter((n) => n.port !== oldMaster);
+      const master = scene.queue.direct(oldMaster);
+      for (const replica of replicas) await replica.process.pause();
+      // Cut the replication links too: bytes already sent would still reach a paused replica's socket.
+      await master.call('CLIENT', 'KILL', 'TYPE', 'replica');
 
-    const first = await click(recorder, bot.port, 'approve_repair', id, ALICE);
-    await waitFor('the master to hold the approval', async () =>
-      ((await master.get(`${scene.prefix}:request:${id}`)) ?? '').includes(ALICE),
-    );
-    master.disconnect();
-    await scene.queue.failover('kill', {
-      beforeWait: async () => {
-        for (const replica of replicas) await replica.process.resume();
-      },
-    });
-    const answer = ((await recorder.nextResponse(first)).body as { text: string }).text;
-    const after = await approvalsOf(scene, id);
-    await waitFor('the bot to reach the new master', () => queueReady(bot));
-    await click(recorder, bot.port, 'approve_repair', id, ALICE);
-    await click(recorder, bot.port, 'approve_repair', id, BOB);
+      const first = await click(recorder, bot.port, 'approve_repair', id, ALICE);
+      await waitFor('the master to hold the approval', async () =>
+        ((await master.get(`${scene.prefix}:request:${id}`)) ?? '').includes(ALICE),
+      );
+      master.disconnect();
+      await scene.queue.failover('kill', {
+        beforeWait: async () => {
+          for (const replica of replicas) await replica.process.resume();
+        },
+      });
+      const answer = ((await recorder.nextResponse(first)).body as { text: string }).text;
+      const after = await approvalsOf(scene, id);
+      await waitFor('the bot to reach the new master', () => queueReady(bot));
+      await click(recorder, bot.port, 'approve_repair', id, ALICE);
+      await click(recorder, bot.port, 'approve_repair', id, BOB);
 
-    expect(answer).toContain('That did not work');
-    expect(after).toEqual([]);
-    await expectConverged(scene, id, bot);
-    const audit = (await auditOf(scene.client, scene.prefix, id)).map((e) => e.event);
-    expect(audit.filter((e) => e === 'queued')).toHaveLength(1);
-    expect(audit.filter((e) => e === 'started')).toHaveLength(1);
-  });
+      expect(answer).toContain('That did not work');
+      expect(after).toEqual([]);
+      await expectConverged(scene, id, bot);
+      const audit = (await auditOf(scene.client, scene.prefix, id)).map((e) => e.event);
+      expect(audit.filter((e) => e === 'queued')).toHaveLength(1);
+      expect(audit.filter((e) => e === 'started')).toHaveLength(1);
+    },
+    FAILOVER_TEST_MS,
+  );
 });
