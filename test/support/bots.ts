@@ -91,7 +91,10 @@ export async function click(
   return id;
 }
 
-/** As Carol: `/redis fix prod`, then Request the option whose value contains `kind`. Returns the request id. */
+/**
+ * As Carol: `/redis fix prod`, then Request the option whose value contains `kind`. Returns the request id. As a
+ * person would, lists again when the list was refused (queue Redis failing over) or went stale meanwhile.
+ */
 export async function requestRepair(
   recorder: SlackRecorder,
   port: number,
@@ -99,22 +102,31 @@ export async function requestRepair(
   prefix: string,
   kind: string,
 ): Promise<string> {
-  const list = `l${++counter}`;
-  await postToSlack(
-    port,
-    slashCommandBody({ text: 'fix prod', user: CAROL, responseUrl: recorder.responseUrl(list) }),
-    { secret: SECRET },
-  );
-  const options = (await recorder.nextResponse(list)).body as {
-    blocks: { elements?: { action_id: string; value: string }[] }[];
-  };
-  const value =
-    options.blocks.flatMap((b) => b.elements ?? []).find((e) => e.value.includes(kind))?.value ?? '';
-  if (!value) throw new Error(`no ${kind} option offered`);
   const before = new Set(await queue.zrange(`${prefix}:requests`, '0', '-1'));
-  await click(recorder, port, 'request_repair', value, CAROL);
-  return waitFor('the request', async () =>
-    (await queue.zrange(`${prefix}:requests`, '0', '-1')).find((id) => !before.has(id)),
+  return waitFor(
+    `a ${kind} request`,
+    async () => {
+      const list = `l${++counter}`;
+      await postToSlack(
+        port,
+        slashCommandBody({ text: 'fix prod', user: CAROL, responseUrl: recorder.responseUrl(list) }),
+        { secret: SECRET },
+      );
+      const options = (await recorder.nextResponse(list)).body as {
+        blocks?: { elements?: { action_id: string; value?: string }[] }[];
+      };
+      const value = (options.blocks ?? [])
+        .flatMap((b) => b.elements ?? [])
+        .find((e) => e.value?.includes(kind))?.value;
+      if (!value) return undefined;
+      await click(recorder, port, 'request_repair', value, CAROL);
+      return waitFor(
+        'the request',
+        async () => (await queue.zrange(`${prefix}:requests`, '0', '-1')).find((id) => !before.has(id)),
+        { timeoutMs: 5000 },
+      ).catch(() => undefined);
+    },
+    { timeoutMs: 60_000, intervalMs: 200 },
   );
 }
 

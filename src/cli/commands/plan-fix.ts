@@ -40,14 +40,18 @@ async function withClusterLock<T>(
   run: (signal: AbortSignal | undefined) => Promise<T>,
 ): Promise<T> {
   if (!target) return run(undefined);
-  const redis = openQueueRedis(target, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-    sentinelRetryStrategy: (attempt) => (attempt > 3 ? null : 200),
-  });
-  redis.on('error', () => {});
+  const open = () => {
+    const redis = openQueueRedis(target, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => null,
+      enableOfflineQueue: false,
+      sentinelRetryStrategy: (attempt) => (attempt > 3 ? null : 200),
+    });
+    redis.on('error', () => {});
+    return redis;
+  };
+  const redis = open();
   try {
     await redis.connect();
   } catch (error) {
@@ -71,7 +75,16 @@ async function withClusterLock<T>(
       return await run(lost.signal);
     } finally {
       clearInterval(renew);
-      await lock.release(name, owner).catch(() => {});
+      await lock.release(name, owner).catch(async () => {
+        // The connection died during the repair (a failover, a restart): release through a fresh one.
+        const again = open();
+        try {
+          await again.connect();
+          await new ClusterLock(again, prefix).release(name, owner);
+        } finally {
+          again.disconnect();
+        }
+      });
     }
   } finally {
     redis.disconnect();
