@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline/promises';
 import { runCli } from './main.js';
 
 const code = await runCli(process.argv.slice(2), {
@@ -11,6 +10,7 @@ const code = await runCli(process.argv.slice(2), {
   ...(process.stdin.isTTY
     ? {
         prompt: async (question: string) => {
+          const { createInterface } = await import('node:readline/promises');
           const rl = createInterface({ input: process.stdin, output: process.stdout });
           try {
             return await rl.question(question);

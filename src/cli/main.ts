@@ -1,14 +1,6 @@
-import { hasErrors } from '../core/analyze.js';
-import { diagnose } from '../core/diagnose.js';
-import { explainError } from '../core/explain.js';
-import { KNOWLEDGE_BASE } from '../core/knowledge-base.js';
-import { fixCommand, planCommand } from './commands/plan-fix.js';
-import { clusterArgs, parse } from './commands/shared.js';
 import { type CliIo, UsageError } from './io.js';
-import { renderExplain } from './render-explain.js';
-import { renderReport } from './render-report.js';
-import { makeStyle } from './style.js';
 
+// Each command loads its modules only when it runs: `help` and `explain` never load ioredis or the repairs.
 export const USAGE = `Usage:
   slotwatch check <host:port>[,<host:port>…] [--json] [--user U] [--password P | --password-file F]
                   [--tls [--tls-ca F] [--tls-insecure]] [--timeout-ms N] [--max-reply-bytes N] [--max-nodes N]
@@ -30,53 +22,19 @@ fix     runs one of them locally (break-glass; the Slack path needs two approval
         (the cluster's name in the bot's CLUSTERS; default the first seed).
 explain prints the runbook entry for a Redis error message.`;
 
-async function check(args: string[], io: CliIo): Promise<number> {
-  const { seeds, values, options } = await clusterArgs('check', args, {}, io);
-  const result = await diagnose(seeds, options);
-  if (!result.ok) throw new UsageError(result.error.message);
-  io.stdout(
-    values.json
-      ? `${JSON.stringify(result.value, null, 2)}\n`
-      : renderReport(result.value, makeStyle(io.color)),
-  );
-  return hasErrors(result.value) ? 1 : 0;
-}
-
-function explain(args: string[], io: CliIo): number {
-  const { positionals } = parse(args, {});
-  const text = positionals.join(' ').trim();
-  if (text === '') {
-    throw new UsageError(
-      'explain needs the error text, e.g. slotwatch explain "CLUSTERDOWN The cluster is down"',
-      {
-        showUsage: true,
-      },
-    );
-  }
-  const entry = explainError(text);
-  if (!entry) {
-    io.stderr(
-      `slotwatch: no runbook entry matches "${text}". Known errors:\n${KNOWLEDGE_BASE.map((e) => `  ${e.title}`).join('\n')}\n`,
-    );
-    return 1;
-  }
-  io.stdout(renderExplain(entry, makeStyle(io.color)));
-  return 0;
-}
-
 /** Runs one CLI invocation and returns its exit code; never throws. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...args] = argv;
   try {
     switch (command) {
       case 'check':
-        return await check(args, io);
+        return await (await import('./commands/check.js')).checkCommand(args, io);
       case 'plan':
-        return await planCommand(args, io);
+        return await (await import('./commands/plan-fix.js')).planCommand(args, io);
       case 'fix':
-        return await fixCommand(args, io);
+        return await (await import('./commands/plan-fix.js')).fixCommand(args, io);
       case 'explain':
-        return explain(args, io);
+        return (await import('./commands/explain.js')).explainCommand(args, io);
       case 'help':
       case '--help':
       case '-h':

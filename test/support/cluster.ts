@@ -25,6 +25,8 @@ export interface ClusterOptions {
   readonly config?: RedisConfig;
   /** TLS only: every port, the cluster bus and replication speak TLS. */
   readonly tls?: TestTls;
+  /** How long the cluster may take to form and agree (large clusters on a busy machine need more). */
+  readonly formTimeoutMs?: number;
 }
 
 export interface TestCluster {
@@ -145,6 +147,7 @@ export async function startCluster(
     ...options.config,
   };
   const client: ClientOptions = { password: options.password, tls: options.tls?.clientOptions };
+  const formWait = options.formTimeoutMs ? { timeoutMs: options.formTimeoutMs } : {};
   const started = await Promise.all(
     Array.from({ length: masters * (1 + perMaster) }, () => startNode(backend, config, client)),
   );
@@ -172,22 +175,30 @@ export async function startCluster(
     const [first] = nodes;
     if (!first) throw new Error('no node started');
     for (const n of nodes.slice(1)) await first.redis.call('CLUSTER', 'MEET', '127.0.0.1', n.port, n.busPort);
-    await waitFor('every node to know every node', async () => {
-      const views = await Promise.all(nodes.map((n) => viewOf(n.redis)));
-      return views.every(
-        (v) => v.nodes.length === nodes.length && v.nodes.every((e) => !e.flags.includes('handshake')),
-      );
-    });
+    await waitFor(
+      'every node to know every node',
+      async () => {
+        const views = await Promise.all(nodes.map((n) => viewOf(n.redis)));
+        return views.every(
+          (v) => v.nodes.length === nodes.length && v.nodes.every((e) => !e.flags.includes('handshake')),
+        );
+      },
+      formWait,
+    );
     await Promise.all(
       replicaNodes.map((r, i) =>
         r.redis.call('CLUSTER', 'REPLICATE', (masterNodes[i % masters] as TestNode).id),
       ),
     );
-    await waitUntilHealthy(nodes);
-    await waitFor('replicas in sync', async () => {
-      const infos = await Promise.all(replicaNodes.map((r) => r.redis.info('replication')));
-      return infos.every((info) => info.includes('master_link_status:up'));
-    });
+    await waitUntilHealthy(nodes, options.formTimeoutMs);
+    await waitFor(
+      'replicas in sync',
+      async () => {
+        const infos = await Promise.all(replicaNodes.map((r) => r.redis.info('replication')));
+        return infos.every((info) => info.includes('master_link_status:up'));
+      },
+      formWait,
+    );
   } catch (error) {
     await stop();
     throw error;

@@ -1,0 +1,189 @@
+import { execFile } from 'node:child_process';
+import type { Server } from 'node:net';
+import { promisify } from 'node:util';
+import { diagnose } from '../src/core/diagnose.js';
+import { startCluster, type TestCluster } from '../test/support/cluster.js';
+import { freePort } from '../test/support/free-port.js';
+import { writeKeys } from '../test/support/keys.js';
+import type { RedisBackend } from '../test/support/redis-backend.js';
+import { waitFor } from '../test/support/wait.js';
+import { startDelayProxy } from './delay-proxy.js';
+import { loadNow } from './machine.js';
+import { time, timeInTurns } from './timing.js';
+
+const run = promisify(execFile);
+const HANG_LIMIT_MS = 20_000;
+const NODE_TIMEOUT_MS = 2000;
+const SIZES = (process.env.BENCH_SIZES ?? '6,60,200').split(',').map(Number);
+/** Sizes that also get a delaying proxy in front of every node. */
+const LATENCY_SIZES = new Set([6, 60]);
+
+const slotwatchInProcess = (seed: string) => async () => {
+  const result = await diagnose([seed], { nodeTimeoutMs: NODE_TIMEOUT_MS, deadlineMs: 10_000 });
+  if (!result.ok) throw new Error(result.error.message);
+  return result.value;
+};
+const slotwatchCli = (seed: string) => () =>
+  run(process.execPath, ['bin/slotwatch.js', 'check', seed]).catch((e: { code?: number }) => {
+    if (e.code !== 1) throw e;
+  });
+const redisCli = (seed: string) => () =>
+  run('redis-cli', ['--cluster', 'check', seed], { maxBuffer: 1 << 24 });
+
+async function populate(cluster: TestCluster, keysPerMaster: number): Promise<void> {
+  await Promise.all(
+    cluster.masters.map(async (master, i) => {
+      const slots = String(await master.redis.call('CLUSTER', 'NODES'))
+        .split('\n')
+        .find((l) => l.includes('myself'))
+        ?.split(' ')
+        .slice(8)[0]
+        ?.split('-')
+        .map(Number) ?? [0, 0];
+      const first = slots[0] ?? 0;
+      for (let k = 0; k < keysPerMaster; k += 100)
+        await writeKeys(master.redis, first + ((i * 7 + k) % 50), 100, `b${k}-`);
+    }),
+  );
+}
+
+/** Puts a delaying proxy in front of every node and makes the nodes announce the proxy ports. */
+async function addLatency(cluster: TestCluster, delayMs: number): Promise<Server[]> {
+  const proxies: Server[] = [];
+  const mapping = new Map<number, number>();
+  for (const node of cluster.nodes) {
+    const port = await freePort();
+    proxies.push(await startDelayProxy(port, node.port, delayMs));
+    mapping.set(node.port, port);
+  }
+  for (const node of cluster.nodes) {
+    await node.redis.call('CONFIG', 'SET', 'cluster-announce-bus-port', String(node.busPort));
+    await node.redis.call('CONFIG', 'SET', 'cluster-announce-port', String(mapping.get(node.port)));
+  }
+  await waitFor(
+    'every node to announce its proxy port',
+    async () => {
+      const views = await Promise.all(cluster.nodes.map((n) => n.redis.call('CLUSTER', 'NODES')));
+      return views.every((v) => [...mapping.values()].every((p) => String(v).includes(`127.0.0.1:${p}@`)));
+    },
+    { timeoutMs: 60_000 },
+  );
+  return proxies;
+}
+
+export interface SpeedRow {
+  readonly scenario: string;
+  readonly nodes: number;
+  readonly delayMs: number;
+  readonly diagnose: number;
+  readonly cli: number;
+  readonly redisCli: number;
+  readonly load: string;
+}
+
+async function measure(scenario: string, nodes: number, delayMs: number, seed: string): Promise<SpeedRow> {
+  const [ours, cli, theirs] = await timeInTurns([
+    slotwatchInProcess(seed),
+    slotwatchCli(seed),
+    redisCli(seed),
+  ]);
+  const row = {
+    scenario,
+    nodes,
+    delayMs,
+    diagnose: ours ?? Number.NaN,
+    cli: cli ?? Number.NaN,
+    redisCli: theirs ?? Number.NaN,
+    load: loadNow(),
+  };
+  console.log(
+    `  ${scenario.padEnd(26)} diagnose ${row.diagnose.toFixed(1).padStart(7)} ms | CLI ${row.cli.toFixed(1).padStart(7)} ms | redis-cli ${row.redisCli.toFixed(1).padStart(7)} ms | load ${row.load}`,
+  );
+  return row;
+}
+
+export interface HungRow {
+  readonly diagnose: number;
+  readonly redisCli: string;
+}
+
+async function hungNode(cluster: TestCluster): Promise<HungRow | null> {
+  const [victim] = cluster.replicas;
+  const seed = cluster.masters[0]?.address ?? '';
+  if (!victim) return null;
+  await victim.process.pause();
+  try {
+    const ours = await time(slotwatchInProcess(seed));
+    const theirs = await time(() =>
+      run('redis-cli', ['--cluster', 'check', seed], { timeout: HANG_LIMIT_MS }).catch(
+        (e: { killed?: boolean }) => e,
+      ),
+    );
+    const theirsText =
+      theirs >= HANG_LIMIT_MS - 50
+        ? `did not finish, killed after ${HANG_LIMIT_MS / 1000} s`
+        : `${theirs.toFixed(0)} ms`;
+    console.log(`  one replica SIGSTOPped: diagnose ${ours.toFixed(0)} ms | redis-cli ${theirsText}`);
+    return { diagnose: ours, redisCli: theirsText };
+  } finally {
+    await victim.process.resume();
+  }
+}
+
+export interface StartupRow {
+  readonly help: number;
+  readonly bareNode: number;
+}
+
+/** `slotwatch --help` against a bare `node -e 0`, as whole processes. */
+export async function benchStartup(): Promise<StartupRow> {
+  const [help, bareNode] = await timeInTurns([
+    () => run(process.execPath, ['bin/slotwatch.js', '--help']),
+    () => run(process.execPath, ['-e', '0']),
+  ]);
+  const row = { help: help ?? Number.NaN, bareNode: bareNode ?? Number.NaN };
+  console.log(`  slotwatch --help ${row.help.toFixed(1)} ms | node -e 0 ${row.bareNode.toFixed(1)} ms`);
+  return row;
+}
+
+export interface CheckSpeed {
+  readonly rows: readonly SpeedRow[];
+  readonly hung: HungRow | null;
+  readonly startup: StartupRow;
+}
+
+/** Diagnosis against redis-cli --cluster check on real clusters of each size, loopback and with latency. */
+export async function benchCheckSpeed(backend: RedisBackend): Promise<CheckSpeed> {
+  const rows: SpeedRow[] = [];
+  let hung: HungRow | null = null;
+  for (const size of SIZES) {
+    const masters = Math.floor(size / 2);
+    const began = performance.now();
+    const cluster = await startCluster(backend, {
+      masters,
+      replicasPerMaster: 1,
+      nodeTimeoutMs: 5000,
+      formTimeoutMs: 180_000,
+    });
+    try {
+      await populate(cluster, 1000);
+      console.log(
+        `  ${size} nodes formed and filled in ${((performance.now() - began) / 1000).toFixed(0)} s`,
+      );
+      rows.push(await measure(`${size} nodes, loopback`, size, 0, cluster.seeds[0] ?? ''));
+      if (size === 6) hung = await hungNode(cluster);
+      if (LATENCY_SIZES.has(size)) {
+        const proxies = await addLatency(cluster, 1);
+        const port = (proxies[0]?.address() as { port: number } | undefined)?.port ?? 0;
+        try {
+          rows.push(await measure(`${size} nodes, +1 ms per hop`, size, 1, `127.0.0.1:${port}`));
+        } finally {
+          for (const proxy of proxies) proxy.close();
+        }
+      }
+    } finally {
+      await cluster.stop();
+    }
+  }
+  return { rows, hung, startup: await benchStartup() };
+}
