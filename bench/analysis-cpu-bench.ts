@@ -1,5 +1,5 @@
 import { analyze } from '../src/core/analyze.js';
-import { parseClusterNodesInBatches } from '../src/core/cluster-nodes.js';
+import { NodeFieldsMemo, parseClusterNodesInBatches } from '../src/core/cluster-nodes.js';
 import type { NodeView } from '../src/core/probe.js';
 import { analyzeRouting } from '../src/core/routing.js';
 import { buildTopology } from '../src/core/topology.js';
@@ -25,11 +25,17 @@ function nodesReply(masters: number, viewer: number, now: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function views(masters: number): Promise<NodeView[]> {
+const replies = (masters: number): string[] => {
   const now = Date.now();
+  return Array.from({ length: masters * 2 }, (_, viewer) => nodesReply(masters, viewer, now));
+};
+
+/** Every reply parsed as one probe parses them (one memo). */
+async function views(texts: readonly string[]): Promise<NodeView[]> {
+  const memo = new NodeFieldsMemo();
   const out: NodeView[] = [];
-  for (let viewer = 0; viewer < masters * 2; viewer++) {
-    const parsed = await parseClusterNodesInBatches(nodesReply(masters, viewer, now));
+  for (const [viewer, text] of texts.entries()) {
+    const parsed = await parseClusterNodesInBatches(text, undefined, memo);
     if (!parsed.ok) throw new Error(parsed.error.message);
     out.push({
       address: `127.0.0.1:${7000 + viewer}`,
@@ -65,13 +71,14 @@ export async function benchAnalysisCpu(sizes: readonly number[] = [60, 200], run
       analyze: [],
     };
     for (let r = 0; r < runs; r++) {
+      const texts = replies(size / 2);
       let t = performance.now();
       const lap = (name: string) => {
         const n = performance.now();
         times[name]?.push(n - t);
         t = n;
       };
-      const all = await views(size / 2);
+      const all = await views(texts);
       lap('parse');
       const topology = buildTopology(all);
       lap('topology');

@@ -1,12 +1,10 @@
+import { count, INTEGERS_EXPECTED, NodeFieldsMemo, type SlotMigration } from './cluster-node-fields.js';
 import { err, ok, type ParseError, parseError, type Result } from './result.js';
-import { isSlot, mergeRanges, type SlotRange } from './slot-ranges.js';
+import type { SlotRange } from './slot-ranges.js';
+
+export { NodeFieldsMemo, type SlotMigration } from './cluster-node-fields.js';
 
 export type LinkState = 'connected' | 'disconnected';
-
-export interface SlotMigration {
-  readonly slot: number;
-  readonly peer: string;
-}
 
 /** One line of CLUSTER NODES: one node as seen by the node that answered. */
 export interface ClusterNodeEntry {
@@ -34,101 +32,76 @@ export interface ClusterNodeEntry {
   readonly aux: Readonly<Record<string, string>>;
 }
 
-const NODE_ID = /^[0-9a-f]{40}$/;
-
 export const hasFlag = (node: { flags: readonly string[] }, flag: string): boolean =>
   node.flags.includes(flag);
 
-function parseAddress(
-  field: string,
-): Result<Pick<ClusterNodeEntry, 'host' | 'port' | 'busPort' | 'hostname' | 'aux'>, string> {
-  const [hostPort = '', ...extras] = field.split(',');
-  const at = hostPort.lastIndexOf('@');
-  const ipPort = at >= 0 ? hostPort.slice(0, at) : hostPort;
-  const busText = at >= 0 ? hostPort.slice(at + 1) : '0';
-  const colon = ipPort.lastIndexOf(':');
-  if (colon < 0) return err(`address "${field}" has no port`);
-  const host = ipPort.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  const port = Number(ipPort.slice(colon + 1));
-  const busPort = Number(busText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535 || !Number.isInteger(busPort) || busPort < 0) {
-    return err(`address "${field}" has an invalid port`);
+/** Whitespace other than single spaces between fields: such a line is split the slow, general way. */
+const IRREGULAR_LINE = /[^\S ]| {2}|^ | $/;
+/** Whether any line of a reply has irregular whitespace (line ends `\n` or `\r\n` are regular): one scan. */
+const IRREGULAR_REPLY = /[^\S \n\r]| {2}| \r| \n|\n | $|^ |\r(?!\n|$)/;
+
+/** Offset of the `n`th space of `line` from `from` on, or -1 when there are fewer. */
+function nthSpace(line: string, from: number, n: number): number {
+  let at = from - 1;
+  for (let i = 0; i < n; i++) {
+    at = line.indexOf(' ', at + 1);
+    if (at < 0) return -1;
   }
-  let hostname: string | null = null;
-  const aux: Record<string, string> = {};
-  extras.forEach((extra, index) => {
-    const eq = extra.indexOf('=');
-    if (eq > 0) aux[extra.slice(0, eq)] = extra.slice(eq + 1);
-    else if (index === 0 && extra !== '') hostname = extra;
-  });
-  return ok({ host, port, busPort, hostname, aux });
+  return at;
 }
 
-type SlotToken =
-  | { kind: 'range'; range: SlotRange }
-  | { kind: 'migrating' | 'importing'; migration: SlotMigration };
+const fieldCount = (line: string): number => {
+  let fields = 1;
+  for (let at = line.indexOf(' '); at >= 0; at = line.indexOf(' ', at + 1)) fields++;
+  return fields;
+};
 
-function parseSlotToken(token: string): Result<SlotToken, string> {
-  const open = /^\[(\d+)-([<>])-([0-9a-f]{40})\]$/.exec(token);
-  if (open) {
-    const slot = Number(open[1]);
-    if (!isSlot(slot)) return err(`slot ${open[1]} is out of range`);
-    return ok({
-      kind: open[2] === '>' ? 'migrating' : 'importing',
-      migration: { slot, peer: open[3] ?? '' },
-    });
-  }
-  const range = /^(\d+)(?:-(\d+))?$/.exec(token);
-  if (!range) return err(`"${token}" is not a slot, a range or an open slot`);
-  const start = Number(range[1]);
-  const end = range[2] === undefined ? start : Number(range[2]);
-  if (!isSlot(start) || !isSlot(end) || end < start) return err(`slot range "${token}" is out of range`);
-  return ok({ kind: 'range', range: [start, end] });
+function lineError(message: string, line: string, lineNo: number, input: string) {
+  return err(parseError('cluster-nodes', lineNo, message, line || input));
 }
 
-function parseLine(line: string, lineNo: number, input: string): Result<ClusterNodeEntry, ParseError> {
-  const fail = (message: string) => err(parseError('cluster-nodes', lineNo, message, line || input));
-  const fields = line.trim().split(/\s+/);
-  if (fields.length < 8) return fail(`expected at least 8 fields, got ${fields.length}`);
-  const [id = '', addressField = '', flagField = '', master = '', ping, pong, epoch, link = ''] = fields;
-  if (!NODE_ID.test(id)) return fail(`"${id}" is not a 40-character node id`);
-  const address = parseAddress(addressField);
-  if (!address.ok) return fail(address.error);
-  if (master !== '-' && !NODE_ID.test(master)) return fail(`"${master}" is neither "-" nor a node id`);
-  const numbers = [ping, pong, epoch].map(Number);
-  if (numbers.some((n) => !Number.isInteger(n) || n < 0))
-    return fail('ping-sent, pong-recv and config-epoch must be integers');
-  if (link !== 'connected' && link !== 'disconnected')
-    return fail(`link state "${link}" is not connected|disconnected`);
-
-  const flags = flagField === 'noflags' ? [] : flagField.split(',').filter(Boolean);
-  const slots: SlotRange[] = [];
-  const migrating: SlotMigration[] = [];
-  const importing: SlotMigration[] = [];
-  for (const token of fields.slice(8)) {
-    const parsed = parseSlotToken(token);
-    if (!parsed.ok) return fail(parsed.error);
-    const value = parsed.value;
-    if (value.kind === 'range') slots.push(value.range);
-    else (value.kind === 'migrating' ? migrating : importing).push(value.migration);
+function parseLine(
+  line: string,
+  lineNo: number,
+  input: string,
+  memo: NodeFieldsMemo,
+  regular: boolean,
+): Result<ClusterNodeEntry, ParseError> {
+  const canonical = regular || !IRREGULAR_LINE.test(line) ? line : line.trim().split(/\s+/).join(' ');
+  const endOfMaster = nthSpace(canonical, 0, 4);
+  const endOfPing = endOfMaster < 0 ? -1 : canonical.indexOf(' ', endOfMaster + 1);
+  const endOfPong = endOfPing < 0 ? -1 : canonical.indexOf(' ', endOfPing + 1);
+  if (endOfPong < 0 || canonical.indexOf(' ', endOfPong + 1) < 0) {
+    return lineError(`expected at least 8 fields, got ${fieldCount(canonical)}`, line, lineNo, input);
   }
-  const noAddress = flags.includes('noaddr') || address.value.port === 0 || address.value.host === '';
-  const role = flags.includes('master') ? 'master' : flags.includes('slave') ? 'replica' : 'unknown';
+  const head = memo.head(canonical.slice(0, endOfMaster));
+  if (!head.ok) return lineError(head.error, line, lineNo, input);
+  const pingSent = count(canonical.slice(endOfMaster + 1, endOfPing));
+  const pongReceived = count(canonical.slice(endOfPing + 1, endOfPong));
+  if (pingSent < 0 || pongReceived < 0) return lineError(INTEGERS_EXPECTED, line, lineNo, input);
+  const tail = memo.tail(canonical.slice(endOfPong + 1));
+  if (!tail.ok) return lineError(tail.error, line, lineNo, input);
+  const h = head.value;
+  const t = tail.value;
   return ok({
-    id,
-    ...address.value,
-    address: noAddress ? null : `${address.value.host}:${address.value.port}`,
-    flags,
-    myself: flags.includes('myself'),
-    role,
-    masterId: master === '-' ? null : master,
-    pingSent: numbers[0] ?? 0,
-    pongReceived: numbers[1] ?? 0,
-    configEpoch: numbers[2] ?? 0,
-    linkState: link,
-    slots: mergeRanges(slots),
-    migrating,
-    importing,
+    id: h.id,
+    host: h.host,
+    port: h.port,
+    busPort: h.busPort,
+    hostname: h.hostname,
+    aux: h.aux,
+    address: h.address,
+    flags: h.flags,
+    myself: h.myself,
+    role: h.role,
+    masterId: h.masterId,
+    pingSent,
+    pongReceived,
+    configEpoch: t.configEpoch,
+    linkState: t.linkState,
+    slots: t.slots,
+    migrating: t.migrating,
+    importing: t.importing,
   });
 }
 
@@ -149,8 +122,14 @@ class NodesReader {
   readonly nodes: ClusterNodeEntry[] = [];
   private offset = 0;
   private lineNo = 0;
+  private readonly regular: boolean;
 
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    private readonly memo: NodeFieldsMemo,
+  ) {
+    this.regular = !IRREGULAR_REPLY.test(text);
+  }
 
   get done(): boolean {
     return this.offset >= this.text.length;
@@ -161,11 +140,12 @@ class NodesReader {
     for (let n = 0; n < maxLines && !this.done; n++) {
       const newline = this.text.indexOf('\n', this.offset);
       const end = newline < 0 ? this.text.length : newline;
-      const line = this.text.slice(this.offset, end).replace(/\r$/, '');
+      const cr = end > this.offset && this.text.charCodeAt(end - 1) === 13;
+      const line = this.text.slice(this.offset, cr ? end - 1 : end);
       this.offset = end + 1;
       this.lineNo++;
       if (line.trim() === '') continue;
-      const parsed = parseLine(line, this.lineNo, this.text);
+      const parsed = parseLine(line, this.lineNo, this.text, this.memo, this.regular);
       if (!parsed.ok) return parsed.error;
       this.nodes.push(parsed.value);
     }
@@ -187,23 +167,27 @@ const notText = (text: unknown) =>
   err(parseError('cluster-nodes', 0, `reply is ${typeof text}, not text`, String(text)));
 
 /** Parses the full Redis 7 CLUSTER NODES reply (also Redis 7.2 and Valkey aux fields). */
-export function parseClusterNodes(text: string): Result<ClusterNodeEntry[], ParseError> {
+export function parseClusterNodes(
+  text: string,
+  memo = new NodeFieldsMemo(),
+): Result<ClusterNodeEntry[], ParseError> {
   if (typeof text !== 'string') return notText(text);
-  const reader = new NodesReader(text);
+  const reader = new NodesReader(text, memo);
   const error = reader.read(Number.POSITIVE_INFINITY);
   return error ? err(error) : reader.finish();
 }
 
 /**
  * parseClusterNodes in batches of `batchLines`, yielding to the event loop between batches, so that a
- * huge reply never stalls other work (timers, HTTP health checks).
+ * huge reply never stalls other work (timers, HTTP health checks). Pass one memo to every reply of a probe.
  */
 export async function parseClusterNodesInBatches(
   text: string,
   batchLines = 500,
+  memo = new NodeFieldsMemo(),
 ): Promise<Result<ClusterNodeEntry[], ParseError>> {
   if (typeof text !== 'string') return notText(text);
-  const reader = new NodesReader(text);
+  const reader = new NodesReader(text, memo);
   while (!reader.done) {
     const error = reader.read(batchLines);
     if (error) return err(error);

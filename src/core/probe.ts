@@ -1,4 +1,9 @@
-import { type ClusterNodeEntry, countLines, parseClusterNodesInBatches } from './cluster-nodes.js';
+import {
+  type ClusterNodeEntry,
+  countLines,
+  NodeFieldsMemo,
+  parseClusterNodesInBatches,
+} from './cluster-nodes.js';
 import {
   type ConnectOptions,
   classifyError,
@@ -64,6 +69,8 @@ export interface Probe {
   readonly deadlineAt: number;
   readonly options: ProbeOptions;
   readonly discovery: Discovery;
+  /** CLUSTER NODES fields already parsed, shared by every read of this probe. */
+  readonly fieldsMemo: NodeFieldsMemo;
 }
 
 const CONFIG_KEYS = [
@@ -108,7 +115,7 @@ type NodesRead =
   | { readonly kind: 'limit'; readonly error: NodeError };
 
 /** Reads a CLUSTER NODES reply: counted before it is parsed, parsed in batches. */
-async function readNodesReply(reply: unknown, maxNodes: number): Promise<NodesRead> {
+async function readNodesReply(reply: unknown, maxNodes: number, memo: NodeFieldsMemo): Promise<NodesRead> {
   const body = replyText('cluster-nodes', reply);
   if (!body.ok) return { kind: 'unparseable', error: body.error };
   if (countLines(body.value, maxNodes) > maxNodes) {
@@ -120,7 +127,7 @@ async function readNodesReply(reply: unknown, maxNodes: number): Promise<NodesRe
       },
     };
   }
-  const nodes = await parseClusterNodesInBatches(body.value);
+  const nodes = await parseClusterNodesInBatches(body.value, undefined, memo);
   return nodes.ok ? { kind: 'nodes', nodes: nodes.value } : { kind: 'unparseable', error: nodes.error };
 }
 
@@ -155,6 +162,7 @@ const unreachable = (address: string, error: NodeError, latencyMs: number): Node
 async function readNode(
   client: NodeClient,
   maxNodes: number,
+  memo: NodeFieldsMemo,
 ): Promise<Omit<NodeView, 'address' | 'latencyMs'>> {
   const [nodesReply, infoReply, serverInfo, configReply] = await client.pipeline([
     ['CLUSTER', 'NODES'],
@@ -186,7 +194,7 @@ async function readNode(
             nodesReply.message,
           ),
         }
-      : await readNodesReply(nodesReply, maxNodes);
+      : await readNodesReply(nodesReply, maxNodes, memo);
   if (nodes.kind === 'limit') {
     return {
       ...base,
@@ -224,6 +232,7 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
   const views = new Map<string, NodeView>();
   const dial = (address: string) => options.addressMap?.[address] ?? address;
   const maxNodes = options.maxNodes ?? DEFAULT_MAX_NODES;
+  const fieldsMemo = new NodeFieldsMemo();
 
   const probeOne = async (address: string): Promise<NodeView> => {
     const began = now();
@@ -243,7 +252,11 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
       if (abandoned) drop();
       else clients.set(address, client);
       try {
-        const view: NodeView = { address, latencyMs: now() - began, ...(await readNode(client, maxNodes)) };
+        const view: NodeView = {
+          address,
+          latencyMs: now() - began,
+          ...(await readNode(client, maxNodes, fieldsMemo)),
+        };
         if (!view.reachable || abandoned) drop();
         return view;
       } catch (error) {
@@ -284,6 +297,7 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
     deadlineAt,
     options,
     discovery: { maxNodes, skipped: skipped.size },
+    fieldsMemo,
   };
 }
 
@@ -294,7 +308,7 @@ export async function rereadViews(probe: Probe): Promise<Probe> {
     if (!client || !view.nodes) return view;
     const reply = await client.call('CLUSTER', 'NODES').catch((error: Error) => error);
     if (reply instanceof Error) return view;
-    const nodes = await readNodesReply(reply, probe.discovery.maxNodes);
+    const nodes = await readNodesReply(reply, probe.discovery.maxNodes, probe.fieldsMemo);
     return nodes.kind === 'nodes' ? { ...view, nodes: nodes.nodes } : view;
   });
   return { ...probe, views };
