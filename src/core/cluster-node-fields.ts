@@ -170,6 +170,13 @@ export interface TailFields extends SlotFields {
   readonly linkState: 'connected' | 'disconnected';
 }
 
+/** Whether `text` is one or more digits. */
+export function isDigits(text: string): boolean {
+  if (text === '') return false;
+  for (let i = 0; i < text.length; i++) if (!isDigit(text.charCodeAt(i))) return false;
+  return true;
+}
+
 /** A whole, non-negative integer, or -1. */
 export const count = (text: string): number => {
   const n = Number(text);
@@ -210,28 +217,33 @@ function parseTail(tail: string): Result<TailFields, string> {
   return slots.ok ? ok({ configEpoch, linkState, ...slots.value }) : slots;
 }
 
+/** Whitespace other than single spaces between fields. */
+const IRREGULAR_SPACE = /[^\S ]| {2}|^ | $/;
+
 /**
  * The two parts of a CLUSTER NODES line that repeat across the views of one cluster (all but ping-sent and
  * pong-recv), parsed once per distinct text and shared by every reply of one probe (results are never
  * mutated). Grows with the distinct text it has seen, so at most linearly with the input.
  */
 export class NodeFieldsMemo {
-  private readonly heads = new Map<string, Result<HeadFields, string>>();
-  private readonly tails = new Map<string, Result<TailFields, string>>();
+  private readonly heads = new Map<string, Result<HeadFields, string> | null>();
+  private readonly tails = new Map<string, Result<TailFields, string> | null>();
 
-  head(text: string): Result<HeadFields, string> {
+  /** The parsed head, or null when its text has whitespace other than single spaces. */
+  head(text: string): Result<HeadFields, string> | null {
     let parsed = this.heads.get(text);
-    if (!parsed) {
-      parsed = parseHead(text);
+    if (parsed === undefined) {
+      parsed = IRREGULAR_SPACE.test(text) ? null : parseHead(text);
       this.heads.set(text, parsed);
     }
     return parsed;
   }
 
-  tail(text: string): Result<TailFields, string> {
+  /** The parsed tail, or null when its text has whitespace other than single spaces. */
+  tail(text: string): Result<TailFields, string> | null {
     let parsed = this.tails.get(text);
-    if (!parsed) {
-      parsed = parseTail(text);
+    if (parsed === undefined) {
+      parsed = IRREGULAR_SPACE.test(text) ? null : parseTail(text);
       this.tails.set(text, parsed);
     }
     return parsed;

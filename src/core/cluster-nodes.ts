@@ -1,4 +1,10 @@
-import { count, INTEGERS_EXPECTED, NodeFieldsMemo, type SlotMigration } from './cluster-node-fields.js';
+import {
+  count,
+  INTEGERS_EXPECTED,
+  isDigits,
+  NodeFieldsMemo,
+  type SlotMigration,
+} from './cluster-node-fields.js';
 import { err, ok, type ParseError, parseError, type Result } from './result.js';
 import type { SlotRange } from './slot-ranges.js';
 
@@ -35,11 +41,6 @@ export interface ClusterNodeEntry {
 export const hasFlag = (node: { flags: readonly string[] }, flag: string): boolean =>
   node.flags.includes(flag);
 
-/** Whitespace other than single spaces between fields: such a line is split the slow, general way. */
-const IRREGULAR_LINE = /[^\S ]| {2}|^ | $/;
-/** Whether any line of a reply has irregular whitespace (line ends `\n` or `\r\n` are regular): one scan. */
-const IRREGULAR_REPLY = /[^\S \n\r]| {2}| \r| \n|\n | $|^ |\r(?!\n|$)/;
-
 /** Offset of the `n`th space of `line` from `from` on, or -1 when there are fewer. */
 function nthSpace(line: string, from: number, n: number): number {
   let at = from - 1;
@@ -56,31 +57,46 @@ const fieldCount = (line: string): number => {
   return fields;
 };
 
-function lineError(message: string, line: string, lineNo: number, input: string) {
-  return err(parseError('cluster-nodes', lineNo, message, line || input));
+/** Whitespace other than single spaces between fields. */
+const IRREGULAR_SPACE = /[^\S ]| {2}|^ | $/;
+
+/** Where a line sits, for its parse errors. */
+interface LineAt {
+  readonly raw: string;
+  readonly lineNo: number;
+  readonly input: string;
 }
 
-function parseLine(
+const lineError = (message: string, at: LineAt) =>
+  err(parseError('cluster-nodes', at.lineNo, message, at.raw || at.input));
+
+/**
+ * Reads a line whose fields are separated by single spaces; null when some field has other whitespace (then
+ * the line is split the general way first).
+ */
+function parseFields(
   line: string,
-  lineNo: number,
-  input: string,
+  at: LineAt,
   memo: NodeFieldsMemo,
-  regular: boolean,
-): Result<ClusterNodeEntry, ParseError> {
-  const canonical = regular || !IRREGULAR_LINE.test(line) ? line : line.trim().split(/\s+/).join(' ');
-  const endOfMaster = nthSpace(canonical, 0, 4);
-  const endOfPing = endOfMaster < 0 ? -1 : canonical.indexOf(' ', endOfMaster + 1);
-  const endOfPong = endOfPing < 0 ? -1 : canonical.indexOf(' ', endOfPing + 1);
-  if (endOfPong < 0 || canonical.indexOf(' ', endOfPong + 1) < 0) {
-    return lineError(`expected at least 8 fields, got ${fieldCount(canonical)}`, line, lineNo, input);
+): Result<ClusterNodeEntry, ParseError> | null {
+  const endOfMaster = nthSpace(line, 0, 4);
+  const endOfPing = endOfMaster < 0 ? -1 : line.indexOf(' ', endOfMaster + 1);
+  const endOfPong = endOfPing < 0 ? -1 : line.indexOf(' ', endOfPing + 1);
+  if (endOfPong < 0 || line.indexOf(' ', endOfPong + 1) < 0) {
+    return lineError(`expected at least 8 fields, got ${fieldCount(line)}`, at);
   }
-  const head = memo.head(canonical.slice(0, endOfMaster));
-  if (!head.ok) return lineError(head.error, line, lineNo, input);
-  const pingSent = count(canonical.slice(endOfMaster + 1, endOfPing));
-  const pongReceived = count(canonical.slice(endOfPing + 1, endOfPong));
-  if (pingSent < 0 || pongReceived < 0) return lineError(INTEGERS_EXPECTED, line, lineNo, input);
-  const tail = memo.tail(canonical.slice(endOfPong + 1));
-  if (!tail.ok) return lineError(tail.error, line, lineNo, input);
+  const head = memo.head(line.slice(0, endOfMaster));
+  if (!head) return null;
+  if (!head.ok) return lineError(head.error, at);
+  const ping = line.slice(endOfMaster + 1, endOfPing);
+  const pong = line.slice(endOfPing + 1, endOfPong);
+  if (!(isDigits(ping) && isDigits(pong)) && IRREGULAR_SPACE.test(line)) return null;
+  const pingSent = count(ping);
+  const pongReceived = count(pong);
+  if (pingSent < 0 || pongReceived < 0) return lineError(INTEGERS_EXPECTED, at);
+  const tail = memo.tail(line.slice(endOfPong + 1));
+  if (!tail) return null;
+  if (!tail.ok) return lineError(tail.error, at);
   const h = head.value;
   const t = tail.value;
   return ok({
@@ -105,6 +121,21 @@ function parseLine(
   });
 }
 
+function parseLine(
+  line: string,
+  lineNo: number,
+  input: string,
+  memo: NodeFieldsMemo,
+): Result<ClusterNodeEntry, ParseError> {
+  const at = { raw: line, lineNo, input };
+  const fast = parseFields(line, at, memo);
+  // An error on a line with other whitespace may be one of field boundaries: read it the general way.
+  if (fast && (fast.ok || !IRREGULAR_SPACE.test(line))) return fast;
+  const canonical = line.trim().split(/\s+/).join(' ');
+  const parsed = parseFields(canonical, at, memo);
+  return parsed ?? lineError('unreadable whitespace', at);
+}
+
 /** Lines in `text` (a last line without newline counts), counting no further than `stopAfter`. */
 export function countLines(text: string, stopAfter = Number.POSITIVE_INFINITY): number {
   let lines = 0;
@@ -122,14 +153,11 @@ class NodesReader {
   readonly nodes: ClusterNodeEntry[] = [];
   private offset = 0;
   private lineNo = 0;
-  private readonly regular: boolean;
 
   constructor(
     private readonly text: string,
     private readonly memo: NodeFieldsMemo,
-  ) {
-    this.regular = !IRREGULAR_REPLY.test(text);
-  }
+  ) {}
 
   get done(): boolean {
     return this.offset >= this.text.length;
@@ -145,7 +173,7 @@ class NodesReader {
       this.offset = end + 1;
       this.lineNo++;
       if (line.trim() === '') continue;
-      const parsed = parseLine(line, this.lineNo, this.text, this.memo, this.regular);
+      const parsed = parseLine(line, this.lineNo, this.text, this.memo);
       if (!parsed.ok) return parsed.error;
       this.nodes.push(parsed.value);
     }
