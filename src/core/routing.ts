@@ -110,11 +110,17 @@ function openSlots(states: ReadonlyMap<string, NodeState>): Set<number> {
 
 function disputedSlots(states: ReadonlyMap<string, NodeState>): Set<number> {
   const slots = new Set<number>();
-  const [first, ...rest] = [...states.values()].map((s) => s.owners);
-  if (!first) return slots;
+  // Views that agree on every owner share one table: compare distinct tables only.
+  const [first, ...rest] = new Set([...states.values()].map((s) => s.owners));
+  if (!first || rest.length === 0) return slots;
   for (let slot = 0; slot < SLOT_COUNT; slot++) {
     const owner = first[slot];
-    if (rest.some((table) => table[slot] !== owner)) slots.add(slot);
+    for (const table of rest) {
+      if (table[slot] !== owner) {
+        slots.add(slot);
+        break;
+      }
+    }
   }
   return slots;
 }

@@ -1,8 +1,8 @@
 import { type ClusterNodeEntry, hasFlag } from './cluster-nodes.js';
 import { groupBy } from './collections.js';
 import { beyondReplicaValidity, REPLICA_VALIDITY_DEFAULTS, replicaLink } from './info.js';
+import { consensusOwners, IdIndex, OwnerTables } from './owner-tables.js';
 import type { NodeView } from './probe.js';
-import { SLOT_COUNT } from './slot-ranges.js';
 
 /** One node as the cluster as a whole sees it. */
 export interface TopologyNode {
@@ -51,7 +51,19 @@ export interface Topology {
   readonly replicasOf: ReadonlyMap<string, readonly TopologyNode[]>;
 }
 
-export const selfOf = (view: NodeView): ClusterNodeEntry | null => view.nodes?.find((n) => n.myself) ?? null;
+const selves = new WeakMap<readonly ClusterNodeEntry[], ClusterNodeEntry | null>();
+
+/** The view's own `myself` line (looked up once per view). */
+export function selfOf(view: NodeView): ClusterNodeEntry | null {
+  const nodes = view.nodes;
+  if (!nodes) return null;
+  let self = selves.get(nodes);
+  if (self === undefined) {
+    self = nodes.find((n) => n.myself) ?? null;
+    selves.set(nodes, self);
+  }
+  return self;
+}
 
 function mostCommon<T>(values: readonly T[]): T | undefined {
   const counts = new Map<T, number>();
@@ -69,7 +81,8 @@ function mostCommon<T>(values: readonly T[]): T | undefined {
 
 /** Views of distinct nodes; a node reached under two addresses keeps the view under its announced one. */
 function dedupeViews(views: readonly NodeView[]): Map<string, NodeView> {
-  const announced = new Set(views.flatMap((v) => (v.nodes ?? []).map((n) => n.address)));
+  const announced = new Set<string | null>();
+  for (const view of views) for (const node of view.nodes ?? []) announced.add(node.address);
   const byId = new Map<string, NodeView>();
   for (const view of views) {
     const self = selfOf(view);
@@ -81,96 +94,23 @@ function dedupeViews(views: readonly NodeView[]): Map<string, NodeView> {
   return byId;
 }
 
-/** Node ids as small integers, so that 16384-slot tables compare numbers, not 40-character strings. */
-class IdIndex {
-  readonly ids: string[] = [];
-  private readonly index = new Map<string, number>();
-
-  of(id: string): number {
-    let i = this.index.get(id);
-    if (i === undefined) {
-      i = this.ids.length;
-      this.index.set(id, i);
-      this.ids.push(id);
-    }
-    return i;
-  }
-}
-
-/** One view's slot → owner table (owner index, -1 for none). */
-function slotOwners(view: NodeView, ids: IdIndex): Int32Array {
-  const owners = new Int32Array(SLOT_COUNT).fill(-1);
-  for (const node of view.nodes ?? []) {
-    const owner = ids.of(node.id);
-    for (const [start, end] of node.slots) owners.fill(owner, start, end + 1);
-  }
-  return owners;
-}
-
-/** The owner most views name; a tie goes to the claim with the higher config epoch. */
-function consensusOwners(perView: readonly Int32Array[], epochs: readonly number[]): Int32Array {
-  const owners = new Int32Array(SLOT_COUNT).fill(-1);
-  for (let slot = 0; slot < SLOT_COUNT; slot++) {
-    const first = perView[0]?.[slot] ?? -1;
-    let unanimous = true;
-    for (let v = 1; v < perView.length && unanimous; v++) unanimous = perView[v]?.[slot] === first;
-    if (unanimous) {
-      owners[slot] = first;
-      continue;
-    }
-    const tally = new Map<number, number>();
-    for (const table of perView) tally.set(table[slot] ?? -1, (tally.get(table[slot] ?? -1) ?? 0) + 1);
-    let best = -1;
-    let bestVotes = -1;
-    const epoch = (owner: number) => (owner < 0 ? -1 : (epochs[owner] ?? 0));
-    for (const [owner, votes] of tally) {
-      if (votes > bestVotes || (votes === bestVotes && epoch(owner) > epoch(best))) {
-        best = owner;
-        bestVotes = votes;
-      }
-    }
-    owners[slot] = best;
-  }
-  return owners;
-}
-
 /** Views in the order people read addresses: 127.0.0.1:7002 before 127.0.0.1:7010. */
 export const addressOrder = (a: NodeView, b: NodeView): number =>
   a.address.localeCompare(b.address, 'en', { numeric: true });
 
-/** Builds the cluster's consensus from every node's own view. Pure. */
-export function buildTopology(views: readonly NodeView[]): Topology {
-  const viewsById = dedupeViews(views);
-  const clusterViews = [...viewsById.values()];
-  const largest = Math.max(0, ...clusterViews.map((v) => v.nodes?.length ?? 0));
-  const loners = clusterViews.filter(
-    (v) => largest > 1 && (v.nodes?.length ?? 0) <= Math.max(1, largest / 2 - 1),
-  );
-  const voters = clusterViews.filter((v) => !loners.includes(v));
-
-  const epochOf = new Map<string, number>();
+/** Every line the voters have about each node, and which other voters list it (in address order). */
+function linesById(voters: readonly NodeView[]): {
+  entriesById: Map<string, ClusterNodeEntry[]>;
+  listers: Map<string, string[]>;
+} {
+  const entriesById = new Map<string, ClusterNodeEntry[]>();
   for (const view of voters) {
-    for (const node of view.nodes ?? [])
-      epochOf.set(node.id, Math.max(epochOf.get(node.id) ?? 0, node.configEpoch));
+    for (const entry of view.nodes ?? []) {
+      const group = entriesById.get(entry.id);
+      if (group) group.push(entry);
+      else entriesById.set(entry.id, [entry]);
+    }
   }
-
-  const ids = new IdIndex();
-  const perView = voters.map((v) => slotOwners(v, ids));
-  const ownerIndex = consensusOwners(
-    perView,
-    ids.ids.map((id) => epochOf.get(id) ?? 0),
-  );
-  const owners = Array.from(ownerIndex, (i) => (i < 0 ? null : (ids.ids[i] ?? null)));
-
-  const entriesById = groupBy(
-    voters.flatMap((view) => view.nodes ?? []),
-    (entry) => entry.id,
-  );
-  for (const view of loners) {
-    const self = selfOf(view);
-    if (self && !entriesById.has(self.id)) entriesById.set(self.id, []);
-  }
-
   const listers = new Map<string, string[]>();
   for (const view of [...voters].sort(addressOrder)) {
     const viewer = selfOf(view)?.id;
@@ -182,47 +122,106 @@ export function buildTopology(views: readonly NodeView[]): Topology {
       else listers.set(entry.id, [viewer]);
     }
   }
+  return { entriesById, listers };
+}
 
-  const byAddress = new Map(views.map((v) => [v.address, v]));
-  const nodes = new Map<string, TopologyNode>();
-  for (const [id, entries] of entriesById) {
-    const announced = mostCommon(entries.map((e) => e.address).filter((a) => a !== null)) ?? null;
-    const view = viewsById.get(id) ?? (announced ? byAddress.get(announced) : undefined) ?? null;
-    const self = view ? selfOf(view) : null;
-    const others = entries.filter((e) => !e.myself);
-    const failVotes = others.filter((e) => hasFlag(e, 'fail')).length;
-    const failed = others.length > 0 && failVotes * 2 >= others.length;
-    const suspected = !failed && entries.some((e) => hasFlag(e, 'fail?') || hasFlag(e, 'fail'));
-    const source = self ?? others[0];
-    const flags = self
-      ? self.flags.filter((f) => f !== 'myself')
-      : (mostCommon(others.map((e) => e.flags.join(',')))
-          ?.split(',')
-          .filter(Boolean) ?? []);
-    nodes.set(id, {
-      id,
-      address: announced ?? view?.address ?? null,
-      role: self?.role ?? mostCommon(others.map((e) => e.role)) ?? 'unknown',
-      masterId: self ? self.masterId : (mostCommon(others.map((e) => e.masterId)) ?? null),
-      configEpoch: source?.configEpoch ?? epochOf.get(id) ?? 0,
-      flags,
-      failed,
-      suspected,
-      handshake: entries.some((e) => hasFlag(e, 'handshake')),
-      view,
-      self,
-      listedBy: others.length + (self && voters.includes(view as NodeView) ? 1 : 0),
-      seenBy: others,
-      listers: listers.get(id) ?? [],
-    });
+interface NodeContext {
+  readonly viewsById: ReadonlyMap<string, NodeView>;
+  readonly byAddress: ReadonlyMap<string, NodeView>;
+  readonly voterSet: ReadonlySet<NodeView>;
+  readonly epochOf: ReadonlyMap<string, number>;
+  readonly listers: ReadonlyMap<string, string[]>;
+}
+
+/** One node as the cluster sees it: its own view where we have it, else what most others say. */
+function topologyNode(id: string, entries: readonly ClusterNodeEntry[], ctx: NodeContext): TopologyNode {
+  const announced = mostCommon(entries.map((e) => e.address).filter((a) => a !== null)) ?? null;
+  const view = ctx.viewsById.get(id) ?? (announced ? ctx.byAddress.get(announced) : undefined) ?? null;
+  const self = view ? selfOf(view) : null;
+  const others = entries.filter((e) => !e.myself);
+  let failVotes = 0;
+  let flagged = false;
+  let handshake = false;
+  for (const e of entries) {
+    const fail = hasFlag(e, 'fail');
+    if (fail && !e.myself) failVotes++;
+    flagged ||= fail || hasFlag(e, 'fail?');
+    handshake ||= hasFlag(e, 'handshake');
   }
+  const failed = others.length > 0 && failVotes * 2 >= others.length;
+  const source = self ?? others[0];
+  const flags = self
+    ? self.flags.filter((f) => f !== 'myself')
+    : (mostCommon(others.map((e) => e.flags.join(',')))
+        ?.split(',')
+        .filter(Boolean) ?? []);
+  return {
+    id,
+    address: announced ?? view?.address ?? null,
+    role: self?.role ?? mostCommon(others.map((e) => e.role)) ?? 'unknown',
+    masterId: self ? self.masterId : (mostCommon(others.map((e) => e.masterId)) ?? null),
+    configEpoch: source?.configEpoch ?? ctx.epochOf.get(id) ?? 0,
+    flags,
+    failed,
+    suspected: !failed && flagged,
+    handshake,
+    view,
+    self,
+    listedBy: others.length + (self && view && ctx.voterSet.has(view) ? 1 : 0),
+    seenBy: others,
+    listers: ctx.listers.get(id) ?? [],
+  };
+}
+
+/** Builds the cluster's consensus from every node's own view. Pure. */
+export function buildTopology(views: readonly NodeView[]): Topology {
+  const viewsById = dedupeViews(views);
+  const clusterViews = [...viewsById.values()];
+  const largest = Math.max(0, ...clusterViews.map((v) => v.nodes?.length ?? 0));
+  const loners = clusterViews.filter(
+    (v) => largest > 1 && (v.nodes?.length ?? 0) <= Math.max(1, largest / 2 - 1),
+  );
+  const lonerSet = new Set(loners);
+  const voters = clusterViews.filter((v) => !lonerSet.has(v));
+
+  const epochOf = new Map<string, number>();
+  for (const view of voters) {
+    for (const node of view.nodes ?? [])
+      epochOf.set(node.id, Math.max(epochOf.get(node.id) ?? 0, node.configEpoch));
+  }
+
+  const ids = new IdIndex();
+  const tables = new OwnerTables(ids);
+  const perView = voters.map((v) => tables.of(v.nodes ?? []));
+  const ownerIndex = consensusOwners(
+    tables.distinct,
+    ids.ids.map((id) => epochOf.get(id) ?? 0),
+  );
+  const owners = Array.from(ownerIndex, (i) => (i < 0 ? null : (ids.ids[i] ?? null)));
+
+  const { entriesById, listers } = linesById(voters);
+  for (const view of loners) {
+    const self = selfOf(view);
+    if (self && !entriesById.has(self.id)) entriesById.set(self.id, []);
+  }
+
+  const ctx: NodeContext = {
+    viewsById,
+    byAddress: new Map(views.map((v) => [v.address, v])),
+    voterSet: new Set(voters),
+    epochOf,
+    listers,
+  };
+  const nodes = new Map<string, TopologyNode>();
+  for (const [id, entries] of entriesById) nodes.set(id, topologyNode(id, entries, ctx));
   const ownedSlots = new Map<string, number[]>();
-  owners.forEach((owner, slot) => {
-    if (owner === null) return;
+  for (let slot = 0; slot < owners.length; slot++) {
+    const owner = owners[slot];
+    if (owner === null || owner === undefined) continue;
     const list = ownedSlots.get(owner);
     if (list) list.push(slot);
     else ownedSlots.set(owner, [slot]);
-  });
+  }
   const ownersByVoter = new Map(voters.map((v, i) => [selfOf(v)?.id ?? v.address, perView[i] ?? ownerIndex]));
   return {
     nodes,

@@ -1,8 +1,7 @@
-import { groupBy } from './collections.js';
 import { type AnalysisContext, finding } from './finding.js';
 import { nodeLabel } from './node-label.js';
 import type { Finding } from './report.js';
-import { formatRanges, rangesFromSlots } from './slot-ranges.js';
+import { formatRanges, rangesFromSlots, type SlotRange } from './slot-ranges.js';
 import { addressOrder, selfOf, type Topology } from './topology.js';
 
 /** Nodes seeing one thing differently from the rest. `key` is stable across reads. */
@@ -13,27 +12,48 @@ export interface Disagreement {
   readonly text: string;
 }
 
-function slotDisagreements(topology: Topology, viewerId: string): Disagreement[] {
-  const seen = topology.ownersByVoter.get(viewerId);
+interface SlotDifference {
+  readonly claimed: string | null;
+  readonly consensus: string | null;
+  readonly ranges: readonly SlotRange[];
+}
+
+/** Where one owner table differs from the consensus, grouped by (claimed, consensus) owner pair. */
+function slotDifferences(topology: Topology, seen: Int32Array): SlotDifference[] {
   const consensusTable = topology.ownerIndex;
-  const differing: { slot: number; claimed: string | null; consensus: string | null }[] = [];
-  if (!seen) return [];
+  if (seen === consensusTable) return [];
   const idOf = (i: number) => (i < 0 ? null : (topology.ownerIds[i] ?? null));
+  const groups = new Map<string, { claimed: string | null; consensus: string | null; slots: number[] }>();
   for (let slot = 0; slot < consensusTable.length; slot++) {
-    if (seen[slot] !== consensusTable[slot]) {
-      differing.push({ slot, claimed: idOf(seen[slot] ?? -1), consensus: idOf(consensusTable[slot] ?? -1) });
-    }
+    const claimedIndex = seen[slot] ?? -1;
+    const consensusIndex = consensusTable[slot] ?? -1;
+    if (claimedIndex === consensusIndex) continue;
+    const claimed = idOf(claimedIndex);
+    const consensus = idOf(consensusIndex);
+    const key = `${claimed}|${consensus}`;
+    const group = groups.get(key);
+    if (group) group.slots.push(slot);
+    else groups.set(key, { claimed, consensus, slots: [slot] });
   }
-  const groups = groupBy(differing, (d) => `${d.claimed}|${d.consensus}`);
-  return [...groups.values()].map((group) => {
-    const ranges = rangesFromSlots(group.map((d) => d.slot));
-    const { claimed, consensus } = group[0] as (typeof group)[number];
-    return {
-      nodes: [viewerId],
-      key: `slots|${viewerId}|${claimed}|${consensus}|${formatRanges(ranges)}`,
-      text: `${nodeLabel(topology, viewerId)} sees slots ${formatRanges(ranges, 6)} owned by ${nodeLabel(topology, claimed)}; the others see ${nodeLabel(topology, consensus)}`,
-    };
-  });
+  return [...groups.values()].map(({ claimed, consensus, slots }) => ({
+    claimed,
+    consensus,
+    ranges: rangesFromSlots(slots),
+  }));
+}
+
+function slotDisagreements(
+  topology: Topology,
+  viewerId: string,
+  differences: (table: Int32Array) => SlotDifference[],
+): Disagreement[] {
+  const seen = topology.ownersByVoter.get(viewerId);
+  if (!seen) return [];
+  return differences(seen).map(({ claimed, consensus, ranges }) => ({
+    nodes: [viewerId],
+    key: `slots|${viewerId}|${claimed}|${consensus}|${formatRanges(ranges)}`,
+    text: `${nodeLabel(topology, viewerId)} sees slots ${formatRanges(ranges, 6)} owned by ${nodeLabel(topology, claimed)}; the others see ${nodeLabel(topology, consensus)}`,
+  }));
 }
 
 const labels = (topology: Topology, ids: readonly string[]): string =>
@@ -75,10 +95,20 @@ function membershipDisagreements(topology: Topology): Disagreement[] {
  */
 export function findDisagreements(topology: Topology): Disagreement[] {
   const found: Disagreement[] = [];
+  // Views that share an owner table differ from the consensus in the same slots: compare each table once.
+  const known = new Map<Int32Array, SlotDifference[]>();
+  const differences = (table: Int32Array) => {
+    let diff = known.get(table);
+    if (!diff) {
+      diff = slotDifferences(topology, table);
+      known.set(table, diff);
+    }
+    return diff;
+  };
   for (const view of topology.voters) {
     const self = selfOf(view);
     if (!self || !view.nodes) continue;
-    found.push(...slotDisagreements(topology, self.id));
+    found.push(...slotDisagreements(topology, self.id, differences));
     for (const entry of view.nodes) {
       const consensus = topology.nodes.get(entry.id);
       if (!consensus || consensus.failed || entry.flags.includes('handshake') || entry.flags.includes('fail'))
