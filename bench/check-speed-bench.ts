@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import type { Server } from 'node:net';
 import { promisify } from 'node:util';
 import { diagnose } from '../src/core/diagnose.js';
 import { startCluster, type TestCluster } from '../test/support/cluster.js';
@@ -7,7 +6,7 @@ import { freePort } from '../test/support/free-port.js';
 import { writeKeys } from '../test/support/keys.js';
 import type { RedisBackend } from '../test/support/redis-backend.js';
 import { waitFor } from '../test/support/wait.js';
-import { startDelayProxy } from './delay-proxy.js';
+import { type DelayProxies, startDelayProxies } from './delay-proxies.js';
 import { loadNow } from './machine.js';
 import { time, timeInTurns } from './timing.js';
 
@@ -48,14 +47,16 @@ async function populate(cluster: TestCluster, keysPerMaster: number): Promise<vo
 }
 
 /** Puts a delaying proxy in front of every node and makes the nodes announce the proxy ports. */
-async function addLatency(cluster: TestCluster, delayMs: number): Promise<Server[]> {
-  const proxies: Server[] = [];
+async function addLatency(
+  cluster: TestCluster,
+  delayMs: number,
+): Promise<{ proxies: DelayProxies; seed: string }> {
   const mapping = new Map<number, number>();
-  for (const node of cluster.nodes) {
-    const port = await freePort();
-    proxies.push(await startDelayProxy(port, node.port, delayMs));
-    mapping.set(node.port, port);
-  }
+  for (const node of cluster.nodes) mapping.set(node.port, await freePort());
+  const proxies = await startDelayProxies(
+    [...mapping].map(([target, listen]) => [listen, target] as const),
+    delayMs,
+  );
   for (const node of cluster.nodes) {
     await node.redis.call('CONFIG', 'SET', 'cluster-announce-bus-port', String(node.busPort));
     await node.redis.call('CONFIG', 'SET', 'cluster-announce-port', String(mapping.get(node.port)));
@@ -68,7 +69,7 @@ async function addLatency(cluster: TestCluster, delayMs: number): Promise<Server
     },
     { timeoutMs: 60_000 },
   );
-  return proxies;
+  return { proxies, seed: `127.0.0.1:${mapping.get(cluster.nodes[0]?.port ?? 0) ?? 0}` };
 }
 
 export interface SpeedRow {
@@ -173,12 +174,11 @@ export async function benchCheckSpeed(backend: RedisBackend): Promise<CheckSpeed
       rows.push(await measure(`${size} nodes, loopback`, size, 0, cluster.seeds[0] ?? ''));
       if (size === 6) hung = await hungNode(cluster);
       if (LATENCY_SIZES.has(size)) {
-        const proxies = await addLatency(cluster, 1);
-        const port = (proxies[0]?.address() as { port: number } | undefined)?.port ?? 0;
+        const { proxies, seed } = await addLatency(cluster, 1);
         try {
-          rows.push(await measure(`${size} nodes, +1 ms per hop`, size, 1, `127.0.0.1:${port}`));
+          rows.push(await measure(`${size} nodes, +1 ms per hop`, size, 1, seed));
         } finally {
-          for (const proxy of proxies) proxy.close();
+          await proxies.stop();
         }
       }
     } finally {

@@ -25,7 +25,7 @@ import type { Discovery, NodeView } from './probe.js';
 import type { Finding, NodeReport, Report, Severity } from './report.js';
 import { analyzeRouting, type SlotRouting } from './routing.js';
 import { countSlots, rangesFromSlots, SLOT_COUNT } from './slot-ranges.js';
-import { replicaState, type Topology, type TopologyNode } from './topology.js';
+import { compareAddresses, replicaState, type Topology, type TopologyNode } from './topology.js';
 import { type Disagreement, viewsDisagree } from './views-disagree.js';
 
 export interface AnalysisInput {
@@ -189,7 +189,7 @@ export function analyze(input: AnalysisInput): Report {
       .sort((a, b) => a.slot - b.slot),
     nodes: [...topology.nodes.values()]
       .map((n) => nodeReport(n, topology, counts))
-      .sort((a, b) => (a.address ?? '').localeCompare(b.address ?? '', 'en', { numeric: true })),
+      .sort((a, b) => compareAddresses(a.address ?? '', b.address ?? '')),
     findings,
     config: input.views.filter((v) => v.reachable).map((v) => ({ address: v.address, ...v.config })),
     keyCounts,

@@ -1,5 +1,6 @@
 import type { NodeClient } from './connection.js';
 import { mapBounded, within } from './pool.js';
+import { DEFAULT_CONCURRENCY } from './probe.js';
 import { rangesFromSlots } from './slot-ranges.js';
 import { SlotSet } from './slot-set.js';
 import type { Topology, TopologyNode } from './topology.js';
@@ -54,13 +55,23 @@ for i = 1, #ARGV, 2 do
 end
 return out`;
 
-async function countByScript(client: NodeClient, slots: readonly number[]): Promise<Map<number, number>> {
-  const args = rangesFromSlots(slots).flat();
-  const reply = await client.call('EVAL_RO', COUNT_SCRIPT, 0, ...args);
+const scriptCommand = (slots: readonly number[]) => [
+  'EVAL_RO',
+  COUNT_SCRIPT,
+  0,
+  ...rangesFromSlots(slots).flat(),
+];
+
+function scriptCounts(reply: unknown): Map<number, number> {
   const flat = Array.isArray(reply) ? reply.map(Number) : [];
   const counts = new Map<number, number>();
   for (let i = 0; i + 1 < flat.length; i += 2) counts.set(flat[i] as number, flat[i + 1] as number);
   return counts;
+}
+
+async function countByScript(client: NodeClient, slots: readonly number[]): Promise<Map<number, number>> {
+  const [command = '', ...args] = scriptCommand(slots);
+  return scriptCounts(await client.call(String(command), ...args));
 }
 
 async function countByPipeline(client: NodeClient, slots: readonly number[]): Promise<Map<number, number>> {
@@ -85,6 +96,30 @@ export async function countSlots(client: NodeClient, slots: readonly number[]): 
     if (counted) return counted;
   }
   return countByPipeline(client, slots);
+}
+
+/**
+ * DBSIZE and the key counts of `slots` in one round trip; the counts are null when the node refused a
+ * command for them (they must then be read another way, or not at all).
+ */
+async function sizeAndCounts(
+  client: NodeClient,
+  slots: readonly number[],
+): Promise<{ size: number; counts: Map<number, number> | null }> {
+  const byScript = slots.length > 8;
+  const [size, ...replies] = await client.pipeline([
+    ['DBSIZE'],
+    ...(byScript ? [scriptCommand(slots)] : slots.map((slot) => ['CLUSTER', 'COUNTKEYSINSLOT', slot])),
+  ]);
+  if (size instanceof Error) throw size;
+  if (replies.some((reply) => reply instanceof Error)) return { size: Number(size), counts: null };
+  if (byScript) return { size: Number(size), counts: scriptCounts(replies[0]) };
+  const counts = new Map<number, number>();
+  replies.forEach((reply, index) => {
+    const keys = Number(reply);
+    if (keys > 0) counts.set(slots[index] as number, keys);
+  });
+  return { size: Number(size), counts };
 }
 
 /** Whether a node's keys matter: masters always, replicas only when their master cannot answer for them. */
@@ -113,19 +148,21 @@ export async function countKeys(
     (node) => node.view?.reachable && clients.has(node.view.address) && shouldCount(node, topology),
   );
 
-  await mapBounded(targets, options.concurrency ?? 16, async (node) => {
+  await mapBounded(targets, options.concurrency ?? DEFAULT_CONCURRENCY, async (node) => {
     const client = clients.get(node.view?.address ?? '') as NodeClient;
     const work = (async () => {
-      const size = Number(await client.call('DBSIZE'));
+      const own = node.role === 'master' ? (topology.ownedSlots.get(node.id) ?? []) : [];
+      const importing = (node.self?.importing ?? []).map((m) => m.slot);
+      const seen = SlotSet.of([...affected, ...own, ...importing]);
+      const members = seen.members();
+      const first = await sizeAndCounts(client, members);
+      const size = first.size;
       dbsize.set(node.id, size);
       if (size === 0) {
         counted.set(node.id, EVERY_SLOT);
         return;
       }
-      const own = node.role === 'master' ? (topology.ownedSlots.get(node.id) ?? []) : [];
-      const importing = (node.self?.importing ?? []).map((m) => m.slot);
-      const seen = SlotSet.of([...affected, ...own, ...importing]);
-      const counts = await countSlots(client, seen.members());
+      const counts = first.counts ?? (await countSlots(client, members));
       const accounted = [...counts.values()].reduce((a, b) => a + b, 0);
       if (node.role === 'master' && accounted < size) {
         const rest = seen.missing();

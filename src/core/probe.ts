@@ -42,6 +42,7 @@ export interface ProbeOptions extends Omit<ConnectOptions, 'timeoutMs'> {
   readonly nodeTimeoutMs?: number;
   /** The whole probe ends by then, whatever hangs. */
   readonly deadlineMs?: number;
+  /** @defaultValue DEFAULT_CONCURRENCY (64) */
   readonly concurrency?: number;
   /** Announced address → address to dial (NAT, Kubernetes). */
   readonly addressMap?: Readonly<Record<string, string>>;
@@ -88,6 +89,8 @@ const NO_CONFIG: ClusterConfig = {
 export const DEFAULT_NODE_TIMEOUT_MS = 2000;
 export const DEFAULT_DEADLINE_MS = 5000;
 export const DEFAULT_MAX_NODES = 1000;
+/** Nodes probed at once: a 60-node cluster in one go; bounds memory to this many replies in flight. */
+export const DEFAULT_CONCURRENCY = 64;
 
 const text = (value: unknown): string =>
   typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : '';
@@ -107,6 +110,21 @@ function replyText(what: ParseError['what'], reply: unknown): Result<string, Par
   if (Buffer.isBuffer(reply)) return ok(reply.toString('utf8'));
   const shown = JSON.stringify(reply) ?? String(reply);
   return err(parseError(what, 0, `expected a bulk string, got ${kindOf(reply)}`, shown.slice(0, 200)));
+}
+
+/** The INFO sections the analysis reads, asked one by one (one section per INFO works on every version). */
+const INFO_SECTIONS = ['server', 'replication', 'cluster', 'keyspace'];
+
+/** INFO replies of several sections as one INFO text; a refused INFO is thrown, like a refused connection. */
+function sectionsText(replies: readonly unknown[]): Result<string, ParseError> {
+  const texts: string[] = [];
+  for (const reply of replies) {
+    if (reply instanceof Error) throw reply;
+    const text = replyText('info', reply);
+    if (!text.ok) return text;
+    texts.push(text.value);
+  }
+  return ok(texts.join('\r\n'));
 }
 
 type NodesRead =
@@ -164,15 +182,14 @@ async function readNode(
   maxNodes: number,
   memo: NodeFieldsMemo,
 ): Promise<Omit<NodeView, 'address' | 'latencyMs'>> {
-  const [nodesReply, infoReply, serverInfo, configReply] = await client.pipeline([
+  const [nodesReply, infoReply, configReply, ...infoReplies] = await client.pipeline([
     ['CLUSTER', 'NODES'],
     ['CLUSTER', 'INFO'],
-    ['INFO'],
     ['CONFIG', 'GET', ...CONFIG_KEYS],
+    ...INFO_SECTIONS.map((section) => ['INFO', section]),
   ]);
   const parseErrors: ParseError[] = [];
-  if (serverInfo instanceof Error) throw serverInfo;
-  const infoText = replyText('info', serverInfo);
+  const infoText = sectionsText(infoReplies);
   const info = infoText.ok ? parseInfo(infoText.value) : infoText;
   if (!info.ok) parseErrors.push(info.error);
   const infoValue = info.ok ? info.value : null;
@@ -278,7 +295,11 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
   while (pending.length > 0) {
     const room = Math.max(0, maxNodes - views.size);
     for (const address of pending.slice(room)) skipped.add(address);
-    const batch = await mapBounded(pending.slice(0, room), options.concurrency ?? 32, probeOne);
+    const batch = await mapBounded(
+      pending.slice(0, room),
+      options.concurrency ?? DEFAULT_CONCURRENCY,
+      probeOne,
+    );
     for (const view of batch) views.set(view.address, view);
     const discovered = new Set<string>();
     for (const view of batch) {
@@ -303,14 +324,18 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
 
 /** Reads CLUSTER NODES again from every reachable node (used to let gossip settle). */
 export async function rereadViews(probe: Probe): Promise<Probe> {
-  const views = await mapBounded(probe.views, probe.options.concurrency ?? 32, async (view) => {
-    const client = probe.clients.get(view.address);
-    if (!client || !view.nodes) return view;
-    const reply = await client.call('CLUSTER', 'NODES').catch((error: Error) => error);
-    if (reply instanceof Error) return view;
-    const nodes = await readNodesReply(reply, probe.discovery.maxNodes, probe.fieldsMemo);
-    return nodes.kind === 'nodes' ? { ...view, nodes: nodes.nodes } : view;
-  });
+  const views = await mapBounded(
+    probe.views,
+    probe.options.concurrency ?? DEFAULT_CONCURRENCY,
+    async (view) => {
+      const client = probe.clients.get(view.address);
+      if (!client || !view.nodes) return view;
+      const reply = await client.call('CLUSTER', 'NODES').catch((error: Error) => error);
+      if (reply instanceof Error) return view;
+      const nodes = await readNodesReply(reply, probe.discovery.maxNodes, probe.fieldsMemo);
+      return nodes.kind === 'nodes' ? { ...view, nodes: nodes.nodes } : view;
+    },
+  );
   return { ...probe, views };
 }
 

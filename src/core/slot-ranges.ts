@@ -8,9 +8,19 @@ export type SlotRange = readonly [start: number, end: number];
 
 export const isSlot = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= MAX_SLOT;
 
+/** Distinct slots in ascending order; an array that already is one is used as it is. */
+function ascending(slots: Iterable<number>): readonly number[] {
+  if (Array.isArray(slots)) {
+    let strictly = true;
+    for (let i = 1; i < slots.length && strictly; i++) strictly = slots[i - 1] < slots[i];
+    if (strictly) return slots;
+  }
+  return [...new Set(slots)].sort((a, b) => a - b);
+}
+
 /** Merges any list of slots into sorted, non-overlapping, non-adjacent ranges. */
 export function rangesFromSlots(slots: Iterable<number>): SlotRange[] {
-  const sorted = [...new Set(slots)].sort((a, b) => a - b);
+  const sorted = ascending(slots);
   const ranges: SlotRange[] = [];
   let start = -1;
   let prev = -2;

@@ -26,12 +26,13 @@ export class SlotSet {
 
   /** Slots in this set and in every other one, ascending. */
   intersect(others: Iterable<SlotSet>): number[] {
-    const sets = [this, ...others];
-    const slots: number[] = [];
-    for (let slot = 0; slot < SLOT_COUNT; slot++) {
-      if (sets.every((s) => s.bits[slot] === 1)) slots.push(slot);
+    const common = SlotSet.of([]);
+    common.bits.set(this.bits);
+    for (const other of others) {
+      if (other === this) continue;
+      for (let slot = 0; slot < SLOT_COUNT; slot++) common.bits[slot] &= other.bits[slot] ?? 0;
     }
-    return slots;
+    return common.members();
   }
 
   /** Slots in this set, ascending. */

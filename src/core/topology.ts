@@ -94,9 +94,12 @@ function dedupeViews(views: readonly NodeView[]): Map<string, NodeView> {
   return byId;
 }
 
-/** Views in the order people read addresses: 127.0.0.1:7002 before 127.0.0.1:7010. */
-export const addressOrder = (a: NodeView, b: NodeView): number =>
-  a.address.localeCompare(b.address, 'en', { numeric: true });
+/** Addresses in the order people read them: 127.0.0.1:7002 before 127.0.0.1:7010 (one collator, made once). */
+export const compareAddresses: (a: string, b: string) => number = new Intl.Collator('en', { numeric: true })
+  .compare;
+
+/** Views in address order. */
+export const addressOrder = (a: NodeView, b: NodeView): number => compareAddresses(a.address, b.address);
 
 /** Every line the voters have about each node, and which other voters list it (in address order). */
 function linesById(voters: readonly NodeView[]): {
