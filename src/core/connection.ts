@@ -1,7 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
-import { Redis } from 'ioredis';
-import { within } from './pool.js';
 import { ReplyMeter } from './reply-meter.js';
+import { RespConnection } from './resp-connection.js';
 
 export const DEFAULT_MAX_REPLY_BYTES = 16 * 1024 * 1024;
 
@@ -86,55 +85,38 @@ export function splitAddress(address: string): { host: string; port: number } {
 }
 
 /**
- * Opens a probe connection: no retries, no offline queue, a command timeout, and disconnect() on close.
- * A stopped node still accepts TCP connections, so only these timeouts keep a probe from hanging.
+ * Opens a probe connection: a plain RESP2 socket with no retries and no offline queue, a deadline on the
+ * connect and on every request, and an immediate close. A stopped node still accepts TCP connections, so
+ * only these deadlines keep a probe from hanging.
  */
 export async function connectNode(
   address: string,
   options: ConnectOptions,
 ): Promise<{ ok: true; value: NodeClient } | { ok: false; error: NodeError }> {
   const { host, port } = splitAddress(address);
-  const redis = new Redis({
-    host,
-    port,
-    lazyConnect: true,
-    // RESP2 and an explicit AUTH: no HELLO round trip, works on every server version, clear auth errors.
-    protocol: 2,
-    connectTimeout: options.timeoutMs,
-    commandTimeout: options.timeoutMs,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    enableReadyCheck: false,
-    autoResendUnfulfilledCommands: false,
-    retryStrategy: () => null,
-    // disconnect() ends the socket and destroys it after this; a stopped node never answers the FIN.
-    disconnectTimeout: 0,
-    ...(options.tls ? { tls: options.tls } : {}),
-  });
-  let socketError: unknown;
-  redis.on('error', (error) => {
-    socketError ??= error;
-  });
-  const close = () => redis.disconnect(false);
+  let connection: RespConnection | undefined;
   const meter = new ReplyMeter(options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES, () => {
-    // Drop the socket before the parser buffers the rest of a huge reply.
-    redis.stream.destroy();
-    close();
+    // Drop the socket before the reader buffers the rest of a huge reply.
+    connection?.close();
   });
-  redis.once('connect', () => redis.stream.on('data', (chunk: Buffer) => meter.count(chunk.length)));
   try {
-    if (!(await within(redis.connect(), options.timeoutMs)).done) throw new Error('timed out');
+    connection = await RespConnection.open({
+      host,
+      port,
+      timeoutMs: options.timeoutMs,
+      ...(options.tls ? { tls: options.tls } : {}),
+      onData: (bytes) => meter.count(bytes),
+    });
     if (options.password !== undefined) {
       const args = options.username ? [options.username, options.password] : [options.password];
-      await redis.call('AUTH', ...args).catch((error: Error) => {
-        if (!/without any password configured/.test(error.message)) throw error;
-      });
+      const [reply] = await connection.send([['AUTH', ...args]]);
+      if (reply instanceof Error && !/without any password configured/.test(reply.message)) throw reply;
     }
   } catch (error) {
-    close();
-    const cause = meter.exceeded ? new ReplyLimitError(meter.maxBytes) : (socketError ?? error);
-    return { ok: false, error: classifyError(cause) };
+    connection?.close();
+    return { ok: false, error: classifyError(meter.exceeded ? new ReplyLimitError(meter.maxBytes) : error) };
   }
+  const open = connection;
   const metered = async <T>(request: () => Promise<T>): Promise<T> => {
     const token = meter.begin();
     try {
@@ -151,14 +133,14 @@ export async function connectNode(
     ok: true,
     value: {
       address,
-      call: (command, ...args) => metered(() => redis.call(command, ...args)),
-      pipeline: (commands, { buffers = false } = {}) =>
+      call: (command, ...args) =>
         metered(async () => {
-          const method = buffers ? 'callBuffer' : 'call';
-          const results = (await redis.pipeline(commands.map((c) => [method, ...c])).exec()) ?? [];
-          return results.map(([error, value]) => error ?? value);
+          const [reply] = await open.send([[command, ...args]]);
+          if (reply instanceof Error) throw reply;
+          return reply;
         }),
-      close,
+      pipeline: (commands, { buffers = false } = {}) => metered(() => open.send(commands, buffers)),
+      close: () => open.close(),
     },
   };
 }
