@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { diagnose } from '../src/core/diagnose.js';
 import { startCluster, type TestCluster } from '../test/support/cluster.js';
 import { freePort } from '../test/support/free-port.js';
 import { writeKeys } from '../test/support/keys.js';
@@ -17,15 +17,31 @@ const SIZES = (process.env.BENCH_SIZES ?? '6,60,200').split(',').map(Number);
 /** Sizes that also get a delaying proxy in front of every node. */
 const LATENCY_SIZES = new Set([6, 60]);
 
-const slotwatchInProcess = (seed: string) => async () => {
-  const result = await diagnose([seed], { nodeTimeoutMs: NODE_TIMEOUT_MS, deadlineMs: 10_000 });
+type Diagnose = typeof import('../src/core/diagnose.js').diagnose;
+
+/** A build of Slotwatch to measure: this checkout, or another one's (BENCH_COMPARE=<its root>). */
+interface Build {
+  readonly root: string;
+  readonly diagnose: Diagnose;
+}
+
+/** The compiled build (what the CLI and the bot run), not the sources through a TypeScript loader. */
+async function loadBuild(root: string): Promise<Build> {
+  const module = (await import(resolve(root, 'dist/core/diagnose.js'))) as { diagnose: Diagnose };
+  return { root, diagnose: module.diagnose };
+}
+
+const slotwatchInProcess = (build: Build, seed: string) => async () => {
+  const result = await build.diagnose([seed], { nodeTimeoutMs: NODE_TIMEOUT_MS, deadlineMs: 10_000 });
   if (!result.ok) throw new Error(result.error.message);
   return result.value;
 };
-const slotwatchCli = (seed: string) => () =>
-  run(process.execPath, ['bin/slotwatch.js', 'check', seed]).catch((e: { code?: number }) => {
-    if (e.code !== 1) throw e;
-  });
+const slotwatchCli = (build: Build, seed: string) => () =>
+  run(process.execPath, [resolve(build.root, 'bin/slotwatch.js'), 'check', seed]).catch(
+    (e: { code?: number }) => {
+      if (e.code !== 1) throw e;
+    },
+  );
 const redisCli = (seed: string) => () =>
   run('redis-cli', ['--cluster', 'check', seed], { maxBuffer: 1 << 24 });
 
@@ -79,15 +95,27 @@ export interface SpeedRow {
   readonly diagnose: number;
   readonly cli: number;
   readonly redisCli: number;
+  /** The same with the BENCH_COMPARE build, when given. */
+  readonly before: { readonly diagnose: number; readonly cli: number } | null;
   readonly load: string;
 }
 
-async function measure(scenario: string, nodes: number, delayMs: number, seed: string): Promise<SpeedRow> {
-  const [ours, cli, theirs] = await timeInTurns([
-    slotwatchInProcess(seed),
-    slotwatchCli(seed),
-    redisCli(seed),
-  ]);
+interface Builds {
+  readonly current: Build;
+  readonly before: Build | null;
+}
+
+async function measure(
+  builds: Builds,
+  scenario: string,
+  nodes: number,
+  delayMs: number,
+  seed: string,
+): Promise<SpeedRow> {
+  const { current, before } = builds;
+  const tasks = [slotwatchInProcess(current, seed), slotwatchCli(current, seed), redisCli(seed)];
+  if (before) tasks.push(slotwatchInProcess(before, seed), slotwatchCli(before, seed));
+  const [ours, cli, theirs, oursBefore, cliBefore] = await timeInTurns(tasks);
   const row = {
     scenario,
     nodes,
@@ -95,10 +123,14 @@ async function measure(scenario: string, nodes: number, delayMs: number, seed: s
     diagnose: ours ?? Number.NaN,
     cli: cli ?? Number.NaN,
     redisCli: theirs ?? Number.NaN,
+    before: before ? { diagnose: oursBefore ?? Number.NaN, cli: cliBefore ?? Number.NaN } : null,
     load: loadNow(),
   };
+  const was = row.before
+    ? ` | before: diagnose ${row.before.diagnose.toFixed(1)} ms, CLI ${row.before.cli.toFixed(1)} ms`
+    : '';
   console.log(
-    `  ${scenario.padEnd(26)} diagnose ${row.diagnose.toFixed(1).padStart(7)} ms | CLI ${row.cli.toFixed(1).padStart(7)} ms | redis-cli ${row.redisCli.toFixed(1).padStart(7)} ms | load ${row.load}`,
+    `  ${scenario.padEnd(26)} diagnose ${row.diagnose.toFixed(1).padStart(7)} ms | CLI ${row.cli.toFixed(1).padStart(7)} ms | redis-cli ${row.redisCli.toFixed(1).padStart(7)} ms${was} | load ${row.load}`,
   );
   return row;
 }
@@ -108,13 +140,13 @@ export interface HungRow {
   readonly redisCli: string;
 }
 
-async function hungNode(cluster: TestCluster): Promise<HungRow | null> {
+async function hungNode(build: Build, cluster: TestCluster): Promise<HungRow | null> {
   const [victim] = cluster.replicas;
   const seed = cluster.masters[0]?.address ?? '';
   if (!victim) return null;
   await victim.process.pause();
   try {
-    const ours = await time(slotwatchInProcess(seed));
+    const ours = await time(slotwatchInProcess(build, seed));
     const theirs = await time(() =>
       run('redis-cli', ['--cluster', 'check', seed], { timeout: HANG_LIMIT_MS }).catch(
         (e: { killed?: boolean }) => e,
@@ -134,16 +166,23 @@ async function hungNode(cluster: TestCluster): Promise<HungRow | null> {
 export interface StartupRow {
   readonly help: number;
   readonly bareNode: number;
+  readonly helpBefore: number | null;
 }
 
 /** `slotwatch --help` against a bare `node -e 0`, as whole processes. */
-export async function benchStartup(): Promise<StartupRow> {
-  const [help, bareNode] = await timeInTurns([
-    () => run(process.execPath, ['bin/slotwatch.js', '--help']),
-    () => run(process.execPath, ['-e', '0']),
-  ]);
-  const row = { help: help ?? Number.NaN, bareNode: bareNode ?? Number.NaN };
-  console.log(`  slotwatch --help ${row.help.toFixed(1)} ms | node -e 0 ${row.bareNode.toFixed(1)} ms`);
+export async function benchStartup(builds: Builds): Promise<StartupRow> {
+  const help = (build: Build) => () =>
+    run(process.execPath, [resolve(build.root, 'bin/slotwatch.js'), '--help']);
+  const tasks = [help(builds.current), () => run(process.execPath, ['-e', '0'])];
+  if (builds.before) tasks.push(help(builds.before));
+  const [current, bareNode, before] = await timeInTurns(tasks);
+  const row = {
+    help: current ?? Number.NaN,
+    bareNode: bareNode ?? Number.NaN,
+    helpBefore: before ?? null,
+  };
+  const was = row.helpBefore === null ? '' : ` | before: ${row.helpBefore.toFixed(1)} ms`;
+  console.log(`  slotwatch --help ${row.help.toFixed(1)} ms | node -e 0 ${row.bareNode.toFixed(1)} ms${was}`);
   return row;
 }
 
@@ -155,6 +194,11 @@ export interface CheckSpeed {
 
 /** Diagnosis against redis-cli --cluster check on real clusters of each size, loopback and with latency. */
 export async function benchCheckSpeed(backend: RedisBackend): Promise<CheckSpeed> {
+  const compare = process.env.BENCH_COMPARE;
+  const builds: Builds = {
+    current: await loadBuild('.'),
+    before: compare ? await loadBuild(compare) : null,
+  };
   const rows: SpeedRow[] = [];
   let hung: HungRow | null = null;
   for (const size of SIZES) {
@@ -163,7 +207,8 @@ export async function benchCheckSpeed(backend: RedisBackend): Promise<CheckSpeed
     const cluster = await startCluster(backend, {
       masters,
       replicasPerMaster: 1,
-      nodeTimeoutMs: 5000,
+      // Gossip of a 200-node cluster at a short node timeout alone loads a 2-core machine.
+      nodeTimeoutMs: 10_000,
       formTimeoutMs: 180_000,
     });
     try {
@@ -171,12 +216,12 @@ export async function benchCheckSpeed(backend: RedisBackend): Promise<CheckSpeed
       console.log(
         `  ${size} nodes formed and filled in ${((performance.now() - began) / 1000).toFixed(0)} s`,
       );
-      rows.push(await measure(`${size} nodes, loopback`, size, 0, cluster.seeds[0] ?? ''));
-      if (size === 6) hung = await hungNode(cluster);
+      rows.push(await measure(builds, `${size} nodes, loopback`, size, 0, cluster.seeds[0] ?? ''));
+      if (size === 6) hung = await hungNode(builds.current, cluster);
       if (LATENCY_SIZES.has(size)) {
         const { proxies, seed } = await addLatency(cluster, 1);
         try {
-          rows.push(await measure(`${size} nodes, +1 ms per hop`, size, 1, seed));
+          rows.push(await measure(builds, `${size} nodes, +1 ms per hop`, size, 1, seed));
         } finally {
           await proxies.stop();
         }
@@ -185,5 +230,5 @@ export async function benchCheckSpeed(backend: RedisBackend): Promise<CheckSpeed
       await cluster.stop();
     }
   }
-  return { rows, hung, startup: await benchStartup() };
+  return { rows, hung, startup: await benchStartup(builds) };
 }

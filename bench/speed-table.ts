@@ -41,19 +41,24 @@ function goalLines(rows: readonly SpeedRow[], speed: CheckSpeed): string[] {
 
 /** The check-speed figures as one Markdown table, ratios included, then the goals they meet. */
 export function speedTable(speed: CheckSpeed): string {
+  const compared = speed.rows.some((r) => r.before !== null);
+  const beforeHead = compared ? ' before: `diagnose()` | before: CLI |' : '';
   const header = [
-    '| cluster | slotwatch `diagnose()` in process | slotwatch CLI, whole process | `redis-cli --cluster check` | redis-cli / diagnose | redis-cli / CLI | load (1 min) |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    `| cluster | slotwatch \`diagnose()\` in process | slotwatch CLI, whole process | \`redis-cli --cluster check\` | redis-cli / diagnose | redis-cli / CLI |${beforeHead} load (1 min) |`,
+    `|---|---:|---:|---:|---:|---:|${compared ? '---:|---:|' : ''}---:|`,
   ];
-  const rows = speed.rows.map(
-    (r) =>
-      `| ${r.scenario} | ${ms(r.diagnose)} ms | ${ms(r.cli)} ms | ${ms(r.redisCli)} ms | ${ratio(r.redisCli / r.diagnose)} | ${ratio(r.redisCli / r.cli)} | ${r.load} |`,
-  );
+  const blank = compared ? ' | |' : '';
+  const rows = speed.rows.map((r) => {
+    const before = r.before ? ` ${ms(r.before.diagnose)} ms | ${ms(r.before.cli)} ms |` : blank;
+    return `| ${r.scenario} | ${ms(r.diagnose)} ms | ${ms(r.cli)} ms | ${ms(r.redisCli)} ms | ${ratio(r.redisCli / r.diagnose)} | ${ratio(r.redisCli / r.cli)} |${before} ${r.load} |`;
+  });
+  const { help, bareNode, helpBefore } = speed.startup;
+  const helpBeforeCell = compared ? ` | ${helpBefore === null ? '' : `${ms(helpBefore)} ms`} |` : '';
   const extra = [
     speed.hung
-      ? `| 6 nodes, one replica SIGSTOPped | ${ms(speed.hung.diagnose)} ms (one ${2000} ms node deadline) | | ${speed.hung.redisCli} | | | |`
+      ? `| 6 nodes, one replica SIGSTOPped | ${ms(speed.hung.diagnose)} ms (one 2000 ms node deadline) | | ${speed.hung.redisCli} | | |${blank} |`
       : null,
-    `| \`slotwatch --help\` vs \`node -e 0\` | | ${ms(speed.startup.help)} ms | node -e 0: ${ms(speed.startup.bareNode)} ms | | ${ratio(speed.startup.help / speed.startup.bareNode)} of node -e 0 | |`,
+    `| \`slotwatch --help\` (vs \`node -e 0\`: ${ms(bareNode)} ms) | | ${ms(help)} ms (${ratio(help / bareNode)} of node -e 0) | | | |${helpBeforeCell} |`,
   ].filter((line): line is string => line !== null);
   return [...header, ...rows, ...extra, '', ...goalLines(speed.rows, speed)].join('\n');
 }

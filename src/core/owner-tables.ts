@@ -50,7 +50,9 @@ export class OwnerTables {
   /** Distinct tables in the order of the first view holding each. */
   readonly distinct: SharedTable[] = [];
   private readonly byKey = new Map<string, SharedTable | 'overlapping'>();
-  private readonly rangeIds = new WeakMap<readonly SlotRange[], string>();
+  private readonly rangeIds = new WeakMap<readonly SlotRange[], number>();
+  private readonly rangeTexts = new Map<string, number>();
+  private unique = 0;
 
   constructor(private readonly ids: IdIndex) {}
 
@@ -69,23 +71,38 @@ export class OwnerTables {
     return table;
   }
 
-  /** Owner index and ranges of every line with slots, sorted by owner: equal keys, equal ownership. */
+  /**
+   * Each owner's ranges, by owner index (joined numbers, trailing owners without slots left out): equal keys,
+   * equal ownership, whatever order the lines come in. A node listed twice with slots gets a key of its own.
+   */
   private keyOf(nodes: readonly ClusterNodeEntry[]): string {
-    const claims: string[] = [];
+    const claims: number[] = [];
+    let last = -1;
     for (const node of nodes) {
       const owner = this.ids.of(node.id);
-      if (node.slots.length > 0) claims.push(`${owner}:${this.rangesText(node.slots)}`);
+      if (node.slots.length === 0) continue;
+      if (claims[owner] !== undefined) return `listed twice ${this.unique++}`;
+      claims[owner] = this.rangesId(node.slots);
+      if (owner > last) last = owner;
     }
-    return claims.sort().join(' ');
+    let key = '';
+    for (let owner = 0; owner <= last; owner++) key += `${claims[owner] ?? ''},`;
+    return key;
   }
 
-  private rangesText(ranges: readonly SlotRange[]): string {
-    let text = this.rangeIds.get(ranges);
-    if (text === undefined) {
-      text = ranges.map(([start, end]) => `${start}-${end}`).join(',');
-      this.rangeIds.set(ranges, text);
+  /** One small number per distinct list of ranges. */
+  private rangesId(ranges: readonly SlotRange[]): number {
+    let id = this.rangeIds.get(ranges);
+    if (id === undefined) {
+      const text = ranges.map(([start, end]) => `${start}-${end}`).join(',');
+      id = this.rangeTexts.get(text);
+      if (id === undefined) {
+        id = this.rangeTexts.size;
+        this.rangeTexts.set(text, id);
+      }
+      this.rangeIds.set(ranges, id);
     }
-    return text;
+    return id;
   }
 }
 
