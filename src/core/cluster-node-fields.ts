@@ -170,12 +170,12 @@ export interface TailFields extends SlotFields {
   readonly linkState: 'connected' | 'disconnected';
 }
 
-/** Whether `text` is one or more digits. */
-export function isDigits(text: string): boolean {
-  if (text === '') return false;
-  for (let i = 0; i < text.length; i++) if (!isDigit(text.charCodeAt(i))) return false;
-  return true;
-}
+/**
+ * Whether `text` starts and ends with a digit: then Number() reads it the same whether or not the line had
+ * other whitespace around it (Number never accepts whitespace inside).
+ */
+export const digitEnds = (text: string): boolean =>
+  text.length > 0 && isDigit(text.charCodeAt(0)) && isDigit(text.charCodeAt(text.length - 1));
 
 /** A whole, non-negative integer, or -1. */
 export const count = (text: string): number => {

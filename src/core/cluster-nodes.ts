@@ -1,7 +1,7 @@
 import {
   count,
+  digitEnds,
   INTEGERS_EXPECTED,
-  isDigits,
   NodeFieldsMemo,
   type SlotMigration,
 } from './cluster-node-fields.js';
@@ -90,7 +90,7 @@ function parseFields(
   if (!head.ok) return lineError(head.error, at);
   const ping = line.slice(endOfMaster + 1, endOfPing);
   const pong = line.slice(endOfPing + 1, endOfPong);
-  if (!(isDigits(ping) && isDigits(pong)) && IRREGULAR_SPACE.test(line)) return null;
+  if (!(digitEnds(ping) && digitEnds(pong)) && IRREGULAR_SPACE.test(line)) return null;
   const pingSent = count(ping);
   const pongReceived = count(pong);
   if (pingSent < 0 || pongReceived < 0) return lineError(INTEGERS_EXPECTED, at);

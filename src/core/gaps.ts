@@ -70,13 +70,25 @@ function slotGap(input: GapInput, slot: number): SlotGap | null {
   return null;
 }
 
+/** By owner index: 1 when the owner is alive and reachable, so its slots are covered. */
+function servingOwners(topology: Topology): Uint8Array {
+  const serving = new Uint8Array(topology.ownerIds.length);
+  topology.ownerIds.forEach((id, index) => {
+    const node = topology.nodes.get(id);
+    serving[index] = node && !node.failed && node.view?.reachable ? 1 : 0;
+  });
+  return serving;
+}
+
 /** Uncovered slots merged into ranges of the same reason and owner (and known or unknown key counts). */
 export function findGaps(topology: Topology, counts: KeyCounts): Gap[] {
   if (topology.voters.length === 0) return [];
   const input: GapInput = { topology, counts, holders: holdersByMaster(topology) };
+  const serving = servingOwners(topology);
   const gaps: Gap[] = [];
   let current: (Gap & { known: boolean }) | null = null;
   for (let slot = 0; slot < SLOT_COUNT; slot++) {
+    if (current === null && serving[topology.ownerIndex[slot] ?? -1] === 1) continue;
     const gap = slotGap(input, slot);
     const continues =
       gap !== null &&
