@@ -181,8 +181,10 @@ export async function startReplicatedQueue(
       const redis = new Redis({
         sentinels: sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })),
         name: MASTER_NAME,
-        failoverDetector: true,
+        // Reconnects (through the sentinels, to whichever node is master now) however the old one went away.
         retryStrategy: () => 200,
+        sentinelRetryStrategy: () => 200,
+        reconnectOnError: (error) => (/^READONLY/.test(error.message) ? 2 : false),
       });
       redis.on('error', () => {});
       return redis;
