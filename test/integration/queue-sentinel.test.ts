@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { keySlot } from '../../src/core/key-slot.js';
 import { testBackend } from '../support/backend.js';
 import {
   ALICE,
@@ -15,11 +14,11 @@ import {
   spawnBot,
   stopBot,
 } from '../support/bots.js';
-import { killMasterAndReplicas } from '../support/break.js';
 import { buildDist } from '../support/build.js';
 import { startCluster, type TestCluster, type TestNode } from '../support/cluster.js';
-import { checkData, seedData, type Written } from '../support/data.js';
+import { checkData, type Written } from '../support/data.js';
 import { freePort } from '../support/free-port.js';
+import { loseFirstMasterWithData } from '../support/lost-master.js';
 import type { RedisBackend } from '../support/redis-backend.js';
 import { expectHealthy } from '../support/repair.js';
 import { type ReplicatedQueue, startReplicatedQueue } from '../support/sentinel.js';
@@ -73,14 +72,7 @@ interface Scene {
 /** A cluster whose first master and its replica died, a replicated queue Redis, and a way to start bots. */
 async function brokenScene(replicas = 2): Promise<Scene> {
   cluster = await startCluster(backend);
-  const written = await seedData(
-    cluster,
-    Array.from({ length: 64 }, (_, i) => i * 256),
-    2000,
-  );
-  const [victim] = cluster.masters as [TestNode];
-  const lost = new Set(written.map((w) => keySlot(w.key)).filter((s) => s <= 5460));
-  const alive = await killMasterAndReplicas(cluster, victim);
+  const { alive, written, lost } = await loseFirstMasterWithData(cluster);
   const started = await startReplicatedQueue(backend, { replicas });
   queue = started;
   queueClient = started.client();

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { keySlot } from '../../src/core/key-slot.js';
 import { RequestStore } from '../../src/jobs/requests.js';
 import { testBackend } from '../support/backend.js';
 import {
@@ -22,10 +21,10 @@ import {
   spawnBot,
   stopBot,
 } from '../support/bots.js';
-import { killMasterAndReplicas } from '../support/break.js';
 import { startCluster, startNode, type TestCluster, type TestNode } from '../support/cluster.js';
-import { checkData, seedData, type Written } from '../support/data.js';
+import { checkData, type Written } from '../support/data.js';
 import { freePort } from '../support/free-port.js';
+import { loseFirstMasterWithData } from '../support/lost-master.js';
 import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
 import { expectHealthy } from '../support/repair.js';
 import { SlackRecorder } from '../support/slack-recorder.js';
@@ -84,14 +83,7 @@ interface Scene {
 /** A cluster holding data whose first master and its replica died, a queue Redis, and a way to start bots. */
 async function brokenScene(): Promise<Scene> {
   cluster = await startCluster(backend);
-  const written = await seedData(
-    cluster,
-    Array.from({ length: 64 }, (_, i) => i * 256),
-    2000,
-  );
-  const [victim] = cluster.masters as [TestNode];
-  const lost = new Set(written.map((w) => keySlot(w.key)).filter((s) => s <= 5460));
-  const alive = await killMasterAndReplicas(cluster, victim);
+  const { alive, written, lost } = await loseFirstMasterWithData(cluster);
   queue = await startQueue();
   queueClient = new Redis({ port: queue.port, host: '127.0.0.1', retryStrategy: () => 200 });
   queueClient.on('error', () => {});
