@@ -150,17 +150,8 @@ function parseSlots(section: string): Result<SlotFields, string> {
 }
 
 /** The fields before ping-sent: who the node is, where, and what it is. */
-export interface HeadFields {
+export interface HeadFields extends AddressFields, Omit<FlagFields, 'noaddr'> {
   readonly id: string;
-  readonly host: string;
-  readonly port: number;
-  readonly busPort: number;
-  readonly hostname: string | null;
-  readonly aux: Readonly<Record<string, string>>;
-  readonly address: string | null;
-  readonly flags: readonly string[];
-  readonly myself: boolean;
-  readonly role: 'master' | 'replica' | 'unknown';
   readonly masterId: string | null;
 }
 

@@ -14,7 +14,7 @@ import type { AuditLog } from './audit.js';
 import { ClusterLock } from './cluster-lock.js';
 import { quiet } from './queue-redis.js';
 import { requestJournal } from './redis-journal.js';
-import { FINAL_STATUSES, type RepairRequest, RequestStore, type VoteResult } from './requests.js';
+import { type RepairRequest, RequestStore, type VoteResult } from './requests.js';
 
 /** What the service tells the outside (Slack) about a request; the adapter renders it. */
 export interface RepairNotifier {
@@ -435,10 +435,6 @@ export class RepairService {
   async jobState(id: string): Promise<string | null> {
     const job = await this.queue.getJob(id);
     return job ? await job.getState() : null;
-  }
-
-  isFinal(request: RepairRequest): boolean {
-    return FINAL_STATUSES.includes(request.status);
   }
 
   /** Lets a running repair finish (bounded: a queue Redis that is down cannot be waited for), then closes. */

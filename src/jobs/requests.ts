@@ -191,13 +191,6 @@ export class RequestStore {
     return raw && option ? decode(raw, JSON.parse(option) as RepairOption) : null;
   }
 
-  /** Versioned events of one request, oldest first. */
-  async events(
-    id: string,
-  ): Promise<{ v: number; event: string; status: string; user: string; at: number; detail: string }[]> {
-    return (await this.redis.lrange(`${this.key(id)}:events`, 0, -1)).map((e) => JSON.parse(e));
-  }
-
   private async run(
     transition: Transition,
     id: string,

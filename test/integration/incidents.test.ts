@@ -8,6 +8,7 @@ import { type IncidentPoster, IncidentService } from '../../src/jobs/incidents.j
 import { testBackend } from '../support/backend.js';
 import { startNode } from '../support/cluster.js';
 import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
+import { emptyReport, masterReport } from '../support/report-fixtures.js';
 
 let backend: RedisBackend;
 let queue: { port: number; process: RedisProcess };
@@ -24,22 +25,7 @@ afterAll(async () => {
   await backend?.stopAll();
 });
 
-const base: Report = {
-  state: 'ok',
-  probedAt: '2026-11-25T00:00:00.000Z',
-  durationMs: 5,
-  seeds: ['10.0.0.1:6379'],
-  slots: { covered: 16384, uncovered: 0, gaps: [] },
-  openSlots: [],
-  movingSlots: [],
-  slotClaims: [],
-  nodes: [],
-  findings: [],
-  config: [],
-  keyCounts: [],
-  countedSlots: [],
-  currentEpoch: 3,
-};
+const base: Report = emptyReport();
 const down = (start: number, end: number): Report => ({
   ...base,
   state: 'fail',
@@ -100,30 +86,15 @@ function service(states: Report[]) {
 }
 
 const owner = 'a'.repeat(40);
-const node = (clusterState: 'ok' | 'fail', reachable = true) => ({
-  id: 'b'.repeat(40),
-  address: '10.0.0.2:6379',
-  role: 'master' as const,
-  flags: ['master'],
-  reachable,
-  error: null,
-  slots: [[5461, 16383] as [number, number]],
-  replicaOf: null,
-  othersSee: null,
-  configEpoch: 1,
-  linkState: 'connected' as const,
-  clusterState,
-  knownNodes: 2,
-  version: '7.0.15',
-  replicationOffset: null,
-  replicaLinkUp: null,
-  replicaSynced: null,
-  replicaLinkDownSeconds: null,
-  replicaUpToDate: null,
-  listedBy: [],
-  dbsize: 0,
-  latencyMs: 1,
-});
+const node = (clusterState: 'ok' | 'fail', reachable = true) =>
+  masterReport({
+    id: 'b'.repeat(40),
+    address: '10.0.0.2:6379',
+    reachable,
+    slots: [[5461, 16383]],
+    clusterState,
+    knownNodes: 2,
+  });
 const gap = (reason: 'owner-failed' | 'owner-unreachable', clusterState: 'ok' | 'fail'): Report => ({
   ...base,
   state: 'fail',

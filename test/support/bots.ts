@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Redis } from 'ioredis';
-import type { RepairRequest } from '../../src/jobs/requests.js';
+import { FINAL_STATUSES, type RepairRequest } from '../../src/jobs/requests.js';
 import type { TestCluster } from './cluster.js';
 import type { SlackRecorder } from './slack-recorder.js';
 import { buttonClickBody, postToSlack, slashCommandBody } from './slack-signing.js';
@@ -164,7 +164,7 @@ export function finalState(queue: Redis, prefix: string, id: string, timeoutMs =
     `request ${id} to end`,
     async () => {
       const doc = await requestDoc(queue, prefix, id);
-      return ['done', 'failed', 'stale', 'cancelled', 'expired', 'rejected'].includes(doc.status) && doc;
+      return FINAL_STATUSES.includes(doc.status) && doc;
     },
     { timeoutMs },
   );

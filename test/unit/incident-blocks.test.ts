@@ -1,32 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { Finding, NodeReport, Report } from '../../src/core/report.js';
+import type { Finding, Report } from '../../src/core/report.js';
 import type { IncidentView } from '../../src/jobs/incidents.js';
 import { incidentMessage } from '../../src/slack/blocks/incident-blocks.js';
+import { masterReport } from '../support/report-fixtures.js';
 
-const node = (over: Partial<NodeReport> & { id: string }): NodeReport => ({
-  address: null,
-  role: 'master',
-  flags: ['master'],
-  reachable: true,
-  error: null,
-  slots: [],
-  replicaOf: null,
-  othersSee: null,
-  configEpoch: 1,
-  linkState: 'connected',
-  clusterState: 'fail',
-  knownNodes: 3,
-  version: '7.0.15',
-  replicationOffset: null,
-  replicaLinkUp: null,
-  replicaSynced: null,
-  replicaLinkDownSeconds: null,
-  replicaUpToDate: null,
-  listedBy: [],
-  dbsize: 0,
-  latencyMs: 1,
-  ...over,
-});
+const node = masterReport;
 const finding = (code: Finding['code'], next: string, nodes: string[] = []): Finding => ({
   code,
   severity: 'error',

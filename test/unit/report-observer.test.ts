@@ -3,23 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { reportObserver } from '../../src/cluster-probe.js';
 import type { Report } from '../../src/core/report.js';
 import { Metrics } from '../../src/http/metrics.js';
+import { emptyReport } from '../support/report-fixtures.js';
 
-const report = (uncovered: number): Report => ({
-  state: uncovered > 0 ? 'fail' : 'ok',
-  probedAt: '2026-11-25T00:00:00.000Z',
-  durationMs: 5,
-  seeds: ['10.0.0.1:6379'],
-  slots: { covered: 16384 - uncovered, uncovered, gaps: [] },
-  openSlots: [],
-  movingSlots: [],
-  slotClaims: [],
-  nodes: [],
-  findings: [],
-  config: [],
-  keyCounts: [],
-  countedSlots: [],
-  currentEpoch: 3,
-});
+const report = (uncovered: number): Report =>
+  emptyReport({
+    state: uncovered > 0 ? 'fail' : 'ok',
+    slots: { covered: 16384 - uncovered, uncovered, gaps: [] },
+  });
 
 describe('reportObserver (the hook for repairs and every other diagnosis)', () => {
   it('sets slotwatch_slots_uncovered from each report it is given', async () => {

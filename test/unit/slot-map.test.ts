@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Report } from '../../src/core/report.js';
 import { slotMapPng } from '../../src/render/slot-map.js';
 import { type DecodedPng, readPng } from '../support/png-reader.js';
+import { masterReport } from '../support/report-fixtures.js';
 
 // What the map promises, written here rather than read from src: 4x4 pixels a slot, 128 slots a row.
 const RED = [220, 38, 38];
@@ -36,30 +37,14 @@ function coloursIn(image: DecodedPng, x: number, y: number, w: number, h: number
 }
 
 const id = (n: number) => String(n).repeat(40);
-const node = (n: number, slots: [number, number][]) => ({
-  id: id(n),
-  address: `10.0.0.${n}:6379`,
-  role: 'master' as const,
-  flags: ['master'],
-  reachable: true,
-  error: null,
-  slots,
-  replicaOf: null,
-  othersSee: null,
-  configEpoch: n,
-  linkState: 'connected' as const,
-  clusterState: 'fail' as const,
-  knownNodes: 3,
-  version: '7.0.15',
-  replicationOffset: 0,
-  replicaLinkUp: null,
-  replicaSynced: null,
-  replicaLinkDownSeconds: null,
-  replicaUpToDate: null,
-  listedBy: [],
-  dbsize: 0,
-  latencyMs: 1,
-});
+const node = (n: number, slots: [number, number][]) =>
+  masterReport({
+    id: id(n),
+    address: `10.0.0.${n}:6379`,
+    slots,
+    configEpoch: n,
+    replicationOffset: 0,
+  });
 
 const report: Report = {
   state: 'fail',
