@@ -3,7 +3,6 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Report } from '../../src/core/report.js';
 import { killMasterAndReplicas } from '../support/break.js';
-import { buildDist } from '../support/build.js';
 import { cli } from '../support/cli.js';
 import { startNode } from '../support/cluster.js';
 import { freePort } from '../support/free-port.js';
@@ -162,7 +161,6 @@ describe('slotwatch check', () => {
   });
 
   it('runs as the installed bin with real exit codes and streams', async () => {
-    await buildDist();
     const port = await freePort();
     const result = await promisify(execFile)(process.execPath, [
       'bin/slotwatch.js',

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackend } from '../support/backend.js';
-import { buildDist } from '../support/build.js';
 import { startCluster, type TestCluster } from '../support/cluster.js';
 import { freePort } from '../support/free-port.js';
 import type { RedisBackend } from '../support/redis-backend.js';
@@ -15,7 +14,6 @@ let cluster: TestCluster;
 let recorder: SlackRecorder;
 
 beforeAll(async () => {
-  await buildDist();
   backend = await testBackend();
   recorder = new SlackRecorder();
   await recorder.start();

@@ -14,7 +14,6 @@ import {
   spawnBot,
   stopBot,
 } from '../support/bots.js';
-import { buildDist } from '../support/build.js';
 import { startCluster, type TestCluster, type TestNode } from '../support/cluster.js';
 import { checkData, type Written } from '../support/data.js';
 import { freePort } from '../support/free-port.js';
@@ -39,7 +38,6 @@ let queue: ReplicatedQueue | undefined;
 let queueClient: Redis | undefined;
 
 beforeAll(async () => {
-  await buildDist();
   backend = await testBackend();
   recorder = new SlackRecorder();
   await recorder.start();

@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackend } from '../support/backend.js';
-import { buildDist } from '../support/build.js';
 import { startCluster, type TestCluster } from '../support/cluster.js';
 import { freePort } from '../support/free-port.js';
 import type { RedisBackend } from '../support/redis-backend.js';
@@ -78,9 +77,7 @@ describe("the README's commands", () => {
   });
 
   it('`npx slotwatch --help` prints the usage from the built package bin', async () => {
-    // `npm ci` builds dist/ through the `prepare` script; this is the same build.
-    await buildDist();
-
+    // `npm ci` builds dist/ through the `prepare` script; the global setup made sure it is current.
     const run = await shell(readmeCommand('npx slotwatch --help'));
 
     expect(run.code).toBe(0);
@@ -89,8 +86,6 @@ describe("the README's commands", () => {
   });
 
   it('`npm pack` ships the bin and the built dist/, not the sources or the tests', async () => {
-    await buildDist();
-
     const run = await shell('npm pack --dry-run --json --ignore-scripts');
 
     expect(run.code).toBe(0);

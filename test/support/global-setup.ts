@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
+import { buildDist } from './build.js';
 import { SLOTWATCH_DOCKER_SOCKET } from './docker-engine.js';
 import { docker, REDIS_IMAGE, TEST_LABEL } from './docker-images.js';
 import { chooseBackend } from './redis-backend.js';
@@ -9,6 +10,7 @@ import { chooseBackend } from './redis-backend.js';
 export async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Test workers inherit it: the containers of this run carry it, and teardown removes what a crash left.
   process.env.SLOTWATCH_TEST_RUN = String(process.pid);
+  buildDist();
   const backend = await chooseBackend();
   let version = 'unknown';
   if (backend.name === 'local redis-server') {
