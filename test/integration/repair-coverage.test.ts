@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { stepWaves } from '../../src/core/repair/execute.js';
 import { deleteSlotsEverywhere, killMasterAndReplicas, waitUntilState } from '../support/break.js';
 import { checkData, seedData } from '../support/data.js';
 import { clusterPerTest } from '../support/lifecycle.js';
@@ -19,13 +20,29 @@ describe('repairs that settle slot ownership', () => {
 
     const option = await planFor(seeds, 'take-over-slots');
     const refused = await repair(option, seeds);
-    const result = await repair(option, seeds, { acceptDataLoss: true });
+    const events: string[] = [];
+    const result = await repair(option, seeds, {
+      acceptDataLoss: true,
+      onEvent: (e) => events.push(`${e.type} ${e.step.action.type}`),
+    });
 
     expect(refused.status).toBe('refused');
     expect(option.risk).toBe('data-loss');
     expect(option.loss?.slots).toEqual([[0, 5460]]);
     expect(result).toMatchObject({ status: 'done', error: null });
     expect(addedRanges(option).every((ranges) => ranges.length === 1)).toBe(true);
+    // Two waves: every dead node forgotten at once, then every receiver claims its share at once (one wait for
+    // gossip, not one per step).
+    expect(stepWaves(option.steps).map((w) => w.map((i) => option.steps[i - 1]?.action.type))).toEqual([
+      ['forget', 'forget'],
+      ['add-slots', 'add-slots', 'bump-epoch', 'bump-epoch'],
+    ]);
+    const claims = events.filter((e) => / (add-slots|bump-epoch)$/.test(e));
+    const firstDone = claims.findIndex((e) => e.startsWith('step-finished'));
+    expect(claims.slice(0, firstDone).filter((e) => e.startsWith('step-started')).length).toBe(
+      claims.filter((e) => e.startsWith('step-started')).length,
+    );
+    expect(claims.filter((e) => e.startsWith('step-started')).length).toBeGreaterThanOrEqual(2);
     const after = await expectHealthy(alive);
     expect(after.nodes.map((n) => n.id)).not.toContain(victim.id);
     const data = await checkData(cluster, written, new Set(range(0, 5460)));

@@ -1,10 +1,8 @@
-import { ConfigError, type QueueRedisTarget, queueRedisSettings } from '../../config.js';
+import type { QueueRedisTarget } from '../../config.js';
 import { hasErrors } from '../../core/analyze.js';
 import { diagnose } from '../../core/diagnose.js';
 import { executeRepair } from '../../core/repair/execute.js';
 import { planNotes, planRepairs } from '../../core/repair/planner.js';
-import { ClusterLock } from '../../jobs/cluster-lock.js';
-import { openQueueRedis } from '../../jobs/queue-redis.js';
 import { type CliIo, UsageError } from '../io.js';
 import { renderEvent, renderOptions, renderResult } from '../render-plan.js';
 import { makeStyle } from '../style.js';
@@ -40,6 +38,11 @@ async function withClusterLock<T>(
   run: (signal: AbortSignal | undefined) => Promise<T>,
 ): Promise<T> {
   if (!target) return run(undefined);
+  // Loaded only when a queue Redis is configured: ioredis costs a break-glass `fix` a noticeable start-up.
+  const [{ ClusterLock }, { openQueueRedis }] = await Promise.all([
+    import('../../jobs/cluster-lock.js'),
+    import('../../jobs/queue-redis.js'),
+  ]);
   const open = () => {
     const redis = openQueueRedis(target, {
       lazyConnect: true,
@@ -92,10 +95,14 @@ async function withClusterLock<T>(
 }
 
 /** --queue-redis wins; else QUEUE_REDIS_URL, or QUEUE_REDIS_SENTINELS + QUEUE_REDIS_MASTER_NAME, as the bot reads them. */
-function queueTarget(
+async function queueTarget(
   flag: string | boolean | undefined,
   env: Readonly<Record<string, string | undefined>>,
-): QueueRedisTarget | undefined {
+): Promise<QueueRedisTarget | undefined> {
+  const configured = Object.entries(env).some(([k, v]) => k.startsWith('QUEUE_REDIS_') && v);
+  if (typeof flag !== 'string' && !configured) return undefined;
+  // The settings' validation (zod) is loaded only when there is something to validate.
+  const { ConfigError, queueRedisSettings } = await import('../../config.js');
   try {
     return queueRedisSettings(typeof flag === 'string' ? { QUEUE_REDIS_URL: flag } : env)?.target;
   } catch (error) {
@@ -106,7 +113,7 @@ function queueTarget(
 
 export async function fixCommand(args: string[], io: CliIo): Promise<number> {
   const { seeds, values, options } = await clusterArgs('fix', args, FIX_OPTIONS, io);
-  const queue = queueTarget(values['queue-redis'], io.env);
+  const queue = await queueTarget(values['queue-redis'], io.env);
   const id = values.option;
   if (typeof id !== 'string')
     throw new UsageError('fix needs --option <id> (see slotwatch plan)', { showUsage: true });
@@ -143,6 +150,8 @@ export async function fixCommand(args: string[], io: CliIo): Promise<number> {
       ...options,
       ...(signal ? { signal } : {}),
       acceptDataLoss: values['accept-data-loss'] === true,
+      // Read moments ago unless a person was asked first (the answer may come minutes later).
+      ...(values.yes ? { freshReport: report.value } : {}),
       onEvent: (event) => io.stdout(renderEvent(event, style)),
     }),
   );

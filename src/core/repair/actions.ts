@@ -1,38 +1,64 @@
 import { plural } from '../finding.js';
-import { rangesFromSlots, slotsIn } from '../slot-ranges.js';
+import { countSlots, rangesFromSlots, type SlotRange, slotsIn } from '../slot-ranges.js';
 import type { ExecContext } from './exec-context.js';
 import { settleSlots } from './settle-slots.js';
 import type { Snapshot } from './snapshot.js';
-import { epochIsHighest, moveKeys, onNode, type Runner, StepRefused } from './step-tools.js';
+import { epochIsHighest, moveKeys, onNode, type Runner, StepRefused, waveRunner } from './step-tools.js';
 import type { RepairAction } from './types.js';
 
 const ignore = (pattern: RegExp) => (error: Error) => {
   if (!pattern.test(error.message)) throw error;
 };
 
-const addSlots = (a: Extract<RepairAction, { type: 'add-slots' }>): Runner => ({
-  done: (s) => s.everyoneSeesOwner(a.node, a.ranges),
-  async run(s, ctx) {
-    const view = s.viewOf(a.node);
-    if (!view) throw new Error(`${a.node.slice(0, 8)} does not answer`);
-    const ownerOf = new Map<number, string>();
-    for (const entry of view) for (const slot of slotsIn(entry.slots)) ownerOf.set(slot, entry.id);
-    const missing: number[] = [];
-    for (const slot of slotsIn(a.ranges)) {
-      const owner = ownerOf.get(slot);
-      if (owner === undefined) missing.push(slot);
-      else if (owner !== a.node)
-        throw new StepRefused(`slot ${slot} is already owned by ${owner.slice(0, 8)}: not taking it`);
-    }
-    if (missing.length > 0) {
-      const ranges = rangesFromSlots(missing).flat();
-      await onNode(ctx, s, a.node, 'CLUSTER', 'ADDSLOTSRANGE', ...ranges);
-    }
-    await ctx.until(`every node sees ${a.node.slice(0, 8)} owning ${plural(missing.length, 'slot')}`, (n) =>
-      n.everyoneSeesOwner(a.node, a.ranges),
-    );
-  },
-});
+/** Slots of `ranges` that `id`'s own view leaves unassigned; refuses when another node owns one of them. */
+function unassignedIn(s: Snapshot, viewer: string, ranges: readonly SlotRange[], owner: string): number[] {
+  const view = s.viewOf(viewer);
+  if (!view) throw new Error(`${viewer.slice(0, 8)} does not answer`);
+  const ownerOf = new Map<number, string>();
+  for (const entry of view) for (const slot of slotsIn(entry.slots)) ownerOf.set(slot, entry.id);
+  const missing: number[] = [];
+  for (const slot of slotsIn(ranges)) {
+    const current = ownerOf.get(slot);
+    if (current === undefined) missing.push(slot);
+    else if (current !== owner && viewer === owner)
+      throw new StepRefused(`slot ${slot} is already owned by ${current.slice(0, 8)}: not taking it`);
+  }
+  return missing;
+}
+
+/**
+ * Tells every other reachable master directly that `owner` now serves the slots it still sees unassigned
+ * (CLUSTER SETSLOT … NODE), so that clients are served without waiting for gossip. Only free slots: a claim
+ * another node already has is never overwritten. Replicas refuse SETSLOT and learn by gossip; the step's
+ * confirmation reads every node either way, so a refused announcement only costs time.
+ */
+async function announce(s: Snapshot, ctx: ExecContext, owner: string, ranges: readonly SlotRange[]) {
+  const masters = s.reachable().filter((id) => id !== owner && s.self(id)?.role === 'master');
+  await Promise.all(
+    masters.map(async (id) => {
+      const free = unassignedIn(s, id, ranges, owner);
+      if (free.length === 0) return;
+      const client = await ctx.client(s, id).catch(() => null);
+      await client
+        ?.pipeline(free.map((slot) => ['CLUSTER', 'SETSLOT', slot, 'NODE', owner]))
+        .catch(() => null);
+    }),
+  );
+}
+
+const addSlots = (a: Extract<RepairAction, { type: 'add-slots' }>): Runner =>
+  waveRunner((s) => s.everyoneSeesOwner(a.node, a.ranges), {
+    key: 'claim',
+    what: `every node sees ${a.node.slice(0, 8)} owning ${plural(countSlots(a.ranges), 'slot')}`,
+    async act(s, ctx) {
+      const missing = unassignedIn(s, a.node, a.ranges, a.node);
+      if (missing.length > 0) {
+        await onNode(ctx, s, a.node, 'CLUSTER', 'ADDSLOTSRANGE', ...rangesFromSlots(missing).flat());
+      }
+      await announce(s, ctx, a.node, a.ranges);
+    },
+    confirmed: (n) => n.everyoneSeesOwner(a.node, a.ranges),
+  });
 
 const failover = (a: Extract<RepairAction, { type: 'failover' }>): Runner => ({
   done: (s) => s.self(a.node)?.role === 'master' && s.everyoneSeesOwner(a.node, a.ranges),
@@ -49,33 +75,48 @@ const failover = (a: Extract<RepairAction, { type: 'failover' }>): Runner => ({
 const knownBy = (s: Snapshot, target: string) =>
   s.reachable().filter((id) => id !== target && (s.viewOf(id) ?? []).some((e) => e.id === target));
 
-const forget = (a: Extract<RepairAction, { type: 'forget' }>): Runner => ({
-  done: (s) => knownBy(s, a.target).length === 0,
-  async run(s, ctx) {
+const forget = (a: Extract<RepairAction, { type: 'forget' }>): Runner =>
+  waveRunner((s) => knownBy(s, a.target).length === 0, {
+    key: 'forget',
+    what: `no node lists ${a.target.slice(0, 8)} any more`,
     // All at once: CLUSTER FORGET bans the id for 60 s, and gossip from any node that still knows it brings it back.
-    await Promise.all(
-      knownBy(s, a.target).map((id) =>
-        onNode(ctx, s, id, 'CLUSTER', 'FORGET', a.target).catch(ignore(/Unknown node/i)),
-      ),
-    );
-    await ctx.until(
-      `no node lists ${a.target.slice(0, 8)} any more`,
-      (n) => knownBy(n, a.target).length === 0,
-    );
-  },
-});
+    async act(s, ctx) {
+      await Promise.all(
+        knownBy(s, a.target).map((id) =>
+          onNode(ctx, s, id, 'CLUSTER', 'FORGET', a.target).catch(ignore(/Unknown node/i)),
+        ),
+      );
+    },
+    confirmed: (n) => knownBy(n, a.target).length === 0,
+  });
 
-const bumpEpoch = (a: Extract<RepairAction, { type: 'bump-epoch' }>): Runner => ({
-  done: (s) => epochIsHighest(s, a.node),
-  async run(s, ctx) {
-    await onNode(ctx, s, a.node, 'CLUSTER', 'BUMPEPOCH');
-    const slots = s.self(a.node)?.slots ?? [];
-    await ctx.until(`every node accepts ${a.node.slice(0, 8)} with its new epoch`, (n) => {
-      const epoch = n.self(a.node)?.configEpoch;
-      return n.linesAbout(a.node).every((e) => e.configEpoch === epoch) && n.everyoneSeesOwner(a.node, slots);
-    });
-  },
-});
+/**
+ * Every node has the same config epoch for `id`, and no other master in its own view shares it. Two masters
+ * bumped in one wave may draw the same epoch; Redis resolves such a collision by itself within a gossip round.
+ */
+function epochAccepted(s: Snapshot, id: string, slots: readonly SlotRange[]): boolean {
+  const epoch = s.self(id)?.configEpoch;
+  if (epoch === undefined) return false;
+  const others = (s.viewOf(id) ?? []).filter((e) => e.role === 'master' && !e.myself);
+  return (
+    s.linesAbout(id).every((e) => e.configEpoch === epoch) &&
+    others.every((e) => e.configEpoch !== epoch) &&
+    s.everyoneSeesOwner(id, slots)
+  );
+}
+
+const bumpEpoch = (a: Extract<RepairAction, { type: 'bump-epoch' }>): Runner => {
+  let slots: readonly SlotRange[] = [];
+  return waveRunner((s) => epochIsHighest(s, a.node), {
+    key: 'claim',
+    what: `every node accepts ${a.node.slice(0, 8)} with its new epoch`,
+    async act(s, ctx) {
+      slots = s.self(a.node)?.slots ?? [];
+      await onNode(ctx, s, a.node, 'CLUSTER', 'BUMPEPOCH');
+    },
+    confirmed: (n) => epochAccepted(n, a.node, slots),
+  });
+};
 
 async function countKeys(ctx: ExecContext, s: Snapshot, id: string, slot: number): Promise<number> {
   return Number(await onNode(ctx, s, id, 'CLUSTER', 'COUNTKEYSINSLOT', slot));

@@ -53,10 +53,12 @@ export class ExecContext {
   ): Promise<Snapshot> {
     const deadline = Date.now() + ms;
     for (;;) {
+      const began = Date.now();
       const snapshot = await this.snapshot();
       if (await check(snapshot)) return snapshot;
       if (Date.now() > deadline) throw new Error(`not confirmed within ${Math.round(ms / 1000)} s: ${what}`);
-      await sleep(100);
+      // As often as a read of every node takes (nodes busy at most half the time), 20 ms to 200 ms apart.
+      await sleep(Math.min(200, Math.max(20, Date.now() - began)));
     }
   }
 

@@ -4,7 +4,8 @@ import { runnerFor } from './actions.js';
 import { ExecContext } from './exec-context.js';
 import { fingerprintOf } from './fingerprint.js';
 import { type Journal, memoryJournal } from './journal.js';
-import { StepRefused } from './step-tools.js';
+import type { Snapshot } from './snapshot.js';
+import { type Runner, StepRefused } from './step-tools.js';
 import type { RepairOption, RepairStep } from './types.js';
 
 export type ExecutionEvent =
@@ -36,6 +37,8 @@ export interface ExecuteOptions extends DiagnoseOptions {
   readonly onEvent?: (event: ExecutionEvent) => void;
   /** Required for options whose risk is data-loss. */
   readonly acceptDataLoss?: boolean;
+  /** A report read just now (the CLI's `fix` plans and runs at once): spares the first probe. */
+  readonly freshReport?: Report;
 }
 
 const mastersDbsize = (report: Report | null): Record<string, number | null> =>
@@ -51,6 +54,70 @@ function settleMs(report: Report): number {
 async function probe(seeds: readonly string[], options: DiagnoseOptions): Promise<Report | string> {
   const result = await diagnose(seeds, { liveCheckMs: 0, ...options });
   return result.ok ? result.value : result.error.message;
+}
+
+interface Planned {
+  readonly step: RepairStep;
+  readonly runner: Runner;
+}
+
+/** The step indexes of each wave, in plan order: steps of one wave act at once and are confirmed together. */
+export const stepWaves = (steps: readonly RepairStep[]): number[][] =>
+  wavesOf(steps).map((wave) => wave.map(({ step }) => step.index));
+
+/** Consecutive steps whose runners share a wave key, in plan order; every other step is a wave of its own. */
+function wavesOf(steps: readonly RepairStep[]): Planned[][] {
+  const waves: Planned[][] = [];
+  for (const step of steps) {
+    const planned = { step, runner: runnerFor(step.action) };
+    const last = waves.at(-1);
+    const key = planned.runner.wave?.key;
+    if (last && key !== undefined && last[0]?.runner.wave?.key === key) last.push(planned);
+    else waves.push([planned]);
+  }
+  return waves;
+}
+
+/**
+ * Acts on every step of a wave at once, then re-reads every node until all of them are confirmed: one wait
+ * for gossip for the whole wave. Throws a WaveError naming the first step that failed or is still unconfirmed.
+ */
+async function actTogether(
+  pending: readonly Planned[],
+  snapshot: Snapshot,
+  ctx: ExecContext,
+  emit: (event: ExecutionEvent) => void,
+): Promise<void> {
+  for (const { step } of pending) emit({ type: 'step-started', step });
+  const acted = await Promise.allSettled(pending.map(({ runner }) => runner.wave?.act(snapshot, ctx)));
+  const failed = acted.findIndex((r) => r.status === 'rejected');
+  if (failed >= 0) {
+    const reason = (acted[failed] as PromiseRejectedResult).reason;
+    throw new WaveError(pending[failed]?.step ?? null, reason);
+  }
+  let open: readonly Planned[] = pending;
+  try {
+    await ctx.until(pending.map(({ runner }) => runner.wave?.what).join('; '), async (n) => {
+      const still: Planned[] = [];
+      for (const planned of open) if (!(await planned.runner.wave?.confirmed(n, ctx))) still.push(planned);
+      open = still;
+      return open.length === 0;
+    });
+  } catch (caught) {
+    const what = open.map(({ runner }) => runner.wave?.what).join('; ');
+    const message = caught instanceof Error ? caught.message.replace(/:.*$/s, `: ${what}`) : String(caught);
+    throw new WaveError(open[0]?.step ?? null, new Error(message));
+  }
+}
+
+/** A wave's failure, naming the step it belongs to. */
+class WaveError extends Error {
+  constructor(
+    readonly step: RepairStep | null,
+    readonly reason: unknown,
+  ) {
+    super(reason instanceof Error ? reason.message : String(reason));
+  }
 }
 
 /**
@@ -79,7 +146,7 @@ export async function executeRepair(
       error: `"${option.title}" can lose data (${option.loss?.description ?? 'see the plan'}): it needs explicit acceptance`,
     };
   }
-  const before = await probe(seeds, options);
+  const before = options.freshReport ?? (await probe(seeds, options));
   if (typeof before === 'string') return { ...empty, status: 'unreachable', error: before };
   const finished = await journal.finishedSteps();
   // Stale refusal only before step 1 starts: once a step ran, the approved intent is finished from here.
@@ -103,36 +170,60 @@ export async function executeRepair(
     if (current) emit({ type: 'step-note', step: current, message });
   });
   try {
-    for (const step of option.steps) {
-      if (finished.has(step.index)) {
+    for (const wave of wavesOf(option.steps)) {
+      const todo = wave.filter(({ step }) => {
+        if (!finished.has(step.index)) return true;
         emit({ type: 'step-skipped', step, reason: 'finished by an earlier run' });
-        continue;
+        return false;
+      });
+      // Cancel is checked before each step is marked started; a wave stopped here has acted on nothing yet.
+      let stop: string | null = null;
+      for (const { step } of todo) {
+        current = step;
+        stop = options.signal?.aborted
+          ? typeof options.signal.reason === 'string'
+            ? options.signal.reason
+            : 'cancelled'
+          : await journal.markStarted(step.index, `step ${step.index}: ${step.command}`);
+        if (stop) break;
       }
-      const stop = options.signal?.aborted
-        ? typeof options.signal.reason === 'string'
-          ? options.signal.reason
-          : 'cancelled'
-        : await journal.markStarted(step.index, `step ${step.index}: ${step.command}`);
       if (stop) {
         status = 'aborted';
         error = stop;
-        stoppedAt = step.index;
+        stoppedAt = todo[0]?.step.index ?? current?.index ?? null;
         break;
       }
-      current = step;
-      const runner = runnerFor(step.action);
       const snapshot = await ctx.snapshot();
-      if (await runner.done(snapshot, ctx)) {
-        emit({ type: 'step-skipped', step, reason: 'already done' });
-      } else {
-        const began = Date.now();
-        emit({ type: 'step-started', step });
-        await runner.run(snapshot, ctx);
-        emit({ type: 'step-finished', step, ms: Date.now() - began });
+      const pending: Planned[] = [];
+      for (const planned of todo) {
+        current = planned.step;
+        if (await planned.runner.done(snapshot, ctx)) {
+          emit({ type: 'step-skipped', step: planned.step, reason: 'already done' });
+          await journal.markFinished(planned.step.index, `step ${planned.step.index} done`);
+        } else pending.push(planned);
       }
-      await journal.markFinished(step.index, `step ${step.index} done`);
+      if (pending.length === 0) continue;
+      const began = Date.now();
+      if (pending.length === 1 || pending.some((p) => !p.runner.wave)) {
+        for (const { step, runner } of pending) {
+          current = step;
+          emit({ type: 'step-started', step });
+          await runner.run(pending.length === 1 ? snapshot : await ctx.snapshot(), ctx);
+          emit({ type: 'step-finished', step, ms: Date.now() - began });
+          await journal.markFinished(step.index, `step ${step.index} done`);
+        }
+        continue;
+      }
+      current = pending[0]?.step ?? null;
+      await actTogether(pending, snapshot, ctx, emit);
+      for (const { step } of pending) {
+        emit({ type: 'step-finished', step, ms: Date.now() - began });
+        await journal.markFinished(step.index, `step ${step.index} done`);
+      }
     }
-  } catch (caught) {
+  } catch (thrown) {
+    const caught = thrown instanceof WaveError ? thrown.reason : thrown;
+    if (thrown instanceof WaveError && thrown.step) current = thrown.step;
     status = 'failed';
     error = caught instanceof Error ? caught.message : String(caught);
     stoppedAt = current?.index ?? null;

@@ -7,6 +7,32 @@ import type { Snapshot } from './snapshot.js';
 export interface Runner {
   done(snapshot: Snapshot, ctx: ExecContext): boolean | Promise<boolean>;
   run(snapshot: Snapshot, ctx: ExecContext): Promise<void>;
+  /**
+   * Steps that can run side by side: consecutive steps with the same wave act at once and are confirmed by one
+   * pass of re-reading every node (one wait for gossip instead of one per step).
+   */
+  readonly wave?: Wave;
+}
+
+export interface Wave {
+  /** Consecutive steps with the same key form one wave. */
+  readonly key: string;
+  act(snapshot: Snapshot, ctx: ExecContext): Promise<void>;
+  confirmed(snapshot: Snapshot, ctx: ExecContext): boolean | Promise<boolean>;
+  /** What confirmation waits for, for the error when it does not come. */
+  readonly what: string;
+}
+
+/** A runner whose run() is its wave's act() then waiting for its confirmation alone. */
+export function waveRunner(done: Runner['done'], wave: Wave, settleFactor = 1): Runner {
+  return {
+    done,
+    wave,
+    async run(s, ctx) {
+      await wave.act(s, ctx);
+      await ctx.until(wave.what, (n) => wave.confirmed(n, ctx), ctx.settleMs * settleFactor);
+    },
+  };
 }
 
 /** A step that cannot go on; its message names what a person must decide. */
