@@ -58,8 +58,7 @@ async function byHand(cluster: Broken): Promise<number> {
     cluster.alive.flatMap((n) => cluster.dead.map((d) => n.redis.call('CLUSTER', 'FORGET', d.id))),
   );
   const masters = [];
-  for (const n of cluster.alive)
-    if (String(await n.redis.call('ROLE')).startsWith('master')) masters.push(n);
+  for (const n of cluster.alive) if (String(await n.redis.call('ROLE')).startsWith('master')) masters.push(n);
   const [start, end] = cluster.lost;
   const half = Math.floor((start + end) / 2);
   await Promise.all([

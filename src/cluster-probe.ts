@@ -93,13 +93,43 @@ export function reportObserver(metrics: Metrics, known: KnownNodes | null, log: 
   };
 }
 
-/** Diagnoses a configured cluster and records what every door shares (metrics, known nodes). */
+/**
+ * Diagnoses a configured cluster and records what every door shares (metrics, known nodes). Callers for the
+ * same cluster share probes: while one runs, everyone who asks waits for the single next one, which starts
+ * when it ends. Every answer comes from a probe that began after the question (never an older reading), and
+ * an alert storm or a channel full of `/redis status` costs one running and one waiting probe per cluster.
+ */
 export function diagnoser(metrics: Metrics, observe: ReportObserver): DiagnoseCluster {
-  return async (cluster) => {
+  type Probe = Promise<Result<Report, DiagnoseError>>;
+  const flights = new Map<string, { running: Probe | null; next: Probe | null }>();
+  const probe = async (cluster: ClusterConfig): Probe => {
     const began = performance.now();
     const result = await diagnose(cluster.seeds, probeOptions(cluster));
     metrics.probed(cluster.name, (performance.now() - began) / 1000, result.ok);
     if (result.ok) await observe(cluster.name, result.value);
     return result;
+  };
+  const start = (cluster: ClusterConfig, flight: { running: Probe | null }): Probe => {
+    const running: Probe = probe(cluster).finally(() => {
+      if (flight.running === running) flight.running = null;
+    });
+    flight.running = running;
+    return running;
+  };
+  return (cluster) => {
+    let flight = flights.get(cluster.name);
+    if (!flight) {
+      flight = { running: null, next: null };
+      flights.set(cluster.name, flight);
+    }
+    const current = flight;
+    if (!current.running) return start(cluster, current);
+    current.next ??= current.running
+      .catch(() => undefined)
+      .then(() => {
+        current.next = null;
+        return start(cluster, current);
+      });
+    return current.next;
   };
 }

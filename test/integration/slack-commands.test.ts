@@ -67,6 +67,33 @@ const blockText = (blocks: { text?: { text: string }; elements?: { text: string 
   blocks.map((b) => b.text?.text ?? b.elements?.map((e) => e.text).join(' ') ?? '').join('\n');
 
 describe('/redis over the real Bolt HTTP receiver', () => {
+  it('answers a channel full of /redis status from shared probes, each begun after its question', async () => {
+    const node = healthy.nodes[0];
+    if (!node) throw new Error('no node');
+    const clusterNodesCalls = async () => {
+      const stats = String(await node.redis.call('INFO', 'commandstats'));
+      return Number(/cmdstat_cluster\|nodes:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+    };
+    // What one probe costs on this node, alone.
+    const before = await clusterNodesCalls();
+    await slash('status prod');
+    const perProbe = (await clusterNodesCalls()) - before;
+
+    const start = await clusterNodesCalls();
+    const answers = await Promise.all(Array.from({ length: 12 }, () => slash('status prod')));
+    const calls = (await clusterNodesCalls()) - start;
+
+    expect(perProbe).toBeGreaterThan(0);
+    for (const { ack, body } of answers) {
+      expect(ack.status).toBe(200);
+      expect(body.text).toMatch(/^prod: OK/);
+    }
+    // Twelve questions at once: the probe running when they arrive is not theirs (it began earlier); they
+    // share the next ones, at most one running and one waiting at a time.
+    expect(calls).toBeGreaterThanOrEqual(perProbe);
+    expect(calls).toBeLessThanOrEqual(3 * perProbe);
+  });
+
   it('acks at once and posts a healthy status in the channel', async () => {
     const { ack, body } = await slash('status prod');
     expect(ack.status).toBe(200);
