@@ -12,6 +12,7 @@ import {
   type NodeError,
 } from './connection.js';
 import { type ClusterInfo, type InfoSections, parseClusterInfo, parseInfo } from './info.js';
+import { OWN_COUNT_SCRIPT, type OwnKeyCounts, parseOwnCounts } from './own-key-counts.js';
 import { mapBounded, within } from './pool.js';
 import { err, ok, type ParseError, parseError, type Result } from './result.js';
 
@@ -35,6 +36,8 @@ export interface NodeView {
   readonly info: InfoSections | null;
   readonly config: ClusterConfig;
   readonly parseErrors: readonly ParseError[];
+  /** Keys in the node's own slots, counted in the same round trip; null when not available (refused, old). */
+  readonly ownKeys?: OwnKeyCounts | null;
 }
 
 export interface ProbeOptions extends Omit<ConnectOptions, 'timeoutMs'> {
@@ -182,18 +185,28 @@ async function readNode(
   maxNodes: number,
   memo: NodeFieldsMemo,
 ): Promise<Omit<NodeView, 'address' | 'latencyMs'>> {
-  const [nodesReply, infoReply, configReply, ...infoReplies] = await client.pipeline([
+  const replies = await client.pipeline([
     ['CLUSTER', 'NODES'],
     ['CLUSTER', 'INFO'],
     ['CONFIG', 'GET', ...CONFIG_KEYS],
     ...INFO_SECTIONS.map((section) => ['INFO', section]),
+    // The keys of its own slots now, so that a healthy master needs no second round trip for key counts.
+    ['EVAL_RO', OWN_COUNT_SCRIPT, 0],
   ]);
+  const [nodesReply, infoReply, configReply, ...infoReplies] = replies.slice(0, -1);
+  const ownKeys = parseOwnCounts(replies.at(-1));
   const parseErrors: ParseError[] = [];
   const infoText = sectionsText(infoReplies);
   const info = infoText.ok ? parseInfo(infoText.value) : infoText;
   if (!info.ok) parseErrors.push(info.error);
   const infoValue = info.ok ? info.value : null;
-  const base = { reachable: true, error: null, info: infoValue, config: parseConfigReply(configReply) };
+  const base = {
+    reachable: true,
+    error: null,
+    info: infoValue,
+    config: parseConfigReply(configReply),
+    ownKeys,
+  };
   if (nodesReply instanceof Error) {
     if (/cluster support disabled/i.test(nodesReply.message) || infoValue?.cluster?.cluster_enabled === '0') {
       return { ...base, notCluster: true, nodes: null, clusterInfo: null, parseErrors };
@@ -333,7 +346,8 @@ export async function rereadViews(probe: Probe): Promise<Probe> {
       const reply = await client.call('CLUSTER', 'NODES').catch((error: Error) => error);
       if (reply instanceof Error) return view;
       const nodes = await readNodesReply(reply, probe.discovery.maxNodes, probe.fieldsMemo);
-      return nodes.kind === 'nodes' ? { ...view, nodes: nodes.nodes } : view;
+      // Views read again may have changed: keys are counted after, against the settled views.
+      return nodes.kind === 'nodes' ? { ...view, nodes: nodes.nodes, ownKeys: null } : view;
     },
   );
   return { ...probe, views };

@@ -1,0 +1,63 @@
+import { SLOT_COUNT } from './slot-ranges.js';
+import { SlotSet } from './slot-set.js';
+
+/**
+ * What a master counted of its own slots while it was probed, in the probe's one round trip: DBSIZE, the
+ * slots it owns in its own view, and the non-zero counts among them.
+ */
+export interface OwnKeyCounts {
+  readonly dbsize: number;
+  readonly counted: SlotSet;
+  readonly counts: ReadonlyMap<number, number>;
+}
+
+/**
+ * DBSIZE, then the node's own slot ranges (from its CLUSTER SLOTS, the entries whose master is CLUSTER MYID),
+ * then slot, count pairs: {dbsize, ranges, start1, end1, …, slot, keys, …}. Reads only (EVAL_RO).
+ */
+export const OWN_COUNT_SCRIPT = `
+local size = redis.call('DBSIZE')
+local out = {size, 0}
+if size == 0 then return out end
+local me = redis.call('CLUSTER', 'MYID')
+local ranges = 0
+for _, r in ipairs(redis.call('CLUSTER', 'SLOTS')) do
+  local owner = r[3]
+  if type(owner) == 'table' and owner[3] == me then
+    out[#out + 1] = r[1]; out[#out + 1] = r[2]; ranges = ranges + 1
+  end
+end
+out[2] = ranges
+for i = 1, ranges do
+  for slot = out[1 + 2 * i], out[2 + 2 * i] do
+    local n = redis.call('CLUSTER', 'COUNTKEYSINSLOT', slot)
+    if n > 0 then out[#out + 1] = slot; out[#out + 1] = n end
+  end
+end
+return out`;
+
+const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+const isSlot = (value: unknown): value is number => isCount(value) && value < SLOT_COUNT;
+
+/** The script's reply, checked in shape and bounds; null when it is not what the script returns. */
+export function parseOwnCounts(reply: unknown): OwnKeyCounts | null {
+  if (!Array.isArray(reply) || reply.length < 2 || reply.length > 4 + 4 * SLOT_COUNT) return null;
+  const [dbsize, ranges] = reply;
+  if (!isCount(dbsize) || !isCount(ranges) || 2 + 2 * ranges > reply.length) return null;
+  if ((reply.length - 2 - 2 * ranges) % 2 !== 0) return null;
+  const counted = new SlotSet();
+  for (let i = 0; i < ranges; i++) {
+    const start = reply[2 + 2 * i];
+    const end = reply[3 + 2 * i];
+    if (!isSlot(start) || !isSlot(end) || start > end) return null;
+    for (let slot = start; slot <= end; slot++) counted.add(slot);
+  }
+  const counts = new Map<number, number>();
+  for (let i = 2 + 2 * ranges; i < reply.length; i += 2) {
+    const slot = reply[i];
+    const keys = reply[i + 1];
+    if (!isSlot(slot) || !isCount(keys) || !counted.has(slot)) return null;
+    counts.set(slot, keys);
+  }
+  return { dbsize, counted: dbsize === 0 ? SlotSet.all() : counted, counts };
+}
