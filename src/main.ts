@@ -14,6 +14,7 @@ import { connectQueueRedis, queueUp, watchedNodeBehind } from './jobs/queue-redi
 import { RepairService } from './jobs/repair-service.js';
 import { createLogger } from './log.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
+import { registerAppHome } from './slack/app-home.js';
 import { Approvers } from './slack/approvers.js';
 import { registerCommands } from './slack/commands.js';
 import { InFlight } from './slack/in-flight.js';
@@ -156,6 +157,15 @@ async function start(
   };
   registerCommands(slack.app, { config, log, metrics, diagnose, inFlight, repair, incidents });
   registerRepairActions(slack.app, repair);
+  registerAppHome(slack.app, {
+    clusters: config.clusters,
+    diagnose,
+    incidents,
+    requests: repairs?.store ?? null,
+    approvers: repair.approvers,
+    requiredApprovals: config.approvalsRequired,
+    log: log.child({ component: 'app-home' }),
+  });
   const readiness = async (): Promise<Readiness> => {
     const web = await slackHealth.status();
     const slackOk = slack.connected() && web.ok;

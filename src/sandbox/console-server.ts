@@ -263,6 +263,11 @@ export class SlackConsole {
         });
         return updated ? { ok: true, ts: body.ts } : { ok: false, error: 'message_not_found' };
       }
+      case 'views.publish': {
+        if (typeof body.user_id !== 'string') return { ok: false, error: 'invalid_arguments' };
+        const view = typeof body.view === 'string' ? JSON.parse(body.view) : body.view;
+        return { ok: true, view: { id: 'V1', ...(view as object) } };
+      }
       case 'usergroups.users.list': {
         const members = this.options.userGroups?.[String(body.usergroup)];
         return members ? { ok: true, users: [...members] } : { ok: false, error: 'no_such_subteam' };
