@@ -29,14 +29,17 @@ function unassignedIn(s: Snapshot, viewer: string, ranges: readonly SlotRange[],
 /**
  * Tells every other reachable master directly that `owner` now serves the slots it still sees unassigned
  * (CLUSTER SETSLOT … NODE), so that clients are served without waiting for gossip. Only free slots: a claim
- * another node already has is never overwritten. Replicas refuse SETSLOT and learn by gossip; the step's
+ * another node already has is never overwritten, nor a slot open there. Replicas refuse SETSLOT and learn by gossip; the step's
  * confirmation reads every node either way, so a refused announcement only costs time.
  */
 async function announce(s: Snapshot, ctx: ExecContext, owner: string, ranges: readonly SlotRange[]) {
   const masters = s.reachable().filter((id) => id !== owner && s.self(id)?.role === 'master');
   await Promise.all(
     masters.map(async (id) => {
-      const free = unassignedIn(s, id, ranges, owner);
+      const self = s.self(id);
+      const open = new Set([...(self?.migrating ?? []), ...(self?.importing ?? [])].map((m) => m.slot));
+      // A slot open on that master is left to gossip: SETSLOT NODE there would not clear its open state.
+      const free = unassignedIn(s, id, ranges, owner).filter((slot) => !open.has(slot));
       if (free.length === 0) return;
       const client = await ctx.client(s, id).catch(() => null);
       await client
