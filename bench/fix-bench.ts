@@ -1,11 +1,15 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import { diagnose } from '../src/core/diagnose.js';
 import { executeRepair } from '../src/core/repair/execute.js';
 import { planRepairs } from '../src/core/repair/planner.js';
+import { ALICE, BOB, botEnv, click, requestRepair, spawnBot, stopBot } from '../test/support/bots.js';
 import { clusterState, killMasterAndReplicas } from '../test/support/break.js';
-import { startCluster, type TestNode } from '../test/support/cluster.js';
+import { startCluster, startNode, type TestCluster, type TestNode } from '../test/support/cluster.js';
+import { freePort } from '../test/support/free-port.js';
 import type { RedisBackend } from '../test/support/redis-backend.js';
+import { SlackRecorder } from '../test/support/slack-recorder.js';
 import { median } from './timing.js';
 
 const run = promisify(execFile);
@@ -17,6 +21,7 @@ async function slotRanges(node: TestNode): Promise<number> {
 }
 
 interface Broken {
+  readonly cluster: TestCluster;
   readonly alive: TestNode[];
   readonly dead: TestNode[];
   readonly lost: readonly [number, number];
@@ -35,7 +40,7 @@ async function brokenCluster(backend: RedisBackend): Promise<Broken> {
     ?.split('-')
     .map(Number);
   const alive = await killMasterAndReplicas(cluster, victim);
-  return { alive, dead, lost: [slots?.[0] ?? 0, slots?.[1] ?? 0], stop: cluster.stop };
+  return { cluster, alive, dead, lost: [slots?.[0] ?? 0, slots?.[1] ?? 0], stop: cluster.stop };
 }
 
 /** Polls every live node's CLUSTER INFO every 5 ms; the time at which all of them first said ok. */
@@ -127,6 +132,35 @@ async function redisCli(cluster: Broken): Promise<number> {
   return ms;
 }
 
+/**
+ * The bot as deployed (its own process, a queue Redis, signed Slack clicks): from the second approval to every
+ * live node ok. The job, the claim, the fresh probe and the stale-plan check are all inside.
+ */
+async function slotwatchBot(cluster: Broken, backend: RedisBackend): Promise<number> {
+  const recorder = new SlackRecorder();
+  await recorder.start();
+  const queueNode = await startNode(backend, {});
+  const queue = new Redis({ port: queueNode.port, host: '127.0.0.1' });
+  const prefix = `benchfix${Date.now()}`;
+  const env = botEnv(cluster.cluster, recorder, queueNode.port, await freePort(), prefix, {
+    CLUSTERS: `prod=${cluster.alive.map((n) => n.address).join(',')}`,
+    MONITOR_INTERVAL: '1h',
+  });
+  const bot = await spawnBot(env);
+  try {
+    const id = await requestRepair(recorder, bot.port, queue, prefix, 'take-over');
+    await click(recorder, bot.port, 'approve_repair', id, ALICE);
+    const began = performance.now();
+    await click(recorder, bot.port, 'approve_repair', id, BOB);
+    return await untilAllOk(cluster.alive, began);
+  } finally {
+    await stopBot(bot);
+    queue.disconnect();
+    await queueNode.process.kill();
+    await recorder.stop();
+  }
+}
+
 async function onFresh<T>(backend: RedisBackend, task: (cluster: Broken) => Promise<T>): Promise<T> {
   const cluster = await brokenCluster(backend);
   try {
@@ -147,6 +181,7 @@ export async function benchFix(backend: RedisBackend): Promise<void> {
   const ours: number[] = [];
   const cli: number[] = [];
   const theirs: number[] = [];
+  const viaBot: number[] = [];
   let last = { status: '', ranges: 0 };
   for (let i = 0; i < TAKE_OVER_RUNS; i++) {
     floor.push(await onFresh(backend, byHand));
@@ -155,10 +190,17 @@ export async function benchFix(backend: RedisBackend): Promise<void> {
     last = result;
     cli.push(await onFresh(backend, slotwatchCli));
     theirs.push(await onFresh(backend, redisCli));
+    viaBot.push(await onFresh(backend, (cluster) => slotwatchBot(cluster, backend)));
   }
-  const [f, o, c, t] = [floor, ours, cli, theirs].map(median) as [number, number, number, number];
+  const [f, o, c, t, b] = [floor, ours, cli, theirs, viaBot].map(median) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   console.log(
     `${'repair: master+replica lost (5461 slots), start to every live node ok, median of'} ${TAKE_OVER_RUNS}\n` +
-      `  by hand (FORGET + ADDSLOTSRANGE at once) ${ms(f)} | slotwatch execute ${ms(o)} (${(o / f).toFixed(2)}x the floor, ${last.status}, ${last.ranges} slot ranges) | slotwatch fix --yes (CLI) ${ms(c)} (${(c / f).toFixed(2)}x) | redis-cli --cluster fix ${ms(t)} (${(t / f).toFixed(2)}x)`,
+      `  by hand (FORGET + ADDSLOTSRANGE at once) ${ms(f)} | slotwatch execute ${ms(o)} (${(o / f).toFixed(2)}x the floor, ${last.status}, ${last.ranges} slot ranges) | bot: second approval → ok ${ms(b)} (${(b / f).toFixed(2)}x) | slotwatch fix --yes (CLI) ${ms(c)} (${(c / f).toFixed(2)}x) | redis-cli --cluster fix ${ms(t)} (${(t / f).toFixed(2)}x)`,
   );
 }

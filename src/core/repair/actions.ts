@@ -1,4 +1,5 @@
 import { plural } from '../finding.js';
+import { parseClusterInfo } from '../info.js';
 import { countSlots, rangesFromSlots, type SlotRange, slotsIn } from '../slot-ranges.js';
 import type { ExecContext } from './exec-context.js';
 import { settleSlots } from './settle-slots.js';
@@ -94,30 +95,29 @@ const forget = (a: Extract<RepairAction, { type: 'forget' }>): Runner =>
   });
 
 /**
- * Every node has the same config epoch for `id`, and no other master in its own view shares it. Two masters
- * bumped in one wave may draw the same epoch; Redis resolves such a collision by itself within a gossip round.
+ * Every node sees `id` with at least the epoch its BUMPEPOCH gave it (above every epoch the cluster had, the
+ * lost owner's included), and owning what it owned. Two masters bumped in one wave may draw the same epoch;
+ * Redis resolves such a collision by itself by bumping one of them again, which only raises it further.
  */
-function epochAccepted(s: Snapshot, id: string, slots: readonly SlotRange[]): boolean {
-  const epoch = s.self(id)?.configEpoch;
-  if (epoch === undefined) return false;
-  const others = (s.viewOf(id) ?? []).filter((e) => e.role === 'master' && !e.myself);
-  return (
-    s.linesAbout(id).every((e) => e.configEpoch === epoch) &&
-    others.every((e) => e.configEpoch !== epoch) &&
-    s.everyoneSeesOwner(id, slots)
-  );
+function epochAccepted(s: Snapshot, id: string, bumpedTo: number, slots: readonly SlotRange[]): boolean {
+  const lines = s.linesAbout(id);
+  return lines.length > 0 && lines.every((e) => e.configEpoch >= bumpedTo) && s.everyoneSeesOwner(id, slots);
 }
 
 const bumpEpoch = (a: Extract<RepairAction, { type: 'bump-epoch' }>): Runner => {
   let slots: readonly SlotRange[] = [];
+  let bumpedTo = Number.POSITIVE_INFINITY;
   return waveRunner((s) => epochIsHighest(s, a.node), {
     key: 'claim',
     what: `every node accepts ${a.node.slice(0, 8)} with its new epoch`,
     async act(s, ctx) {
       slots = s.self(a.node)?.slots ?? [];
       await onNode(ctx, s, a.node, 'CLUSTER', 'BUMPEPOCH');
+      const info = parseClusterInfo(String(await onNode(ctx, s, a.node, 'CLUSTER', 'INFO')));
+      if (!info.ok) throw new Error(`${a.node.slice(0, 8)}: ${info.error.message}`);
+      bumpedTo = info.value.myEpoch;
     },
-    confirmed: (n) => epochAccepted(n, a.node, slots),
+    confirmed: (n) => epochAccepted(n, a.node, bumpedTo, slots),
   });
 };
 
