@@ -26,7 +26,7 @@ export interface Delivery {
 }
 
 export interface DeliverOptions {
-  /** Sends this envelope id again (a redelivery of an unacked envelope). */
+  /** Sends this envelope id again, as a redelivery (`retry_attempt` from 1). */
   readonly envelopeId?: string;
   /** Redeliveries after a missing ack, as Slack retries. @defaultValue 2 */
   readonly retries?: number;
@@ -124,7 +124,10 @@ export class SocketModeServer {
     const envelopeId = options.envelopeId ?? randomUUID();
     const retries = options.retries ?? 2;
     const began = Date.now();
-    for (let attempt = 0; ; attempt++) {
+    // A redelivery of an earlier envelope goes on counting its attempts.
+    const first = options.envelopeId ? 1 : 0;
+    for (let n = 0; ; n++) {
+      const attempt = first + n;
       const acked = await this.once({
         envelope_id: envelopeId,
         type,
@@ -133,12 +136,12 @@ export class SocketModeServer {
         retry_attempt: attempt,
         retry_reason: attempt === 0 ? '' : 'timeout',
       });
-      if (acked || attempt >= retries)
+      if (acked || n >= retries)
         return {
           envelopeId,
           acked: acked !== null,
           ackMs: Date.now() - began,
-          attempts: attempt + 1,
+          attempts: n + 1,
           ...(acked ? { payload: acked } : {}),
         } satisfies Delivery;
     }
