@@ -229,6 +229,10 @@ export class SlackConsole {
       };
       return json(res, 200, { status: (await this.click(user, actionId, value, ts)).status });
     }
+    if (url.pathname === '/console/home' && req.method === 'POST') {
+      const { user } = JSON.parse(raw) as { user: string };
+      return json(res, 200, { status: (await this.home(user)).status });
+    }
     if (url.pathname.startsWith('/console/break/') && req.method === 'POST') {
       const breaker =
         this.options.breakers?.[decodeURIComponent(url.pathname.slice('/console/break/'.length))];
