@@ -13,12 +13,12 @@ aside button{display:block;width:100%;margin:4px 0;padding:6px;border:0;border-r
 .actions button{margin:4px 6px 4px 0;padding:4px 10px;border:1px solid #bbb;border-radius:4px;background:#fff;cursor:pointer}
 .actions button.primary{background:#007a5a;color:#fff}.actions button.danger{background:#e01e5a;color:#fff}
 form{position:sticky;bottom:0;background:#fff;padding:8px 0;display:flex;gap:6px}input{flex:1;padding:8px}
-img{max-width:360px;border:1px solid #ddd}
+img{max-width:360px;border:1px solid #ddd}#homeview{font-size:12px}
 @media (max-width:600px){body{display:block;height:auto}main{overflow:visible;padding:8px}img{max-width:100%}}
 </style></head><body>
 <main><div id="messages"></div>
 <form id="send"><select id="user"></select><input id="text" placeholder="/redis status" value="/redis status"><button>Send</button></form></main>
-<aside><h3>Sandbox</h3><p id="link"></p><button id="home">Open the Home tab</button><div id="homeview"></div><div id="breakers"></div><p id="note"></p></aside>
+<aside><h3>Sandbox</h3><p id="link"></p><div id="breakers"></div><p id="note"></p><button id="home">Open the Home tab</button><div id="homeview"></div></aside>
 <script>
 const esc=(s)=>String(s).replace(/[&<>"']/g,(c)=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
 const md=(s)=>esc(s).replace(/&amp;lt;/g,'&lt;').replace(/&amp;gt;/g,'&gt;').replace(/&amp;amp;/g,'&amp;')
