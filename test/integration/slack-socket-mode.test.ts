@@ -6,9 +6,10 @@ import { loadConfig } from '../../src/config.js';
 import { type Running, startSlotwatch } from '../../src/main.js';
 import { clickPayload, slashPayload } from '../../src/sandbox/console-payloads.js';
 import { testBackend } from '../support/backend.js';
-import { ALICE, auditOf, BOB, CAROL, requestDoc } from '../support/bots.js';
+import { ALICE, auditOf, BOB, botEnv, CAROL, requestDoc, spawnBot, stopBot } from '../support/bots.js';
 import { deleteSlotsEverywhere } from '../support/break.js';
 import { startCluster, startNode, type TestCluster } from '../support/cluster.js';
+import { freePort } from '../support/free-port.js';
 import type { RedisBackend } from '../support/redis-backend.js';
 import { SlackRecorder } from '../support/slack-recorder.js';
 import { waitFor } from '../support/wait.js';
@@ -222,5 +223,30 @@ describe('the bot in Socket Mode, against the console playing Slack', () => {
     expect(gaps[0]).toBeGreaterThanOrEqual(500);
     expect(up.body.status).toBe('ready');
     expect(delivery).toMatchObject({ acked: true });
+  });
+
+  it('as its own process (dist/): opens its own socket, says ready, and on SIGTERM closes it and exits 0', async () => {
+    const port = await freePort();
+    const before = recorder.socketMode.connections;
+    const spawned = await spawnBot(
+      botEnv(cluster, recorder, queue.port, port, `${PREFIX}p`, { SLACK_APP_TOKEN: 'xapp-1-spawned' }),
+    );
+    try {
+      await waitFor('its socket', () => recorder.socketMode.connections === before + 1);
+      const ready = await waitFor('it to say ready', async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+        return response.status === 200 && response;
+      });
+      const began = Date.now();
+
+      await stopBot(spawned);
+
+      expect(ready.status).toBe(200);
+      expect(await spawned.exit).toBe(0);
+      expect(Date.now() - began).toBeLessThan(10_000);
+      await waitFor('its socket to close', () => recorder.socketMode.connections === before);
+    } finally {
+      await stopBot(spawned);
+    }
   });
 });
