@@ -57,6 +57,8 @@ export class SocketModeServer {
   )[] = [];
   /** apps.connections.open calls still to refuse with HTTP 503 (Infinity: until reset). */
   refuseOpens = 0;
+  /** App-level tokens answered with `invalid_auth` (revoked). */
+  readonly revoked = new Set<string>();
 
   constructor(
     private readonly baseUrl: () => string,
@@ -78,6 +80,7 @@ export class SocketModeServer {
     }
     const token = /^Bearer (xapp-\S+)$/.exec(authorization ?? '')?.[1];
     if (!token) return { status: 200, body: { ok: false, error: 'not_allowed_token_type' } };
+    if (this.revoked.has(token)) return { status: 200, body: { ok: false, error: 'invalid_auth' } };
     const ticket = randomUUID();
     this.tickets.set(ticket, { token });
     return {

@@ -3,6 +3,19 @@ import type { Logger } from 'pino';
 
 type SocketModeClient = SocketModeReceiver['client'];
 
+/** apps.connections.open errors no retry can fix (Slack's list, plus a token of the wrong kind). */
+const REFUSED_TOKEN = new Set([
+  'not_authed',
+  'invalid_auth',
+  'account_inactive',
+  'user_removed_from_team',
+  'team_disabled',
+  'not_allowed_token_type',
+]);
+
+const refusedToken = (error: unknown): boolean =>
+  REFUSED_TOKEN.has(String((error as { data?: { error?: unknown } } | undefined)?.data?.error));
+
 export interface SocketConnectionOptions {
   /** Delay before the second reconnect attempt (the first one after a drop is immediate). @defaultValue 1 s */
   readonly minDelayMs?: number;
@@ -49,10 +62,19 @@ export class SocketConnection {
     return this.up;
   }
 
-  /** The first connection: its failure (a bad app token, Slack unreachable) is the caller's. */
+  /**
+   * The first connection. A token Slack refuses fails the start; anything else (Slack or the network down) is
+   * retried in the background like a drop, and the caller starts not connected.
+   */
   async start(): Promise<void> {
     this.stopping = false;
-    await this.client.start();
+    try {
+      await this.client.start();
+    } catch (error) {
+      if (refusedToken(error)) throw error;
+      this.log.warn({ err: error }, 'slack socket not connected at start; retrying');
+      this.schedule();
+    }
   }
 
   async stop(): Promise<void> {

@@ -73,6 +73,16 @@ async function slash(text: string, user: string = CAROL) {
   return { delivery: sent.delivery, body: response.body as { text: string; blocks?: unknown[] } };
 }
 
+/** A bot of its own (no queue Redis) on the same console. */
+const secondBotConfig = (appToken: string) =>
+  loadConfig({
+    SLACK_BOT_TOKEN: 'xoxb-test',
+    SLACK_APP_TOKEN: appToken,
+    SLACK_API_URL: recorder.apiUrl,
+    CLUSTERS: `prod=${cluster.seeds.join(',')}`,
+    PORT: '0',
+  });
+
 const opens = () => recorder.requests.filter((r) => r.path === '/api/apps.connections.open');
 
 describe('the bot in Socket Mode, against the console playing Slack', () => {
@@ -223,6 +233,38 @@ describe('the bot in Socket Mode, against the console playing Slack', () => {
     expect(gaps[0]).toBeGreaterThanOrEqual(500);
     expect(up.body.status).toBe('ready');
     expect(delivery).toMatchObject({ acked: true });
+  });
+
+  it('starts while Slack refuses new sockets, not ready until Slack lets it in', async () => {
+    recorder.socketMode.refuseOpens = Number.POSITIVE_INFINITY;
+    const before = recorder.socketMode.opens.length;
+    let second: Running | undefined;
+    try {
+      second = await startSlotwatch(secondBotConfig('xapp-1-second'), pino({ level: 'silent' }));
+      const url = `http://127.0.0.1:${second.port}/readyz`;
+      const ready = async () => (await fetch(url)).status;
+      const whileRefused = await ready();
+      await waitFor(
+        'a few refused attempts',
+        () => recorder.socketMode.opens.slice(before).filter((o) => o.refused).length >= 2,
+      );
+
+      recorder.socketMode.refuseOpens = 0;
+
+      expect(whileRefused).toBe(503);
+      await waitFor('it to say ready', async () => (await ready()) === 200, { timeoutMs: 30_000 });
+    } finally {
+      recorder.socketMode.refuseOpens = 0;
+      await second?.stop();
+    }
+  });
+
+  it('refuses to start with an app token Slack rejects', async () => {
+    recorder.socketMode.revoked.add('xapp-1-revoked');
+
+    const started = startSlotwatch(secondBotConfig('xapp-1-revoked'), pino({ level: 'silent' }));
+
+    await expect(started).rejects.toMatchObject({ data: { error: 'invalid_auth' } });
   });
 
   it('as its own process (dist/): opens its own socket, says ready, and on SIGTERM closes it and exits 0', async () => {
