@@ -46,13 +46,15 @@ export class SocketModeServer {
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly tickets = new Map<string, Ticket>();
   private readonly sockets: WebSocket[] = [];
+  /** Each accepted socket's number, in order of connection. */
+  private readonly ids = new WeakMap<WebSocket, number>();
   private readonly waiting = new Map<string, (payload: Record<string, unknown>) => void>();
   private next = 0;
   /** Every apps.connections.open call, answered or refused. */
   readonly opens: { readonly at: number; readonly refused: boolean }[] = [];
   /** Every envelope sent and every ack received, in order. */
   readonly log: (
-    | { readonly kind: 'sent'; readonly envelope: Envelope; readonly at: number }
+    | { readonly kind: 'sent'; readonly envelope: Envelope; readonly connection: number; readonly at: number }
     | { readonly kind: 'ack'; readonly envelopeId: string; readonly at: number }
   )[] = [];
   /** apps.connections.open calls still to refuse with HTTP 503 (Infinity: until reset). */
@@ -108,6 +110,7 @@ export class SocketModeServer {
     });
     ws.on('close', () => this.forget(ws));
     ws.on('error', () => ws.terminate());
+    this.ids.set(ws, this.opens.length);
     this.sockets.push(ws);
     ws.send(
       JSON.stringify({
@@ -167,7 +170,7 @@ export class SocketModeServer {
         this.waiting.delete(envelope.envelope_id);
         resolve(payload);
       });
-      this.log.push({ kind: 'sent', envelope, at: Date.now() });
+      this.log.push({ kind: 'sent', envelope, connection: this.ids.get(socket) ?? 0, at: Date.now() });
       socket.send(JSON.stringify(envelope));
     });
   }

@@ -267,11 +267,11 @@ describe('the bot in Socket Mode, against the console playing Slack', () => {
     await expect(started).rejects.toMatchObject({ data: { error: 'invalid_auth' } });
   });
 
-  it('as its own process (dist/): opens its own socket, says ready, and on SIGTERM closes it and exits 0', async () => {
+  it('a second replica (its own process, from dist/) shares redeliveries and exits 0 on SIGTERM', async () => {
     const port = await freePort();
     const before = recorder.socketMode.connections;
     const spawned = await spawnBot(
-      botEnv(cluster, recorder, queue.port, port, `${PREFIX}p`, { SLACK_APP_TOKEN: 'xapp-1-spawned' }),
+      botEnv(cluster, recorder, queue.port, port, PREFIX, { SLACK_APP_TOKEN: 'xapp-1-spawned' }),
     );
     try {
       await waitFor('its socket', () => recorder.socketMode.connections === before + 1);
@@ -279,11 +279,27 @@ describe('the bot in Socket Mode, against the console playing Slack', () => {
         const response = await fetch(`http://127.0.0.1:${port}/readyz`);
         return response.status === 200 && response;
       });
+      const id = `replicas${++counter}`;
+      const payload = slashPayload('C1', CAROL, 'help', recorder.responseUrl(id));
+      // Round robin over the two sockets: the redelivery goes to the other replica.
+      const first = await recorder.socketMode.deliver('slash_commands', payload);
+      const again = await recorder.socketMode.deliver('slash_commands', payload, {
+        envelopeId: first.envelopeId,
+      });
+      await recorder.nextResponse(id);
+      await slash('help');
+      await slash('help');
       const began = Date.now();
 
       await stopBot(spawned);
 
       expect(ready.status).toBe(200);
+      const sentTo = recorder.socketMode.log.flatMap((e) =>
+        e.kind === 'sent' && e.envelope.envelope_id === first.envelopeId ? [e.connection] : [],
+      );
+      expect(new Set(sentTo).size).toBe(2);
+      expect([first.acked, again.acked]).toEqual([true, true]);
+      expect(recorder.responses(id)).toHaveLength(1);
       expect(await spawned.exit).toBe(0);
       expect(Date.now() - began).toBeLessThan(10_000);
       await waitFor('its socket to close', () => recorder.socketMode.connections === before);
