@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { Redis as RedisClient } from 'ioredis';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -28,7 +27,7 @@ beforeAll(async () => {
   recorder = new SlackRecorder({ mode: 'socket' });
   await recorder.start();
   [cluster, queue] = await Promise.all([startCluster(backend), startNode(backend, {})]);
-  queueClient = new RedisClient(queue.port, '127.0.0.1');
+  queueClient = new Redis(queue.port, '127.0.0.1');
   bot = await startSlotwatch(
     loadConfig({
       SLACK_BOT_TOKEN: 'xoxb-test',
