@@ -96,6 +96,22 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         await replica.redis.call('CLUSTER', 'RESET', 'SOFT');
         return `${replica.address} now knows only itself`;
       },
+      ...(slackMode === 'socket'
+        ? {
+            "Slack: cut the bot's socket for 5 s": async () => {
+              // Refuses apps.connections.open meanwhile, so the bot backs off and /readyz says not ready.
+              slack.socketMode.refuseOpens = Number.POSITIVE_INFINITY;
+              slack.socketMode.drop();
+              await new Promise((resolve) => setTimeout(resolve, 5000));
+              slack.socketMode.refuseOpens = 0;
+              return 'socket cut and Slack refused new ones for 5 s; the bot reconnects with backoff';
+            },
+            'Slack: ask the bot to reconnect (refresh)': async () => {
+              slack.socketMode.refresh();
+              return 'sent {"type":"disconnect","reason":"refresh_requested"}';
+            },
+          }
+        : {}),
     },
   });
   await slack.start(options.port ?? 0);

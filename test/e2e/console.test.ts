@@ -64,6 +64,12 @@ describe.each<SlackMode>(['socket', 'http'])(
 
       await as(page, 'U0REQUEST1');
       await page.getByText(mode === 'socket' ? 'Socket Mode: bot connected' : 'HTTP mode').waitFor();
+      if (mode === 'socket') {
+        // A dropped socket: the page shows the bot disconnected, then back once it has reconnected.
+        await page.getByRole('button', { name: "Slack: cut the bot's socket for 5 s" }).click();
+        await page.getByText('Socket Mode: bot not connected').waitFor();
+        await page.getByText('Socket Mode: bot connected').waitFor({ timeout: 30_000 });
+      }
       await page.getByRole('button', { name: 'Open the Home tab' }).click();
       await page.locator('#homeview', { hasText: 'Watched clusters' }).waitFor({ timeout: 20_000 });
       await send(page, '/redis status');
