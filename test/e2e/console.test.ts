@@ -71,7 +71,7 @@ describe.each<SlackMode>(['socket', 'http'])(
         await page.getByText('Socket Mode: bot connected').waitFor({ timeout: 30_000 });
       }
       await page.getByRole('button', { name: 'Open the Home tab' }).click();
-      await page.locator('#homeview', { hasText: 'Watched clusters' }).waitFor({ timeout: 20_000 });
+      await page.locator('#homeview', { hasText: 'Clusters (1)' }).waitFor({ timeout: 20_000 });
       await send(page, '/redis status');
       await page.getByText('16384/16384 slots covered').first().waitFor({ timeout: 20_000 });
       await page.screenshot({ path: shot('1-status') });

@@ -110,7 +110,7 @@ describe('the bot in Socket Mode, against the console playing Slack', () => {
     const home = await waitFor('the home view', () => recorder.state.homes.get(ALICE));
 
     expect(sent.delivery).toMatchObject({ acked: true, attempts: 1 });
-    expect(JSON.stringify(home)).toContain('`prod` (default)');
+    expect(JSON.stringify(home)).toContain('*prod*');
   });
 
   it('runs a redelivered slash command once', async () => {
