@@ -19,6 +19,7 @@ import { Approvers } from './slack/approvers.js';
 import { registerCommands } from './slack/commands.js';
 import { InFlight } from './slack/in-flight.js';
 import { slackIncidentPoster } from './slack/incident-poster.js';
+import { ignoreRedeliveries } from './slack/redeliveries.js';
 import { registerRepairActions } from './slack/repair-handlers.js';
 import { slackNotifier } from './slack/repair-notifier.js';
 
@@ -155,6 +156,7 @@ async function start(
             .catch(() => 'OK')) === null
         : false,
   };
+  if (config.slack.mode === 'socket') ignoreRedeliveries(slack.app, repair.replayed, log);
   registerCommands(slack.app, { config, log, metrics, diagnose, inFlight, repair, incidents });
   registerRepairActions(slack.app, repair);
   registerAppHome(slack.app, {

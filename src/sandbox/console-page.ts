@@ -13,12 +13,12 @@ aside button{display:block;width:100%;margin:4px 0;padding:6px;border:0;border-r
 .actions button{margin:4px 6px 4px 0;padding:4px 10px;border:1px solid #bbb;border-radius:4px;background:#fff;cursor:pointer}
 .actions button.primary{background:#007a5a;color:#fff}.actions button.danger{background:#e01e5a;color:#fff}
 form{position:sticky;bottom:0;background:#fff;padding:8px 0;display:flex;gap:6px}input{flex:1;padding:8px}
-img{max-width:360px;border:1px solid #ddd}
+img{max-width:360px;border:1px solid #ddd}#homeview{font-size:12px}
 @media (max-width:600px){body{display:block;height:auto}main{overflow:visible;padding:8px}img{max-width:100%}}
 </style></head><body>
 <main><div id="messages"></div>
 <form id="send"><select id="user"></select><input id="text" placeholder="/redis status" value="/redis status"><button>Send</button></form></main>
-<aside><h3>Sandbox</h3><div id="breakers"></div><p id="note"></p></aside>
+<aside><h3>Sandbox</h3><p id="link"></p><div id="breakers"></div><p id="note"></p><button id="home">Open the Home tab</button><div id="homeview"></div></aside>
 <script>
 const esc=(s)=>String(s).replace(/[&<>"']/g,(c)=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
 const md=(s)=>esc(s).replace(/&amp;lt;/g,'&lt;').replace(/&amp;gt;/g,'&gt;').replace(/&amp;amp;/g,'&amp;')
@@ -55,16 +55,20 @@ async function refresh(){
   const top=s.messages.filter((m)=>!m.threadTs&&(!m.ephemeralTo||m.ephemeralTo===me));
   const html=top.map((m)=>render(m)+s.messages.filter((r)=>r.threadTs===m.ts).map((r)=>'<div class="thread">'+render(r)+'</div>').join('')).join('');
   if(html!==last){last=html;document.getElementById('messages').innerHTML=html;}
+  document.getElementById('link').textContent=s.mode==='socket'?'Socket Mode: '+(s.connections?'bot connected':'bot not connected'):'HTTP mode';
+  const home=s.homes[me];document.getElementById('homeview').innerHTML=home?(home.blocks||[]).map((b)=>block(b,{ts:''})).join(''):'';
 }
+const sent=(r)=>{if(r.status!==200)document.getElementById('note').textContent='Slack: the bot did not answer in 3 s ('+r.status+')';};
 document.addEventListener('click',async(e)=>{
   const t=e.target;
   if(t.dataset.action){if(t.dataset.confirm&&!confirm(t.dataset.confirm))return;
-    await fetch('/console/click',{method:'POST',body:JSON.stringify({user:document.getElementById('user').value,actionId:t.dataset.action,value:t.dataset.value,ts:t.dataset.ts})});}
+    sent(await (await fetch('/console/click',{method:'POST',body:JSON.stringify({user:document.getElementById('user').value,actionId:t.dataset.action,value:t.dataset.value,ts:t.dataset.ts})})).json());}
+  if(t.id==='home')sent(await (await fetch('/console/home',{method:'POST',body:JSON.stringify({user:document.getElementById('user').value})})).json());
   if(t.dataset.break){document.getElementById('note').textContent='running '+t.dataset.break+'…';
     const r=await (await fetch('/console/break/'+t.dataset.break,{method:'POST'})).json();document.getElementById('note').textContent=r.done||r.error;}
 });
 document.getElementById('send').addEventListener('submit',async(e)=>{e.preventDefault();
   const v=document.getElementById('text').value.replace(/^\\/redis\\s*/,'');
-  await fetch('/console/slash',{method:'POST',body:JSON.stringify({user:document.getElementById('user').value,text:v})});});
+  sent(await (await fetch('/console/slash',{method:'POST',body:JSON.stringify({user:document.getElementById('user').value,text:v})})).json());});
 setInterval(refresh,500);refresh();
 </script></body></html>`;

@@ -1,7 +1,17 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { CONSOLE_HTML } from './console-page.js';
+import { clickPayload, homeOpenedPayload, slashPayload } from './console-payloads.js';
+import { type Delivery, type EnvelopeType, SocketModeServer } from './console-socket.js';
 import { ConsoleState } from './console-state.js';
+
+const FORM = 'application/x-www-form-urlencoded';
+
+/** What the bot answered: the HTTP status, or in Socket Mode 200 once acked (504 when never acked). */
+export interface Sent {
+  readonly status: number;
+  readonly delivery?: Delivery;
+}
 
 /** One request the bot made to "Slack" (Web API call, response_url post or file upload). */
 export interface RecordedRequest {
@@ -13,6 +23,8 @@ export interface RecordedRequest {
 }
 
 export interface ConsoleOptions {
+  /** How slash commands, clicks and events reach the bot. @defaultValue 'http' */
+  readonly mode?: 'http' | 'socket';
   readonly signingSecret: string;
   /** Where the bot listens: http://127.0.0.1:PORT */
   readonly botUrl: () => string;
@@ -68,6 +80,8 @@ export class SlackConsole {
   readonly state = new ConsoleState();
   /** Every call the bot made, in order (what tests assert on). */
   readonly requests: RecordedRequest[] = [];
+  /** Slack's Socket Mode side: apps.connections.open and the sockets it hands out. */
+  readonly socketMode = new SocketModeServer(() => this.url);
   private server: Server | undefined;
   port = 0;
 
@@ -85,50 +99,50 @@ export class SlackConsole {
     this.server = createServer((req, res) => {
       this.route(req, res).catch((error: unknown) => json(res, 500, { ok: false, error: String(error) }));
     });
+    this.server.on('upgrade', (req, socket, head: Buffer) => this.socketMode.upgrade(req, socket, head));
     await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', () => resolve()));
     const address = this.server?.address();
     this.port = typeof address === 'object' && address ? address.port : 0;
   }
 
   async stop(): Promise<void> {
+    this.socketMode.close();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()));
   }
 
-  private sign(body: string): Record<string, string> {
+  private sign(body: string, contentType: string): Record<string, string> {
     const timestamp = Math.floor(Date.now() / 1000);
     const signature = `v0=${createHmac('sha256', this.options.signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
     return {
       'x-slack-request-timestamp': String(timestamp),
       'x-slack-signature': signature,
-      'content-type': 'application/x-www-form-urlencoded',
+      'content-type': contentType,
     };
   }
 
-  private async toBot(body: string): Promise<number> {
+  /** HTTP mode: a signed POST to the bot's /slack/events. Socket Mode: an envelope on its socket. */
+  private async toBot(type: EnvelopeType, payload: Record<string, unknown>): Promise<Sent> {
+    if (this.options.mode === 'socket') {
+      const delivery = await this.socketMode.deliver(type, payload);
+      return { status: delivery.acked ? 200 : 504, delivery };
+    }
+    const [body, contentType] =
+      type === 'events_api'
+        ? [JSON.stringify(payload), 'application/json']
+        : type === 'interactive'
+          ? [new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), FORM]
+          : [new URLSearchParams(payload as Record<string, string>).toString(), FORM];
     const response = await fetch(`${this.options.botUrl()}/slack/events`, {
       method: 'POST',
-      headers: this.sign(body),
+      headers: this.sign(body, contentType),
       body,
     });
-    return response.status;
+    return { status: response.status };
   }
 
-  /** Sends `/redis <text>` as `user`, like Slack does. */
-  async slash(user: string, text: string): Promise<number> {
-    const responseUrl = `http://127.0.0.1:${this.port}/respond/${user}/${randomUUID()}`;
-    const body = new URLSearchParams({
-      team_id: 'T1',
-      channel_id: this.options.channel,
-      channel_name: 'incidents',
-      user_id: user,
-      user_name: user,
-      command: '/redis',
-      text,
-      api_app_id: 'A1',
-      response_url: responseUrl,
-      trigger_id: randomUUID(),
-    }).toString();
+  /** Sends `/redis <text>` as `user`, like Slack does; an ack that carries a message shows it. */
+  async slash(user: string, text: string, responseUrl?: string): Promise<Sent> {
     this.state.add({
       channel: this.options.channel,
       threadTs: null,
@@ -137,26 +151,39 @@ export class SlackConsole {
       user,
       ephemeralTo: null,
     });
-    return this.toBot(body);
+    const url = responseUrl ?? `http://127.0.0.1:${this.port}/respond/${user}/${randomUUID()}`;
+    const sent = await this.toBot('slash_commands', slashPayload(this.options.channel, user, text, url));
+    const answer = sent.delivery?.payload as { text?: string; blocks?: unknown[]; response_type?: string };
+    if (answer?.text || answer?.blocks)
+      this.state.add({
+        channel: this.options.channel,
+        threadTs: null,
+        text: answer.text ?? '',
+        blocks: answer.blocks ?? [],
+        user: 'slotwatch',
+        ephemeralTo: answer.response_type === 'in_channel' ? null : user,
+      });
+    return sent;
   }
 
   /** Clicks a button of a message as `user`. */
-  async click(user: string, actionId: string, value: string, messageTs: string): Promise<number> {
-    const payload = {
-      type: 'block_actions',
-      user: { id: user, username: user, team_id: 'T1' },
-      api_app_id: 'A1',
-      team: { id: 'T1' },
-      container: { type: 'message', message_ts: messageTs, channel_id: this.options.channel },
-      trigger_id: randomUUID(),
-      channel: { id: this.options.channel },
-      message: { ts: messageTs, text: '' },
-      response_url: `http://127.0.0.1:${this.port}/respond/${user}/${randomUUID()}`,
-      actions: [
-        { type: 'button', action_id: actionId, block_id: 'b', value, action_ts: `${Date.now() / 1000}` },
-      ],
-    };
-    return this.toBot(new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
+  async click(
+    user: string,
+    actionId: string,
+    value: string,
+    messageTs: string,
+    responseUrl?: string,
+  ): Promise<Sent> {
+    const url = responseUrl ?? `http://127.0.0.1:${this.port}/respond/${user}/${randomUUID()}`;
+    return this.toBot(
+      'interactive',
+      clickPayload({ channel: this.options.channel, user, actionId, value, messageTs, responseUrl: url }),
+    );
+  }
+
+  /** `user` opens the app's Home tab (an Events API event); the bot answers with views.publish. */
+  async home(user: string): Promise<Sent> {
+    return this.toBot('events_api', homeOpenedPayload(user));
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -184,11 +211,14 @@ export class SlackConsole {
         channel: this.options.channel,
         breakers: Object.keys(this.options.breakers ?? {}),
         messages: this.state.messages,
+        homes: Object.fromEntries(this.state.homes),
+        mode: this.options.mode ?? 'http',
+        connections: this.socketMode.connections,
       });
     }
     if (url.pathname === '/console/slash' && req.method === 'POST') {
       const { user, text } = JSON.parse(raw) as { user: string; text: string };
-      return json(res, 200, { status: await this.slash(user, text) });
+      return json(res, 200, { status: (await this.slash(user, text)).status });
     }
     if (url.pathname === '/console/click' && req.method === 'POST') {
       const { user, actionId, value, ts } = JSON.parse(raw) as {
@@ -197,7 +227,11 @@ export class SlackConsole {
         value: string;
         ts: string;
       };
-      return json(res, 200, { status: await this.click(user, actionId, value, ts) });
+      return json(res, 200, { status: (await this.click(user, actionId, value, ts)).status });
+    }
+    if (url.pathname === '/console/home' && req.method === 'POST') {
+      const { user } = JSON.parse(raw) as { user: string };
+      return json(res, 200, { status: (await this.home(user)).status });
     }
     if (url.pathname.startsWith('/console/break/') && req.method === 'POST') {
       const breaker =
@@ -230,6 +264,10 @@ export class SlackConsole {
         ephemeralTo: body.response_type === 'in_channel' ? null : user,
       });
       return json(res, 200, { ok: true });
+    }
+    if (url.pathname === '/api/apps.connections.open') {
+      const opened = this.socketMode.open(req.headers.authorization);
+      return json(res, opened.status, opened.body);
     }
     if (url.pathname.startsWith('/api/'))
       return json(res, 200, this.api(url.pathname.slice(5), parseBody(req, raw)));
@@ -266,6 +304,7 @@ export class SlackConsole {
       case 'views.publish': {
         if (typeof body.user_id !== 'string') return { ok: false, error: 'invalid_arguments' };
         const view = typeof body.view === 'string' ? JSON.parse(body.view) : body.view;
+        this.state.homes.set(body.user_id, view);
         return { ok: true, view: { id: 'V1', ...(view as object) } };
       }
       case 'usergroups.users.list': {

@@ -15,6 +15,8 @@ export interface ConsoleMessage {
 export class ConsoleState {
   readonly messages: ConsoleMessage[] = [];
   readonly files = new Map<string, Buffer>();
+  /** The Home tab view the bot last published for each user. */
+  readonly homes = new Map<string, unknown>();
   private seq = 0;
 
   add(message: Omit<ConsoleMessage, 'id' | 'ts' | 'at' | 'files'> & { files?: string[] }): ConsoleMessage {

@@ -35,10 +35,19 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
-/** A 6-node cluster, a queue Redis, the bot in HTTP mode and a local Slack console, all on this machine. */
-export async function startSandbox(
-  options: { port?: number; logLevel?: string; say?: (text: string) => void } = {},
-): Promise<Sandbox> {
+export type SlackMode = 'socket' | 'http';
+
+export interface SandboxOptions {
+  readonly port?: number;
+  readonly logLevel?: string;
+  readonly say?: (text: string) => void;
+  /** How the bot talks to the console: Socket Mode (as most internal bots run) or signed HTTP. @defaultValue 'socket' */
+  readonly slackMode?: SlackMode;
+}
+
+/** A 6-node cluster, a queue Redis, the bot (Socket Mode or HTTP) and a local Slack console, all on this machine. */
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const slackMode = options.slackMode ?? 'socket';
   const say = options.say ?? (() => {});
   const backend = await chooseBackend();
   if (backend.name === 'local redis-server' && !haveRedis()) {
@@ -52,6 +61,7 @@ export async function startSandbox(
   await seedData(cluster, [10, 20, 6000, 12000], 2000);
   let botUrl = '';
   const slack = new SlackConsole({
+    mode: slackMode,
     signingSecret: SECRET,
     botUrl: () => botUrl,
     channel: 'C0INCIDENT',
@@ -86,12 +96,28 @@ export async function startSandbox(
         await replica.redis.call('CLUSTER', 'RESET', 'SOFT');
         return `${replica.address} now knows only itself`;
       },
+      ...(slackMode === 'socket'
+        ? {
+            "Slack: cut the bot's socket for 5 s": async () => {
+              // Refuses apps.connections.open meanwhile, so the bot backs off and /readyz says not ready.
+              slack.socketMode.refuseOpens = Number.POSITIVE_INFINITY;
+              slack.socketMode.drop();
+              await new Promise((resolve) => setTimeout(resolve, 5000));
+              slack.socketMode.refuseOpens = 0;
+              return 'socket cut and Slack refused new ones for 5 s; the bot reconnects with backoff';
+            },
+            'Slack: ask the bot to reconnect (refresh)': async () => {
+              slack.socketMode.refresh();
+              return 'sent {"type":"disconnect","reason":"refresh_requested"}';
+            },
+          }
+        : {}),
     },
   });
   await slack.start(options.port ?? 0);
   const config = loadConfig({
     SLACK_BOT_TOKEN: 'xoxb-sandbox',
-    SLACK_SIGNING_SECRET: SECRET,
+    ...(slackMode === 'socket' ? { SLACK_APP_TOKEN: 'xapp-sandbox' } : { SLACK_SIGNING_SECRET: SECRET }),
     SLACK_API_URL: slack.apiUrl,
     CLUSTERS: `sandbox=${cluster.nodes.map((n) => n.address).join(',')}`,
     // A name, as in .env.example: the bot must use the ID Slack answers with for edits and uploads.
@@ -119,22 +145,28 @@ export async function startSandbox(
   };
 }
 
-/** `npm run sandbox`: prints one URL; Ctrl-C stops everything it started. */
+/** `npm run sandbox [-- --http]`: prints one URL; Ctrl-C stops everything it started. */
 async function main(): Promise<void> {
   const say = (text: string) => process.stdout.write(text);
+  const mode = process.argv.includes('--http') ? 'http' : (process.env.SANDBOX_SLACK_MODE ?? 'socket');
+  if (mode !== 'socket' && mode !== 'http') {
+    process.stderr.write(`sandbox: SANDBOX_SLACK_MODE must be socket or http, not "${mode}"\n`);
+    process.exit(2);
+  }
   let sandbox: Sandbox;
   try {
     sandbox = await startSandbox({
       port: Number(process.env.SANDBOX_PORT ?? 0),
       logLevel: process.env.LOG_LEVEL ?? 'warn',
       say,
+      slackMode: mode,
     });
   } catch (error) {
     process.stderr.write(`sandbox: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(2);
   }
   say(
-    `\nSlotwatch sandbox ready: open ${sandbox.url}\n(Ctrl-C stops the bot, the console and every Redis it started)\n`,
+    `\nSlotwatch sandbox ready (Slack ${mode === 'socket' ? 'Socket Mode' : 'HTTP mode'}): open ${sandbox.url}\n(Ctrl-C stops the bot, the console and every Redis it started)\n`,
   );
   let stopping = false;
   const stop = async () => {

@@ -1,8 +1,9 @@
 import type { RequestListener } from 'node:http';
-import { App, HTTPReceiver } from '@slack/bolt';
+import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { boltLogger } from './bolt-logger.js';
+import { SocketConnection } from './socket-connection.js';
 
 export interface SlackApp {
   readonly app: App;
@@ -18,12 +19,18 @@ export interface SlackApp {
 export async function createSlackApp(config: Config, log: Logger): Promise<SlackApp> {
   const logger = boltLogger(log.child({ component: 'slack' }));
   const clientOptions = config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {};
-  let connected = false;
   if (config.slack.mode === 'socket') {
+    const receiver = new SocketModeReceiver({
+      appToken: config.slack.appToken ?? '',
+      logger,
+      // SocketConnection reconnects, with backoff; the client's own retries would hide a Slack outage.
+      autoReconnectEnabled: false,
+      installerOptions: { clientOptions: { ...clientOptions, retryConfig: { retries: 0 }, timeout: 10_000 } },
+    });
+    const socket = new SocketConnection(receiver.client, log.child({ component: 'slack-socket' }));
     const app = new App({
       token: config.slack.botToken,
-      appToken: config.slack.appToken ?? '',
-      socketMode: true,
+      receiver,
       logger,
       clientOptions,
       deferInitialization: true,
@@ -31,15 +38,9 @@ export async function createSlackApp(config: Config, log: Logger): Promise<Slack
     await app.init();
     return {
       app,
-      start: async () => {
-        await app.start();
-        connected = true;
-      },
-      stop: async () => {
-        connected = false;
-        await app.stop();
-      },
-      connected: () => connected,
+      start: () => socket.start(),
+      stop: () => socket.stop(),
+      connected: () => socket.connected,
     };
   }
   const receiver = new HTTPReceiver({
@@ -56,7 +57,7 @@ export async function createSlackApp(config: Config, log: Logger): Promise<Slack
     deferInitialization: true,
   });
   await app.init();
-  connected = true;
+  let connected = true;
   return {
     app,
     requestListener: receiver.requestListener,

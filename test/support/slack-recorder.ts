@@ -12,6 +12,8 @@ export class SlackRecorder extends SlackConsole {
     options: {
       userGroups?: Readonly<Record<string, readonly string[]>>;
       channelNames?: Readonly<Record<string, string>>;
+      /** 'socket': also plays Slack's Socket Mode side (apps.connections.open, envelopes, acks). */
+      mode?: 'http' | 'socket';
     } = {},
   ) {
     super({ signingSecret: 'unused', botUrl: () => '', channel: 'C1', users: [], ...options });
