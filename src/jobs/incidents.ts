@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Signal } from '../alerts/payloads.js';
+import { mergeAlerts } from '../alerts/context.js';
+import type { AlertContext, Signal } from '../alerts/payloads.js';
 import type { DiagnoseCluster } from '../cluster-probe.js';
 import type { ClusterConfig } from '../config.js';
 import type { Report } from '../core/report.js';
@@ -13,6 +15,14 @@ export interface IncidentTransition {
   readonly to: string;
   readonly direction: 'worse' | 'better' | 'changed';
 }
+
+/** The first slot and last slot of a signature entry like `gap 0-5460 owner-failed`, or null for other entries. */
+const gapRange = (entry: string): { start: number; end: number; reason: string } | null => {
+  const m = /^gap (\d+)(?:-(\d+))? (\S+)$/.exec(entry);
+  if (!m) return null;
+  const start = Number(m[1]);
+  return { start, end: m[2] === undefined ? start : Number(m[2]), reason: m[3] ?? '' };
+};
 
 /** What changed in an open incident, and the signal that made the bot look. */
 export interface IncidentChange {
@@ -36,6 +46,8 @@ export interface IncidentView {
   readonly openedAt: number;
   readonly now: number;
   readonly owner: IncidentOwner | null;
+  /** The alerts seen for this incident, newest first (firing or resolved since). */
+  readonly alerts: readonly AlertContext[];
   /** Set once the cluster has been healthy twice in a row. */
   readonly recoveredAfterMinutes: number | null;
 }
@@ -46,8 +58,21 @@ export interface IncidentPoster {
   open(channel: string, view: IncidentView): Promise<{ ts: string; channel: string } | null>;
   /** Edits the top message to the current view. */
   update(channel: string, ts: string, view: IncidentView): Promise<void>;
-  reply(channel: string, ts: string, change: IncidentChange): Promise<void>;
+  /** Draws the slot map again into the thread (the gaps changed since the last one). */
+  slotMap(channel: string, ts: string, view: IncidentView): Promise<void>;
+  /** Tells the thread what changed; `view` is where things stand now. */
+  reply(channel: string, ts: string, change: IncidentChange, view: IncidentView): Promise<void>;
   recovered(channel: string, ts: string, view: IncidentView): Promise<void>;
+  /** An alert fired while the cluster looks healthy: a short post saying so. */
+  healthyAlert(channel: string, view: HealthyAlertView): Promise<void>;
+}
+
+/** What the short "alert fired but the cluster looks healthy" post shows. */
+export interface HealthyAlertView {
+  readonly cluster: string;
+  readonly report: Report;
+  readonly alerts: readonly AlertContext[];
+  readonly trigger: Signal;
 }
 
 interface Incident {
@@ -59,6 +84,10 @@ interface Incident {
   readonly signature: readonly string[];
   /** What the top message shows, to edit it only when that changes. */
   readonly shown?: string;
+  /** The alerts seen for it, newest first. */
+  readonly alerts?: readonly AlertContext[];
+  /** The gaps and stuck slots the last slot map showed, to draw it again when they change. */
+  readonly mapped?: string;
   readonly healthyTicks: number;
 }
 
@@ -106,10 +135,12 @@ export function diffSignatures(
   const added = after.filter((s) => !before.includes(s));
   const gone = before.filter((s) => !after.includes(s));
   const changed: IncidentTransition[] = [];
+  const paired = new Set<string>();
   for (const entry of added) {
     const now = split(entry);
-    const old = gone.find((g) => split(g).subject === now.subject);
+    const old = gone.find((g) => !paired.has(g) && split(g).subject === now.subject);
     if (!old) continue;
+    paired.add(old).add(entry);
     const from = split(old).state;
     const delta = (BADNESS[now.state] ?? 1) - (BADNESS[from] ?? 1);
     changed.push({
@@ -119,18 +150,52 @@ export function diffSignatures(
       direction: delta > 0 ? 'worse' : delta < 0 ? 'better' : 'changed',
     });
   }
-  const moved = new Set(changed.map((c) => c.subject));
+  // A gap that grew, shrank or moved is the same gap: one transition, never "new" plus "cleared".
+  for (const entry of added.filter((a) => !paired.has(a))) {
+    const now = gapRange(entry);
+    if (!now) continue;
+    const old = gone.find((g) => {
+      const was = gapRange(g);
+      return !paired.has(g) && was !== null && was.start <= now.end && now.start <= was.end;
+    });
+    const was = old ? gapRange(old) : null;
+    if (!old || !was) continue;
+    paired.add(old).add(entry);
+    const size = now.end - now.start - (was.end - was.start);
+    const delta = size !== 0 ? size : (BADNESS[now.reason] ?? 1) - (BADNESS[was.reason] ?? 1);
+    changed.push({
+      subject: 'gap',
+      from: old.slice('gap '.length),
+      to: entry.slice('gap '.length),
+      direction: delta > 0 ? 'worse' : delta < 0 ? 'better' : 'changed',
+    });
+  }
   return {
-    added: added.filter((s) => !moved.has(split(s).subject)),
-    gone: gone.filter((s) => !moved.has(split(s).subject)),
+    added: added.filter((s) => !paired.has(s)),
+    gone: gone.filter((s) => !paired.has(s)),
     changed,
   };
 }
 
-/** The parts of a report the top message shows: when these change, the message is edited. */
-export function shownOf(report: Report | null, problem: string): string {
-  if (!report) return `unreachable ${problem}`;
+/** The gaps and stuck slots a slot map shows: when these change, the map is drawn again. */
+export function mappedOf(report: Report | null): string {
+  if (!report) return '';
   return JSON.stringify([
+    report.slots.gaps.map((g) => `${g.start}-${g.end} ${g.reason}`),
+    report.openSlots.filter((o) => !o.live).map((o) => `${o.slot} ${o.state}`),
+  ]);
+}
+
+/** The parts of a report the top message shows: when these change, the message is edited. */
+export function shownOf(
+  report: Report | null,
+  problem: string,
+  alerts: readonly AlertContext[] = [],
+): string {
+  const seen = alerts.map((a) => `${a.name} ${a.status}`);
+  if (!report) return JSON.stringify([`unreachable ${problem}`, seen]);
+  return JSON.stringify([
+    seen,
     signatureOf(report, problem),
     report.slots.covered,
     report.findings.map((f) => `${f.severity} ${f.code} ${[...f.nodes].sort().join(',')}`).sort(),
@@ -139,6 +204,9 @@ export function shownOf(report: Report | null, problem: string): string {
 
 const healthy = (report: Report | null) =>
   report !== null && report.state === 'ok' && report.slots.uncovered === 0;
+
+/** How long one alert name on one healthy cluster stays answered by its one "looks healthy" post. */
+export const HEALTHY_ALERT_WINDOW_MS = 30 * 60_000;
 
 export interface IncidentOptions {
   readonly redis: Redis;
@@ -156,6 +224,8 @@ export interface IncidentOptions {
     detail: string;
   }) => Promise<void>;
   readonly now?: () => number;
+  /** One "alert fired, cluster looks healthy" post per alert name and cluster in this window; @defaultValue 30 min. */
+  readonly healthyAlertWindowMs?: number;
 }
 
 export type AcknowledgeResult =
@@ -223,7 +293,7 @@ export class IncidentService {
       await this.options.poster.update(
         incident.channel,
         incident.ts,
-        await this.view(cluster, incident.openedAt, report, problem, trigger),
+        await this.view(cluster, incident, report, problem, trigger),
       );
     }
     return { result: 'acknowledged', previous };
@@ -231,7 +301,7 @@ export class IncidentService {
 
   private async view(
     cluster: string,
-    openedAt: number,
+    incident: Pick<Incident, 'openedAt' | 'alerts'>,
     report: Report | null,
     problem: string,
     trigger: Signal,
@@ -242,9 +312,10 @@ export class IncidentService {
       report,
       problem,
       trigger,
-      openedAt,
+      openedAt: incident.openedAt,
       now: this.now(),
       owner: await this.owner(cluster),
+      alerts: incident.alerts ?? [],
       recoveredAfterMinutes,
     };
   }
@@ -252,6 +323,23 @@ export class IncidentService {
   async current(cluster: string): Promise<Incident | null> {
     const raw = await this.options.redis.get(this.key(cluster));
     return raw ? (JSON.parse(raw) as Incident) : null;
+  }
+
+  /**
+   * The firing alerts of `signal` not yet answered with a "looks healthy" post in the window (one SET NX per
+   * alert name, so replicas and a storm agree on one post).
+   */
+  private async unansweredAlerts(cluster: string, signal: Signal): Promise<AlertContext[]> {
+    const firing = (signal.alerts ?? []).filter((a) => a.status === 'firing');
+    const window = this.options.healthyAlertWindowMs ?? HEALTHY_ALERT_WINDOW_MS;
+    const fresh: AlertContext[] = [];
+    for (const alert of firing) {
+      const name = createHash('sha256').update(alert.name).digest('hex').slice(0, 32);
+      const key = `${this.options.prefix}:healthy-alert:${cluster}:${name}`;
+      if ((await this.options.redis.set(key, String(this.now()), 'PX', window, 'NX')) === 'OK')
+        fresh.push(alert);
+    }
+    return fresh;
   }
 
   /** Looks at the cluster because of `signal`; posts only when that tells people something new. */
@@ -270,14 +358,26 @@ export class IncidentService {
       return;
     }
     const signature = signatureOf(report, problem);
-    const shown = shownOf(report, problem);
     if (!incident) {
-      if (healthy(report)) return;
+      if (healthy(report) && report) {
+        const alerts = signal.status === 'firing' ? await this.unansweredAlerts(cluster.name, signal) : [];
+        if (alerts.length > 0) {
+          await this.options.poster.healthyAlert(channel, {
+            cluster: cluster.name,
+            report,
+            alerts,
+            trigger: signal,
+          });
+          log.info({ alerts: alerts.map((a) => a.name) }, 'alert fired on a healthy cluster');
+        }
+        return;
+      }
       const openedAt = this.now();
+      const alerts = mergeAlerts([], signal.alerts ?? []);
       await this.options.redis.del(this.ownerKey(cluster.name));
       const posted = await this.options.poster.open(
         channel,
-        await this.view(cluster.name, openedAt, report, problem, signal),
+        await this.view(cluster.name, { openedAt, alerts }, report, problem, signal),
       );
       const opened: Incident = {
         openedAt,
@@ -285,19 +385,24 @@ export class IncidentService {
         channel: posted?.channel ?? channel,
         ts: posted?.ts ?? null,
         signature,
-        shown,
+        shown: shownOf(report, problem, alerts),
+        alerts,
+        mapped: mappedOf(report),
         healthyTicks: 0,
       };
       await this.options.redis.set(this.key(cluster.name), JSON.stringify(opened));
       log.info({ ts: opened.ts, signal: signal.summary }, 'incident opened');
       return;
     }
+    const alerts = mergeAlerts(incident.alerts ?? [], signal.alerts ?? []);
+    const seen: Incident = { ...incident, alerts };
+    const trigger = incident.trigger ?? signal;
     if (healthy(report) && report) {
       const ticks = incident.healthyTicks + 1;
       if (ticks < 2) {
         await this.options.redis.set(
           this.key(cluster.name),
-          JSON.stringify({ ...incident, healthyTicks: ticks, signature }),
+          JSON.stringify({ ...seen, healthyTicks: ticks, signature }),
         );
         return;
       }
@@ -306,33 +411,26 @@ export class IncidentService {
         await this.options.poster.recovered(
           incident.channel,
           incident.ts,
-          await this.view(
-            cluster.name,
-            incident.openedAt,
-            report,
-            problem,
-            incident.trigger ?? signal,
-            minutes,
-          ),
+          await this.view(cluster.name, seen, report, problem, trigger, minutes),
         );
       await this.options.redis.del(this.key(cluster.name), this.ownerKey(cluster.name));
       log.info({ minutes }, 'incident closed');
       return;
     }
     const change = diffSignatures(incident.signature, signature);
+    const shown = shownOf(report, problem, alerts);
+    const mapped = mappedOf(report);
     if (incident.ts) {
+      const view = await this.view(cluster.name, seen, report, problem, trigger);
+      if (shown !== incident.shown) await this.options.poster.update(incident.channel, incident.ts, view);
       if (change.added.length + change.gone.length + change.changed.length > 0)
-        await this.options.poster.reply(incident.channel, incident.ts, { trigger: signal, ...change });
-      if (shown !== incident.shown)
-        await this.options.poster.update(
-          incident.channel,
-          incident.ts,
-          await this.view(cluster.name, incident.openedAt, report, problem, incident.trigger ?? signal),
-        );
+        await this.options.poster.reply(incident.channel, incident.ts, { trigger: signal, ...change }, view);
+      if (report && report.slots.gaps.length + report.openSlots.length > 0 && mapped !== incident.mapped)
+        await this.options.poster.slotMap(incident.channel, incident.ts, view);
     }
     await this.options.redis.set(
       this.key(cluster.name),
-      JSON.stringify({ ...incident, signature, shown, healthyTicks: 0 }),
+      JSON.stringify({ ...seen, signature, shown, mapped, healthyTicks: 0 }),
     );
   }
 }

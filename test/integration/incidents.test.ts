@@ -61,6 +61,12 @@ function scripted(states: Report[]) {
     recovered: async (channel, _ts, view) => {
       calls.push(`recovered ${view.cluster} ${channel} ${view.recoveredAfterMinutes}`);
     },
+    slotMap: async (_channel, _ts, view) => {
+      calls.push(`map ${view.report?.slots.gaps.map((g) => `${g.start}-${g.end} ${g.reason}`).join(',')}`);
+    },
+    healthyAlert: async (_channel, view) => {
+      calls.push(`healthy ${view.cluster} ${view.alerts.map((a) => a.name).join(',')}`);
+    },
   };
   return { calls, diagnose, poster };
 }
@@ -118,8 +124,9 @@ describe('IncidentService', () => {
     for (let i = 0; i < 9; i++) await incidents.handle(tick);
     expect(calls).toEqual([
       'open prod',
-      'reply • new: gap 0-199 owner-failed • cleared: gap 0-99 owner-failed',
       'update #prod-incidents-id 200 down',
+      'reply • worse: gap 0-99 owner-failed → 0-199 owner-failed',
+      'map 0-199 owner-failed',
       'reply • new: gap 0-199 owner-failed',
       'recovered prod #prod-incidents-id 1',
     ]);
@@ -134,8 +141,9 @@ describe('IncidentService', () => {
 
     expect(calls).toEqual([
       'open prod',
-      'reply • worse: cluster_state ok → fail • worse: gap 0-5460 owner-unreachable → owner-failed',
       'update #prod-incidents-id 5461 down',
+      'reply • worse: cluster_state ok → fail • worse: gap 0-5460 owner-unreachable → owner-failed',
+      'map 0-5460 owner-failed',
     ]);
   });
 

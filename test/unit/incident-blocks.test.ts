@@ -71,6 +71,7 @@ const view = (over: Partial<IncidentView> = {}): IncidentView => ({
   openedAt: OPENED,
   now: OPENED + 4 * 60_000 + 10_000,
   owner: null,
+  alerts: [],
   recoveredAfterMinutes: null,
   ...over,
 });
@@ -81,16 +82,18 @@ describe('incidentMessage', () => {
   it('says state, slots down and age in the header, then impact, next step and one line per dead node', () => {
     const { blocks, text } = incidentMessage(view(), { fixButton: true });
     const [title, , impact, next, nodes] = texts(blocks);
+    const footer = JSON.stringify(incidentMessage(view()).attachments);
 
     expect(title?.text?.text).toBe(':red_circle: prod · CLUSTERDOWN · 5,461 slots (33%) down · open 4 min');
     expect(impact?.text?.text).toBe(
-      '*Impact:* 5,461 slots (0-5460; owner-failed) have no live owner · keys at risk unknown (no live node could count them)',
+      '*Impact:* 5,461 slots are down (0-5460; owner failed) · keys at risk unknown (no live node could count them)',
     );
     expect(next?.text?.text).toBe('*Next:* Restart 10.0.0.1:6379 from its RDB/AOF');
     expect(nodes?.text?.text).toBe(
       '• `10.0.0.1:&lt;6379&gt;` master of 0-5460: FAIL, refused; its replica `10.0.0.2:6379` too',
     );
     expect(blocks.length).toBeLessThanOrEqual(8);
+    expect(footer).toContain('3 errors, 0 warnings');
     expect(text).toBe(
       ':rotating_light: Incident: prod: CLUSTERDOWN — 10923/16384 slots covered, 5461 uncovered · open 4 min',
     );
@@ -98,8 +101,7 @@ describe('incidentMessage', () => {
 
   it('shows who is on it with Slack dates, counts with right plurals, and escapes the alert text', () => {
     const json = JSON.stringify(
-      incidentMessage(view({ owner: { user: 'U0ALICE01', at: OPENED + 60_000 } }), { fixButton: true })
-        .blocks,
+      incidentMessage(view({ owner: { user: 'U0ALICE01', at: OPENED + 60_000 } }), { fixButton: true }),
     );
 
     expect(json).toContain(':raising_hand: <@U0ALICE01> is on it since <!date^');
@@ -110,7 +112,7 @@ describe('incidentMessage', () => {
     expect(json).not.toMatch(/probed 2026-11-25T/);
   });
 
-  it('says "1 slot has" for one slot, and drops the buttons once recovered', () => {
+  it('says "1 slot is" for one slot, and drops the buttons once recovered', () => {
     const one: Report = {
       ...report,
       slots: {
@@ -120,10 +122,10 @@ describe('incidentMessage', () => {
       },
       findings: [finding('SLOTS_UNASSIGNED', 'give it back')],
     };
-    const open = JSON.stringify(incidentMessage(view({ report: one })).blocks);
+    const open = JSON.stringify(incidentMessage(view({ report: one })));
     const recovered = incidentMessage(view({ recoveredAfterMinutes: 12 }));
 
-    expect(open).toContain('1 slot (7; unassigned) has no live owner · 1 key at risk');
+    expect(open).toContain('*Impact:* 1 slot is down (7; unassigned) · 1 key at risk');
     expect(open).toContain('1 error, 0 warnings');
     expect(texts(recovered.blocks)[0]?.text?.text).toBe(':white_check_mark: prod · recovered after 12 min');
     expect(recovered.blocks.some((b) => b.type === 'actions')).toBe(false);
