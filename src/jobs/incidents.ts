@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { mergeAlerts } from '../alerts/context.js';
+import { MAX_ALERTS_PER_SIGNAL, mergeAlerts } from '../alerts/context.js';
 import type { AlertContext, Signal } from '../alerts/payloads.js';
 import type { DiagnoseCluster } from '../cluster-probe.js';
 import type { ClusterConfig } from '../config.js';
@@ -325,12 +325,40 @@ export class IncidentService {
     return raw ? (JSON.parse(raw) as Incident) : null;
   }
 
+  private alertsKey(cluster: string): string {
+    return `${this.options.prefix}:alerts-seen:${cluster}`;
+  }
+
+  /**
+   * Keeps what each alert says until the next look at its cluster takes it: the signal queue coalesces a storm
+   * into one look per cluster, and the alerts of coalesced signals must still reach the post.
+   */
+  async noteAlerts(signals: readonly Signal[]): Promise<void> {
+    const multi = this.options.redis.multi();
+    for (const signal of signals) {
+      if (!signal.alerts?.length) continue;
+      const key = this.alertsKey(signal.cluster);
+      multi.rpush(key, ...signal.alerts.map((a) => JSON.stringify(a)));
+      multi.ltrim(key, -2 * MAX_ALERTS_PER_SIGNAL, -1);
+      multi.pexpire(key, 3_600_000);
+    }
+    await multi.exec();
+  }
+
+  /** The alerts noted since the last look (oldest first), removed in the same step. */
+  private async takeAlerts(cluster: string): Promise<AlertContext[]> {
+    const key = this.alertsKey(cluster);
+    const replies = await this.options.redis.multi().lrange(key, 0, -1).del(key).exec();
+    const raw = replies?.[0]?.[1];
+    return Array.isArray(raw) ? raw.map((entry) => JSON.parse(String(entry)) as AlertContext) : [];
+  }
+
   /**
    * The firing alerts of `signal` not yet answered with a "looks healthy" post in the window (one SET NX per
    * alert name, so replicas and a storm agree on one post).
    */
-  private async unansweredAlerts(cluster: string, signal: Signal): Promise<AlertContext[]> {
-    const firing = (signal.alerts ?? []).filter((a) => a.status === 'firing');
+  private async unansweredAlerts(cluster: string, alerts: readonly AlertContext[]): Promise<AlertContext[]> {
+    const firing = alerts.filter((a) => a.status === 'firing');
     const window = this.options.healthyAlertWindowMs ?? HEALTHY_ALERT_WINDOW_MS;
     const fresh: AlertContext[] = [];
     for (const alert of firing) {
@@ -347,6 +375,8 @@ export class IncidentService {
     const cluster = this.options.clusters.find((c) => c.name === signal.cluster);
     if (!cluster) return;
     const log = this.options.log.child({ cluster: cluster.name, source: signal.source });
+    // Newest first: what was noted since the last look, then what this signal carries.
+    const noted = mergeAlerts([], [...(await this.takeAlerts(cluster.name)), ...(signal.alerts ?? [])]);
     if (await this.silencedUntil(cluster.name)) return;
     const result = await this.options.diagnose(cluster);
     const report = result.ok ? result.value : null;
@@ -360,7 +390,7 @@ export class IncidentService {
     const signature = signatureOf(report, problem);
     if (!incident) {
       if (healthy(report) && report) {
-        const alerts = signal.status === 'firing' ? await this.unansweredAlerts(cluster.name, signal) : [];
+        const alerts = await this.unansweredAlerts(cluster.name, noted);
         if (alerts.length > 0) {
           await this.options.poster.healthyAlert(channel, {
             cluster: cluster.name,
@@ -373,7 +403,7 @@ export class IncidentService {
         return;
       }
       const openedAt = this.now();
-      const alerts = mergeAlerts([], signal.alerts ?? []);
+      const alerts = noted;
       await this.options.redis.del(this.ownerKey(cluster.name));
       const posted = await this.options.poster.open(
         channel,
@@ -394,7 +424,7 @@ export class IncidentService {
       log.info({ ts: opened.ts, signal: signal.summary }, 'incident opened');
       return;
     }
-    const alerts = mergeAlerts(incident.alerts ?? [], signal.alerts ?? []);
+    const alerts = mergeAlerts(incident.alerts ?? [], [...noted].reverse());
     const seen: Incident = { ...incident, alerts };
     const trigger = incident.trigger ?? signal;
     if (healthy(report) && report) {
