@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Finding, Report } from '../../src/core/report.js';
 import type { IncidentView } from '../../src/jobs/incidents.js';
+import { healthyAlertMessage } from '../../src/slack/blocks/alert-blocks.js';
 import { incidentMessage } from '../../src/slack/blocks/incident-blocks.js';
 import { masterReport } from '../support/report-fixtures.js';
 
@@ -142,5 +143,76 @@ describe('reportMessage dates and counts', () => {
     expect(json).toContain('3 nodes · 1 error, 0 warnings');
     expect(json).toContain(`probed <!date^${Math.floor(Date.parse(report.probedAt) / 1000)}^`);
     expect(json).not.toContain('probed 2026-11-25 22:35:34Z');
+  });
+});
+
+describe('severity colour and alert context', () => {
+  const RED = '#D92D20';
+  const ORANGE = '#F79009';
+  const GREEN = '#2EB67D';
+  const warning: Finding = { ...finding('MASTER_NO_REPLICA', 'add a replica'), severity: 'warning' };
+  const healthy: Report = {
+    ...report,
+    state: 'ok',
+    slots: { covered: 16384, uncovered: 0, gaps: [] },
+    nodes: [node({ id: C, address: '10.0.0.3:6379', slots: [[0, 16383]], clusterState: 'ok' })],
+    findings: [],
+  };
+  const alert = {
+    name: 'RedisClusterDown <!here>',
+    status: 'firing',
+    severity: 'critical',
+    summary: 'state <@U0ADMIN> & down',
+    links: [
+      { kind: 'runbook', url: 'https://runbooks.example/redis' },
+      { kind: 'source', url: 'http://prometheus:9090/graph' },
+    ],
+  } as const;
+
+  it.each([
+    ['a CLUSTERDOWN incident', view(), RED],
+    ['one that cannot be read', view({ report: null, problem: 'no seed answered' }), RED],
+    ['warnings only', view({ report: { ...healthy, findings: [warning] } }), ORANGE],
+    ['the recovery', view({ report: healthy, recoveredAfterMinutes: 3 }), GREEN],
+  ])('colours %s', (_name, shown, colour) => {
+    expect(incidentMessage(shown).attachments.map((a) => a.color)).toEqual([colour]);
+  });
+
+  it('shows the alert escaped, with its links as URL buttons after the incident buttons', () => {
+    const message = incidentMessage(view({ alerts: [alert] }));
+    const json = JSON.stringify(message.blocks);
+    const actions = message.blocks.find((b) => b.type === 'actions') as unknown as {
+      elements: Record<string, unknown>[];
+    };
+
+    expect(json).toContain(
+      ':bell: *RedisClusterDown &lt;!here&gt;* · critical · firing: state &lt;@U0ADMIN&gt; &amp; down',
+    );
+    expect(actions.elements.map((e) => e.url ?? e.action_id)).toEqual([
+      'ack_incident',
+      'silence_incident',
+      'https://runbooks.example/redis',
+      'http://prometheus:9090/graph',
+    ]);
+    expect(actions.elements.slice(2).map((e) => e.action_id)).toEqual(['incident_link_0', 'incident_link_1']);
+  });
+
+  it('says an alert fired on a healthy cluster in one short green post', () => {
+    const message = healthyAlertMessage({
+      cluster: 'prod',
+      report: healthy,
+      alerts: [alert],
+      trigger: { cluster: 'prod', source: 'alertmanager', status: 'firing', summary: '' },
+    });
+
+    expect(message.text).toBe(
+      'RedisClusterDown &lt;!here&gt; fired, but Slotwatch sees prod healthy: all 16384 slots served',
+    );
+    expect(message.blocks.length).toBeLessThanOrEqual(3);
+    expect(JSON.stringify(message.blocks)).toContain(
+      'Slotwatch sees *prod* healthy: all 16384 slots served, cluster_state ok on every node',
+    );
+    expect(message.attachments.map((a) => a.color)).toEqual([GREEN]);
+    expect(JSON.stringify(message.attachments)).toMatch(/checked <!date\^\d+\^/);
   });
 });
