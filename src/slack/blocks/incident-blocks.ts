@@ -159,9 +159,11 @@ function whoAndWhy(view: IncidentView): KnownBlock[] {
       : 'Nobody acknowledged it';
   const alerts = alertsText(view.alerts);
   const found =
-    alerts === null
-      ? ` on ${view.trigger.source} ${view.trigger.status}${view.trigger.source === 'monitor' ? '' : `: ${esc(truncate(view.trigger.summary, 200))}`}`
-      : '';
+    alerts !== null
+      ? ''
+      : view.trigger.source === 'monitor'
+        ? ', found by the monitor'
+        : ` on ${view.trigger.source} ${view.trigger.status}: ${esc(truncate(view.trigger.summary, 200))}`;
   return [
     context(`${owner} · opened ${slackDate(view.openedAt)}${found}`),
     ...(alerts ? [context(alerts)] : []),
