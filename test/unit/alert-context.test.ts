@@ -16,7 +16,7 @@ describe('safeUrl', () => {
     [`https://example.com/${'a'.repeat(MAX_LINK_LENGTH)}`, null],
     ['', null],
     [42, null],
-  ])('reads %j as %j', (given, expected) => {
+  ])('reads case %# (%j) right', (given, expected) => {
     expect(safeUrl(given)).toBe(expected);
   });
 
