@@ -202,6 +202,17 @@ export function shownOf(
   ]);
 }
 
+/** Minutes at which the header's age is worth an edit of its own; after the last, every half hour. */
+const AGE_STEPS = [1, 5, 10, 15, 30, 45, 60];
+
+/** Which age step an incident open for `ms` is in: the top message is edited when it moves on. */
+export function ageStep(ms: number): number {
+  const minutes = ms / 60_000;
+  const last = AGE_STEPS[AGE_STEPS.length - 1] ?? 60;
+  if (minutes >= last) return AGE_STEPS.length + Math.floor((minutes - last) / 30);
+  return AGE_STEPS.filter((step) => minutes >= step).length;
+}
+
 const healthy = (report: Report | null) =>
   report !== null && report.state === 'ok' && report.slots.uncovered === 0;
 
@@ -415,7 +426,7 @@ export class IncidentService {
         channel: posted?.channel ?? channel,
         ts: posted?.ts ?? null,
         signature,
-        shown: shownOf(report, problem, alerts),
+        shown: `${shownOf(report, problem, alerts)} ${ageStep(0)}`,
         alerts,
         mapped: mappedOf(report),
         healthyTicks: 0,
@@ -448,7 +459,7 @@ export class IncidentService {
       return;
     }
     const change = diffSignatures(incident.signature, signature);
-    const shown = shownOf(report, problem, alerts);
+    const shown = `${shownOf(report, problem, alerts)} ${ageStep(this.now() - incident.openedAt)}`;
     const mapped = mappedOf(report);
     if (incident.ts) {
       const view = await this.view(cluster.name, seen, report, problem, trigger);

@@ -73,7 +73,7 @@ function scripted(states: Report[]) {
 
 const tick = { cluster: 'prod', source: 'monitor', status: 'tick', summary: 'tick' } as const;
 
-function service(states: Report[]) {
+function service(states: Report[], now?: () => number) {
   const { calls, diagnose, poster } = scripted(states);
   const audited: string[] = [];
   const incidents = new IncidentService({
@@ -84,6 +84,7 @@ function service(states: Report[]) {
     diagnose,
     poster,
     log: pino({ level: 'silent' }),
+    ...(now ? { now } : {}),
     audit: async ({ user, detail }) => {
       audited.push(`${user} ${detail}`);
     },
@@ -175,5 +176,21 @@ describe('IncidentService', () => {
     await incidents.unsilence('prod');
     await incidents.handle(tick);
     expect(calls).toEqual(['open prod']);
+  });
+
+  it('edits the top message as the incident ages (1, 5, 10, 15, 30, 45, 60 min, then half-hourly), not every tick', async () => {
+    let clock = Date.UTC(2026, 10, 26, 3, 0);
+    const { calls, incidents } = service([down(0, 99)], () => clock);
+    await incidents.handle(tick);
+    const minutes: number[] = [];
+    for (let minute = 1; minute <= 120; minute++) {
+      clock += 60_000;
+      const before = calls.length;
+      await incidents.handle(tick);
+      if (calls.length > before) minutes.push(minute);
+    }
+
+    expect(minutes).toEqual([1, 5, 10, 15, 30, 45, 60, 90, 120]);
+    expect(calls.filter((c) => !c.startsWith('update'))).toEqual(['open prod']);
   });
 });
