@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diffSignatures } from '../../src/jobs/incidents.js';
+import { diffSignatures } from '../../src/jobs/incident-changes.js';
 import { changeText } from '../../src/slack/incident-poster.js';
 
 const tick = { cluster: 'prod', source: 'monitor', status: 'tick', summary: 'monitor tick' } as const;
