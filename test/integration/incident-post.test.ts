@@ -176,6 +176,41 @@ describe('an alert on a healthy cluster', () => {
     expect(calls('chat.postMessage').filter((r) => r.body.text.startsWith(':rotating_light:'))).toEqual([]);
   });
 
+  it("shows a Grafana alert's dashboard and panel as link buttons", async () => {
+    const dashboard = 'https://grafana.example/d/redis-cluster/redis?orgId=1';
+    const panel = 'https://grafana.example/d/redis-cluster/redis?orgId=1&viewPanel=4';
+    await fire(
+      '/webhooks/grafana',
+      JSON.stringify({
+        receiver: 'slotwatch',
+        status: 'firing',
+        orgId: 1,
+        title: '[FIRING:1] RedisSlotsFail',
+        state: 'alerting',
+        message: 'x',
+        alerts: [
+          {
+            status: 'firing',
+            labels: { alertname: 'RedisSlotsFail', cluster: 'prod' },
+            annotations: { summary: 'slots failing' },
+            dashboardURL: dashboard,
+            panelURL: panel,
+            generatorURL: 'https://grafana.example/alerting/grafana/abc/view',
+          },
+        ],
+      }),
+    );
+
+    const post = await waitFor('the Grafana alert’s post', () => healthyPosts('RedisSlotsFail')[0]);
+
+    expect(buttons(post.body).map((b) => [(b.text as { text: string }).text, b.url])).toEqual([
+      ['Dashboard', dashboard],
+      ['Panel', panel],
+      ['Alert source', 'https://grafana.example/alerting/grafana/abc/view'],
+    ]);
+    expect(whole(post.body)).toContain('*RedisSlotsFail* · firing: slots failing');
+  });
+
   it('acknowledges a click on a link button', async () => {
     const answer = await postToSlack(
       bot.port,

@@ -197,6 +197,20 @@ describe('severity colour and alert context', () => {
     expect(actions.elements.slice(2).map((e) => e.action_id)).toEqual(['incident_link_0', 'incident_link_1']);
   });
 
+  it('keeps several alerts to one line: the newest in full (summary cut), the others by name', () => {
+    const long = { ...alert, summary: 's'.repeat(400) };
+    const others = [
+      { ...alert, name: 'RedisDown', links: [] },
+      { ...alert, name: 'RedisClusterSlotFail', status: 'resolved', links: [] },
+    ] as const;
+
+    const json = JSON.stringify(incidentMessage(view({ alerts: [long, ...others] })).blocks);
+
+    expect(json).toContain(
+      `· critical · firing: ${'s'.repeat(159)}… · and 2 more alerts: RedisDown (firing), RedisClusterSlotFail (resolved)`,
+    );
+  });
+
   it('says an alert fired on a healthy cluster in one short green post', () => {
     const message = healthyAlertMessage({
       cluster: 'prod',

@@ -26,22 +26,21 @@ export function reportColor(report: Report | null): string {
 }
 
 /** `*Name* · critical · firing: summary`, every part escaped (it all comes from the alert's sender). */
-export function alertLine(alert: AlertContext): string {
+export function alertLine(alert: AlertContext, summaryMax = 300): string {
   const severity = alert.severity ? ` · ${esc(alert.severity)}` : '';
-  const summary = alert.summary ? `: ${esc(alert.summary)}` : '';
+  const summary = alert.summary ? `: ${esc(truncate(alert.summary, summaryMax))}` : '';
   return `*${esc(alert.name)}*${severity} · ${alert.status}${summary}`;
 }
 
-/** One or two alerts in full, the rest by name. */
+/** The newest alert in full (its summary cut to stay a line or two on a phone), the others by name. */
 export function alertsText(alerts: readonly AlertContext[]): string | null {
-  if (alerts.length === 0) return null;
-  const shown = alerts.slice(0, 2).map(alertLine);
-  const rest = alerts.slice(2);
+  const [first, ...rest] = alerts;
+  if (!first) return null;
   const more =
     rest.length > 0
-      ? ` · and ${plural(rest.length, 'more alert')}: ${rest.map((a) => esc(a.name)).join(', ')}`
+      ? ` · and ${plural(rest.length, 'more alert')}: ${rest.map((a) => `${esc(a.name)} (${a.status})`).join(', ')}`
       : '';
-  return `:bell: ${shown.join(' · ')}${more}`;
+  return `:bell: ${alertLine(first, 160)}${more}`;
 }
 
 const LINK_LABEL: Readonly<Record<AlertLink['kind'], string>> = {
