@@ -204,7 +204,12 @@ export function incidentMessage(view: IncidentView, { fixButton = false } = {}):
         `${counts(report)} · probed ${slackDate(Date.parse(report.probedAt), '{time_secs}')} · full report: \`/redis status ${esc(cluster)}\``,
       )
     : context(`\`/redis status ${esc(cluster)}\` tries again`);
-  const blocks = fitBlocks(essential, nodes, buttons(view, report, fixButton), () => '');
+  const blocks = fitBlocks(
+    essential,
+    nodes,
+    buttons(view, report, fixButton),
+    () => `the nodes in trouble: \`/redis status ${esc(cluster)}\``,
+  );
   const recovered = view.recoveredAfterMinutes !== null;
   const text = recovered
     ? `${esc(cluster)}: recovered after ${view.recoveredAfterMinutes} min`
