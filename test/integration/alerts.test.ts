@@ -200,9 +200,19 @@ describe('alert webhooks', () => {
     expect(timed.status).toBe(202);
     expect(forged.status).toBe(401);
     expect(generic.status).toBe(202);
-    // The cluster is healthy: looking at it because of an alert posts nothing.
+    // The cluster is healthy: no incident, but one short post per alert name saying so, across both bots.
+    const healthy = (name: string) =>
+      recorder.requests.filter((r) =>
+        String((r.body as { text?: string }).text).startsWith(
+          `${name} fired, but Slotwatch sees prod healthy`,
+        ),
+      );
+    await waitFor('the healthy-cluster posts', () => healthy('RedisClusterStateNotOk').length > 0);
+    await waitFor('the generic alert’s post', () => healthy('generic alert').length > 0);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(incidentPosts()).toEqual([]);
+    expect(healthy('RedisClusterStateNotOk')).toHaveLength(1);
+    expect(healthy('generic alert')).toHaveLength(1);
   });
 });
 
