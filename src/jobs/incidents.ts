@@ -222,7 +222,14 @@ export class IncidentService {
     const key = this.alertsKey(cluster);
     const replies = await this.options.redis.multi().lrange(key, 0, -1).del(key).exec();
     const raw = replies?.[0]?.[1];
-    return Array.isArray(raw) ? raw.map((entry) => JSON.parse(String(entry)) as AlertContext) : [];
+    if (!Array.isArray(raw)) return [];
+    return raw.flatMap((entry) => {
+      try {
+        return [JSON.parse(String(entry)) as AlertContext];
+      } catch {
+        return [];
+      }
+    });
   }
 
   /**
