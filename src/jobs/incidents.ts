@@ -15,6 +15,8 @@ import {
   signatureOf,
 } from './incident-changes.js';
 
+export type { IncidentChange, IncidentTransition } from './incident-changes.js';
+
 export interface IncidentOwner {
   readonly user: string;
   readonly at: number;
