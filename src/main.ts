@@ -200,6 +200,7 @@ async function start(
     knownNodes: async (cluster: string) => (known ? known.of(cluster) : []),
     enqueue: async (signals: Parameters<AlertPipeline['enqueue']>[0]) => {
       if (!alerts) throw new Error('QUEUE_REDIS_URL is not configured');
+      await incidents?.noteAlerts(signals);
       await alerts.enqueue(signals);
     },
     log: log.child({ component: 'webhooks' }),

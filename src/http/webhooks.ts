@@ -2,6 +2,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { alertContext, genericContext, MAX_ALERTS_PER_SIGNAL } from '../alerts/context.js';
 import { describeAlert, matchCluster } from '../alerts/match.js';
 import {
   type Alert,
@@ -142,7 +143,17 @@ async function signalsFromAlerts(alerts: readonly Alert[], source: Signal['sourc
     const previous = matched.get(cluster.name);
     // A firing alert in the group wins over resolved ones: the cluster is looked at either way.
     const status = previous?.status === 'firing' || alert.status === 'firing' ? 'firing' : 'resolved';
-    matched.set(cluster.name, { cluster: cluster.name, source, status, summary: describeAlert(alert) });
+    // Firing alerts first, so that a group of many resolved ones cannot push out the one that fires.
+    const alerts = [...(previous?.alerts ?? []), alertContext(alert)]
+      .sort((a, b) => Number(a.status !== 'firing') - Number(b.status !== 'firing'))
+      .slice(0, MAX_ALERTS_PER_SIGNAL);
+    matched.set(cluster.name, {
+      cluster: cluster.name,
+      source,
+      status,
+      summary: describeAlert(alert),
+      alerts,
+    });
   }
   return { signals: [...matched.values()], unmatched };
 }
@@ -170,6 +181,7 @@ export function webhookHandler(kind: Kind, deps: WebhookDeps) {
                         source: kind,
                         status: p.status,
                         summary: p.summary ?? `generic alert ${p.status}`,
+                        alerts: [genericContext(p)],
                       },
                     ],
                     unmatched: [],

@@ -1,26 +1,21 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Signal } from '../alerts/payloads.js';
+import { MAX_ALERTS_PER_SIGNAL, mergeAlerts } from '../alerts/context.js';
+import type { AlertContext, Signal } from '../alerts/payloads.js';
 import type { DiagnoseCluster } from '../cluster-probe.js';
 import type { ClusterConfig } from '../config.js';
 import type { Report } from '../core/report.js';
-import { formatRanges } from '../core/slot-ranges.js';
+import {
+  ageStep,
+  diffSignatures,
+  type IncidentChange,
+  mappedOf,
+  shownOf,
+  signatureOf,
+} from './incident-changes.js';
 
-/** One thing whose state moved between two looks, e.g. `gap 0-5460` from `owner-unreachable` to `owner-failed`. */
-export interface IncidentTransition {
-  readonly subject: string;
-  readonly from: string;
-  readonly to: string;
-  readonly direction: 'worse' | 'better' | 'changed';
-}
-
-/** What changed in an open incident, and the signal that made the bot look. */
-export interface IncidentChange {
-  readonly trigger: Signal;
-  readonly added: readonly string[];
-  readonly gone: readonly string[];
-  readonly changed: readonly IncidentTransition[];
-}
+export type { IncidentChange, IncidentTransition } from './incident-changes.js';
 
 export interface IncidentOwner {
   readonly user: string;
@@ -36,6 +31,8 @@ export interface IncidentView {
   readonly openedAt: number;
   readonly now: number;
   readonly owner: IncidentOwner | null;
+  /** The alerts seen for this incident, newest first (firing or resolved since). */
+  readonly alerts: readonly AlertContext[];
   /** Set once the cluster has been healthy twice in a row. */
   readonly recoveredAfterMinutes: number | null;
 }
@@ -46,8 +43,21 @@ export interface IncidentPoster {
   open(channel: string, view: IncidentView): Promise<{ ts: string; channel: string } | null>;
   /** Edits the top message to the current view. */
   update(channel: string, ts: string, view: IncidentView): Promise<void>;
-  reply(channel: string, ts: string, change: IncidentChange): Promise<void>;
+  /** Draws the slot map again into the thread (the gaps changed since the last one). */
+  slotMap(channel: string, ts: string, view: IncidentView): Promise<void>;
+  /** Tells the thread what changed; `view` is where things stand now. */
+  reply(channel: string, ts: string, change: IncidentChange, view: IncidentView): Promise<void>;
   recovered(channel: string, ts: string, view: IncidentView): Promise<void>;
+  /** An alert fired while the cluster looks healthy: a short post saying so. */
+  healthyAlert(channel: string, view: HealthyAlertView): Promise<void>;
+}
+
+/** What the short "alert fired but the cluster looks healthy" post shows. */
+export interface HealthyAlertView {
+  readonly cluster: string;
+  readonly report: Report;
+  readonly alerts: readonly AlertContext[];
+  readonly trigger: Signal;
 }
 
 interface Incident {
@@ -59,86 +69,18 @@ interface Incident {
   readonly signature: readonly string[];
   /** What the top message shows, to edit it only when that changes. */
   readonly shown?: string;
+  /** The alerts seen for it, newest first. */
+  readonly alerts?: readonly AlertContext[];
+  /** The gaps and stuck slots the last slot map showed, to draw it again when they change. */
+  readonly mapped?: string;
   readonly healthyTicks: number;
-}
-
-const nodeName = (n: { address: string | null; id: string }) => n.address ?? n.id.slice(0, 8);
-
-/** What makes two reports "the same incident state": cluster_state, gaps, dead or unreachable nodes, stuck slots. */
-export function signatureOf(report: Report | null, problem: string): string[] {
-  if (!report) return [`unreachable: ${problem}`];
-  const states = report.nodes.filter((n) => n.reachable).map((n) => n.clusterState);
-  const clusterState = states.includes('fail') ? 'fail' : states.includes('ok') ? 'ok' : null;
-  return [
-    ...(clusterState ? [`cluster_state ${clusterState}`] : []),
-    ...report.slots.gaps.map((g) => `gap ${formatRanges([[g.start, g.end]])} ${g.reason}`),
-    ...report.nodes.filter((n) => n.flags.includes('fail')).map((n) => `node ${nodeName(n)} FAIL`),
-    ...report.nodes
-      .filter((n) => !n.reachable && !n.flags.includes('fail'))
-      .map((n) => `node ${nodeName(n)} unreachable`),
-    ...report.openSlots.filter((o) => !o.live).map((o) => `slot ${o.slot} ${o.state}`),
-  ].sort();
-}
-
-/** How bad each state word is, so a move from one to another reads as worse or better. */
-const BADNESS: Readonly<Record<string, number>> = {
-  ok: 0,
-  migrating: 1,
-  importing: 1,
-  unreachable: 1,
-  'owner-unreachable': 1,
-  'owner-failed': 2,
-  unassigned: 2,
-  FAIL: 2,
-  fail: 2,
-};
-
-const split = (entry: string) => {
-  const at = entry.lastIndexOf(' ');
-  return { subject: entry.slice(0, at), state: entry.slice(at + 1) };
-};
-
-/** The difference between two signatures: the same subject in another state is a transition, not new + cleared. */
-export function diffSignatures(
-  before: readonly string[],
-  after: readonly string[],
-): Pick<IncidentChange, 'added' | 'gone' | 'changed'> {
-  const added = after.filter((s) => !before.includes(s));
-  const gone = before.filter((s) => !after.includes(s));
-  const changed: IncidentTransition[] = [];
-  for (const entry of added) {
-    const now = split(entry);
-    const old = gone.find((g) => split(g).subject === now.subject);
-    if (!old) continue;
-    const from = split(old).state;
-    const delta = (BADNESS[now.state] ?? 1) - (BADNESS[from] ?? 1);
-    changed.push({
-      subject: now.subject,
-      from,
-      to: now.state,
-      direction: delta > 0 ? 'worse' : delta < 0 ? 'better' : 'changed',
-    });
-  }
-  const moved = new Set(changed.map((c) => c.subject));
-  return {
-    added: added.filter((s) => !moved.has(split(s).subject)),
-    gone: gone.filter((s) => !moved.has(split(s).subject)),
-    changed,
-  };
-}
-
-/** The parts of a report the top message shows: when these change, the message is edited. */
-export function shownOf(report: Report | null, problem: string): string {
-  if (!report) return `unreachable ${problem}`;
-  return JSON.stringify([
-    signatureOf(report, problem),
-    report.slots.covered,
-    report.findings.map((f) => `${f.severity} ${f.code} ${[...f.nodes].sort().join(',')}`).sort(),
-  ]);
 }
 
 const healthy = (report: Report | null) =>
   report !== null && report.state === 'ok' && report.slots.uncovered === 0;
+
+/** How long one alert name on one healthy cluster stays answered by its one "looks healthy" post. */
+export const HEALTHY_ALERT_WINDOW_MS = 30 * 60_000;
 
 export interface IncidentOptions {
   readonly redis: Redis;
@@ -156,6 +98,8 @@ export interface IncidentOptions {
     detail: string;
   }) => Promise<void>;
   readonly now?: () => number;
+  /** One "alert fired, cluster looks healthy" post per alert name and cluster in this window; @defaultValue 30 min. */
+  readonly healthyAlertWindowMs?: number;
 }
 
 export type AcknowledgeResult =
@@ -223,7 +167,7 @@ export class IncidentService {
       await this.options.poster.update(
         incident.channel,
         incident.ts,
-        await this.view(cluster, incident.openedAt, report, problem, trigger),
+        await this.view(cluster, incident, report, problem, trigger),
       );
     }
     return { result: 'acknowledged', previous };
@@ -231,7 +175,7 @@ export class IncidentService {
 
   private async view(
     cluster: string,
-    openedAt: number,
+    incident: Pick<Incident, 'openedAt' | 'alerts'>,
     report: Report | null,
     problem: string,
     trigger: Signal,
@@ -242,9 +186,10 @@ export class IncidentService {
       report,
       problem,
       trigger,
-      openedAt,
+      openedAt: incident.openedAt,
       now: this.now(),
       owner: await this.owner(cluster),
+      alerts: incident.alerts ?? [],
       recoveredAfterMinutes,
     };
   }
@@ -254,11 +199,65 @@ export class IncidentService {
     return raw ? (JSON.parse(raw) as Incident) : null;
   }
 
+  private alertsKey(cluster: string): string {
+    return `${this.options.prefix}:alerts-seen:${cluster}`;
+  }
+
+  /**
+   * Keeps what each alert says until the next look at its cluster takes it: the signal queue coalesces a storm
+   * into one look per cluster, and the alerts of coalesced signals must still reach the post.
+   */
+  async noteAlerts(signals: readonly Signal[]): Promise<void> {
+    const multi = this.options.redis.multi();
+    for (const signal of signals) {
+      if (!signal.alerts?.length) continue;
+      const key = this.alertsKey(signal.cluster);
+      multi.rpush(key, ...signal.alerts.map((a) => JSON.stringify(a)));
+      multi.ltrim(key, -2 * MAX_ALERTS_PER_SIGNAL, -1);
+      multi.pexpire(key, 3_600_000);
+    }
+    await multi.exec();
+  }
+
+  /** The alerts noted since the last look (oldest first), removed in the same step. */
+  private async takeAlerts(cluster: string): Promise<AlertContext[]> {
+    const key = this.alertsKey(cluster);
+    const replies = await this.options.redis.multi().lrange(key, 0, -1).del(key).exec();
+    const raw = replies?.[0]?.[1];
+    if (!Array.isArray(raw)) return [];
+    return raw.flatMap((entry) => {
+      try {
+        return [JSON.parse(String(entry)) as AlertContext];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /**
+   * The firing alerts of `signal` not yet answered with a "looks healthy" post in the window (one SET NX per
+   * alert name, so replicas and a storm agree on one post).
+   */
+  private async unansweredAlerts(cluster: string, alerts: readonly AlertContext[]): Promise<AlertContext[]> {
+    const firing = alerts.filter((a) => a.status === 'firing');
+    const window = this.options.healthyAlertWindowMs ?? HEALTHY_ALERT_WINDOW_MS;
+    const fresh: AlertContext[] = [];
+    for (const alert of firing) {
+      const name = createHash('sha256').update(alert.name).digest('hex').slice(0, 32);
+      const key = `${this.options.prefix}:healthy-alert:${cluster}:${name}`;
+      if ((await this.options.redis.set(key, String(this.now()), 'PX', window, 'NX')) === 'OK')
+        fresh.push(alert);
+    }
+    return fresh;
+  }
+
   /** Looks at the cluster because of `signal`; posts only when that tells people something new. */
   async handle(signal: Signal): Promise<void> {
     const cluster = this.options.clusters.find((c) => c.name === signal.cluster);
     if (!cluster) return;
     const log = this.options.log.child({ cluster: cluster.name, source: signal.source });
+    // Newest first: what was noted since the last look, then what this signal carries.
+    const noted = mergeAlerts([], [...(await this.takeAlerts(cluster.name)), ...(signal.alerts ?? [])]);
     if (await this.silencedUntil(cluster.name)) return;
     const result = await this.options.diagnose(cluster);
     const report = result.ok ? result.value : null;
@@ -270,14 +269,26 @@ export class IncidentService {
       return;
     }
     const signature = signatureOf(report, problem);
-    const shown = shownOf(report, problem);
     if (!incident) {
-      if (healthy(report)) return;
+      if (healthy(report) && report) {
+        const alerts = await this.unansweredAlerts(cluster.name, noted);
+        if (alerts.length > 0) {
+          await this.options.poster.healthyAlert(channel, {
+            cluster: cluster.name,
+            report,
+            alerts,
+            trigger: signal,
+          });
+          log.info({ alerts: alerts.map((a) => a.name) }, 'alert fired on a healthy cluster');
+        }
+        return;
+      }
       const openedAt = this.now();
+      const alerts = noted;
       await this.options.redis.del(this.ownerKey(cluster.name));
       const posted = await this.options.poster.open(
         channel,
-        await this.view(cluster.name, openedAt, report, problem, signal),
+        await this.view(cluster.name, { openedAt, alerts }, report, problem, signal),
       );
       const opened: Incident = {
         openedAt,
@@ -285,19 +296,24 @@ export class IncidentService {
         channel: posted?.channel ?? channel,
         ts: posted?.ts ?? null,
         signature,
-        shown,
+        shown: `${shownOf(report, problem, alerts)} ${ageStep(0)}`,
+        alerts,
+        mapped: mappedOf(report),
         healthyTicks: 0,
       };
       await this.options.redis.set(this.key(cluster.name), JSON.stringify(opened));
       log.info({ ts: opened.ts, signal: signal.summary }, 'incident opened');
       return;
     }
+    const alerts = mergeAlerts(incident.alerts ?? [], [...noted].reverse());
+    const seen: Incident = { ...incident, alerts };
+    const trigger = incident.trigger ?? signal;
     if (healthy(report) && report) {
       const ticks = incident.healthyTicks + 1;
       if (ticks < 2) {
         await this.options.redis.set(
           this.key(cluster.name),
-          JSON.stringify({ ...incident, healthyTicks: ticks, signature }),
+          JSON.stringify({ ...seen, healthyTicks: ticks, signature }),
         );
         return;
       }
@@ -306,33 +322,26 @@ export class IncidentService {
         await this.options.poster.recovered(
           incident.channel,
           incident.ts,
-          await this.view(
-            cluster.name,
-            incident.openedAt,
-            report,
-            problem,
-            incident.trigger ?? signal,
-            minutes,
-          ),
+          await this.view(cluster.name, seen, report, problem, trigger, minutes),
         );
       await this.options.redis.del(this.key(cluster.name), this.ownerKey(cluster.name));
       log.info({ minutes }, 'incident closed');
       return;
     }
     const change = diffSignatures(incident.signature, signature);
+    const shown = `${shownOf(report, problem, alerts)} ${ageStep(this.now() - incident.openedAt)}`;
+    const mapped = mappedOf(report);
     if (incident.ts) {
+      const view = await this.view(cluster.name, seen, report, problem, trigger);
+      if (shown !== incident.shown) await this.options.poster.update(incident.channel, incident.ts, view);
       if (change.added.length + change.gone.length + change.changed.length > 0)
-        await this.options.poster.reply(incident.channel, incident.ts, { trigger: signal, ...change });
-      if (shown !== incident.shown)
-        await this.options.poster.update(
-          incident.channel,
-          incident.ts,
-          await this.view(cluster.name, incident.openedAt, report, problem, incident.trigger ?? signal),
-        );
+        await this.options.poster.reply(incident.channel, incident.ts, { trigger: signal, ...change }, view);
+      if (report && report.slots.gaps.length + report.openSlots.length > 0 && mapped !== incident.mapped)
+        await this.options.poster.slotMap(incident.channel, incident.ts, view);
     }
     await this.options.redis.set(
       this.key(cluster.name),
-      JSON.stringify({ ...incident, signature, shown, healthyTicks: 0 }),
+      JSON.stringify({ ...seen, signature, shown, mapped, healthyTicks: 0 }),
     );
   }
 }

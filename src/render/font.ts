@@ -11,19 +11,23 @@ const GLYPHS: Readonly<Record<string, readonly number[]>> = {
   G: [14, 17, 16, 23, 17, 17, 15],
   H: [17, 17, 17, 31, 17, 17, 17],
   I: [14, 4, 4, 4, 4, 4, 14],
+  J: [7, 2, 2, 2, 2, 18, 12],
   K: [17, 18, 20, 24, 20, 18, 17],
   L: [16, 16, 16, 16, 16, 16, 31],
   M: [17, 27, 21, 21, 17, 17, 17],
   N: [17, 25, 21, 19, 17, 17, 17],
   O: [14, 17, 17, 17, 17, 17, 14],
   P: [30, 17, 17, 30, 16, 16, 16],
+  Q: [14, 17, 17, 17, 21, 18, 13],
   R: [30, 17, 17, 30, 20, 18, 17],
   S: [15, 16, 16, 14, 1, 1, 30],
   T: [31, 4, 4, 4, 4, 4, 4],
   U: [17, 17, 17, 17, 17, 17, 14],
   V: [17, 17, 17, 17, 17, 10, 4],
   W: [17, 17, 17, 21, 21, 21, 10],
+  X: [17, 17, 10, 4, 10, 17, 17],
   Y: [17, 17, 10, 4, 4, 4, 4],
+  Z: [31, 1, 2, 4, 8, 16, 31],
   '0': [14, 17, 19, 21, 25, 17, 14],
   '1': [4, 12, 4, 4, 4, 4, 14],
   '2': [14, 17, 1, 2, 4, 8, 31],
@@ -38,10 +42,41 @@ const GLYPHS: Readonly<Record<string, readonly number[]>> = {
   ':': [0, 12, 12, 0, 12, 12, 0],
   '/': [1, 1, 2, 4, 8, 16, 16],
   '.': [0, 0, 0, 0, 0, 12, 12],
+  _: [0, 0, 0, 0, 0, 0, 31],
+  ',': [0, 0, 0, 0, 12, 4, 8],
+  '(': [2, 4, 8, 8, 8, 4, 2],
+  ')': [8, 4, 2, 2, 2, 4, 8],
+  '[': [14, 8, 8, 8, 8, 8, 14],
+  ']': [14, 2, 2, 2, 2, 2, 14],
+  '+': [0, 4, 4, 31, 4, 4, 0],
+  '=': [0, 0, 31, 0, 31, 0, 0],
+  '#': [10, 10, 31, 10, 31, 10, 10],
+  '@': [14, 17, 23, 21, 23, 16, 14],
+  '%': [24, 25, 2, 4, 8, 19, 3],
+  '&': [12, 18, 20, 8, 21, 18, 13],
+  "'": [4, 4, 8, 0, 0, 0, 0],
+  '"': [10, 10, 0, 0, 0, 0, 0],
+  '!': [4, 4, 4, 4, 4, 0, 4],
+  '?': [14, 17, 1, 2, 4, 0, 4],
+  '*': [0, 4, 21, 14, 21, 4, 0],
+  '<': [2, 4, 8, 16, 8, 4, 2],
+  '>': [8, 4, 2, 1, 2, 4, 8],
+  '|': [4, 4, 4, 4, 4, 4, 4],
+  '~': [0, 0, 8, 21, 2, 0, 0],
+  '^': [4, 10, 17, 0, 0, 0, 0],
+  $: [4, 15, 20, 14, 5, 30, 4],
+  ';': [0, 12, 12, 0, 12, 4, 8],
+  '\\': [16, 16, 8, 4, 2, 1, 1],
+  '{': [6, 4, 4, 8, 4, 4, 6],
+  '}': [12, 4, 4, 2, 4, 4, 12],
+  '`': [8, 4, 2, 0, 0, 0, 0],
   ' ': [0, 0, 0, 0, 0, 0, 0],
 };
 
-/** Draws upper-case text at (x, y), `scale` pixels per font pixel; unknown characters are blank. */
+/** Whether `char` has a glyph of its own (letters in either case, digits, ASCII punctuation). */
+export const drawable = (char: string): boolean => GLYPHS[char.toUpperCase()] !== undefined;
+
+/** Draws upper-case text at (x, y), `scale` pixels per font pixel; a character without a glyph is drawn as `?`. */
 export function drawText(
   raster: Raster,
   text: string,
@@ -52,7 +87,7 @@ export function drawText(
 ): number {
   let cursor = x;
   for (const char of text.toUpperCase()) {
-    const glyph = GLYPHS[char] ?? GLYPHS[' '] ?? [];
+    const glyph = GLYPHS[char] ?? GLYPHS['?'] ?? [];
     glyph.forEach((bits, row) => {
       for (let col = 0; col < 5; col++)
         if (bits & (16 >> col)) raster.rect(cursor + col * scale, y + row * scale, scale, scale, rgb);

@@ -15,6 +15,10 @@ export interface IncidentActionDeps {
 
 /** The incident post's own buttons: "I'm on it" (anyone in the channel may own it; audited) and Silence 2h. */
 export function registerIncidentActions(app: App, deps: IncidentActionDeps): void {
+  // Link buttons (runbook, dashboard, alert source) open in the browser; Slack still expects an ack.
+  app.action(/^incident_link_\d+$/, async ({ ack }) => {
+    await ack();
+  });
   app.action<BlockAction<ButtonAction>>('ack_incident', async ({ ack, body, action, respond }) => {
     await ack();
     const cluster = action.value ?? '';

@@ -5,10 +5,13 @@ import type { Signal } from '../alerts/payloads.js';
 import { sleep } from '../core/pool.js';
 import type { Report } from '../core/report.js';
 import { SLOT_COUNT } from '../core/slot-ranges.js';
-import type { IncidentChange, IncidentPoster, IncidentView } from '../jobs/incidents.js';
+import type { IncidentChange, IncidentTransition } from '../jobs/incident-changes.js';
+import type { IncidentPoster, IncidentView } from '../jobs/incidents.js';
 import { slotMapPng } from '../render/slot-map.js';
-import { incidentMessage } from './blocks/incident-blocks.js';
+import { healthyAlertMessage } from './blocks/alert-blocks.js';
+import { headline, incidentMessage } from './blocks/incident-blocks.js';
 import { esc, truncate } from './blocks/limits.js';
+import { plural } from './blocks/plural.js';
 
 /**
  * About one post per second per channel, shared by every replica through the queue Redis. The Web API client
@@ -56,15 +59,52 @@ export const triggerText = (trigger: Signal): string =>
 
 const ARROWS = { worse: ':small_red_triangle_down: worse', better: ':arrow_up: better', changed: 'changed' };
 
-export function changeText(change: IncidentChange): string {
+/** What a move from one state to another means, in words, where the bare states could mislead. */
+const MEANING: Readonly<Record<string, string>> = {
+  'owner-unreachable>owner-failed': 'the same gap, its owner now confirmed failed',
+  'owner-failed>owner-unreachable': 'the same gap, its owner no longer agreed failed',
+  'unreachable>FAIL': 'the same node, now confirmed failed by the cluster',
+  'ok>fail': 'nodes now answer CLUSTERDOWN',
+  'fail>ok': 'nodes serve queries again',
+};
+
+const slotsIn = (entry: string) => {
+  const m = /^(\d+)(?:-(\d+))? /.exec(entry);
+  return m ? Number(m[2] ?? m[1]) - Number(m[1]) + 1 : 0;
+};
+
+function transitionLine(c: IncidentTransition): string {
+  if (c.subject === 'gap') {
+    const [before, after] = [slotsIn(c.from), slotsIn(c.to)];
+    const how = after > before ? 'grew' : after < before ? 'shrank' : 'moved';
+    return `• ${ARROWS[c.direction]}: the gap ${how} from ${esc(c.from)} to *${esc(c.to)}* (${plural(before, 'slot')} → ${plural(after, 'slot')})`;
+  }
+  const meaning = MEANING[`${c.from}>${c.to}`];
+  return `• ${ARROWS[c.direction]}: ${esc(c.subject)} was ${esc(c.from)}, now *${esc(c.to)}*${meaning ? ` (${meaning})` : ''}`;
+}
+
+/** Worse when something got worse and nothing better; better the other way round; changed otherwise. */
+export function overall(change: Omit<IncidentChange, 'trigger'>): 'worse' | 'better' | 'changed' {
+  const worse = change.added.length > 0 || change.changed.some((c) => c.direction === 'worse');
+  const better = change.gone.length > 0 || change.changed.some((c) => c.direction === 'better');
+  return worse && !better ? 'worse' : better && !worse ? 'better' : 'changed';
+}
+
+const HEADS = {
+  worse: ':small_red_triangle_down: *Worse*',
+  better: ':arrow_up: *Better*',
+  changed: ':arrows_counterclockwise: *Changed*',
+};
+
+/** A thread reply that never reads like progress when things got worse; ends with where things stand now. */
+export function changeText(change: IncidentChange, view?: IncidentView): string {
   const lines = [
-    ...change.changed.map(
-      (c) => `• ${ARROWS[c.direction]}: ${esc(c.subject)} was ${esc(c.from)}, now *${esc(c.to)}*`,
-    ),
+    ...change.changed.map(transitionLine),
     ...change.added.map((s) => `• new: ${esc(s)}`),
     ...change.gone.map((s) => `• cleared: ${esc(s)}`),
   ];
-  return `:arrows_counterclockwise: Changed (${triggerText(change.trigger)})\n${lines.join('\n')}`;
+  const now = view ? `\n*Now:* ${esc(headline(view, view.report))}` : '';
+  return `${HEADS[overall(change)]} (${triggerText(change.trigger)})\n${lines.join('\n')}${now}`;
 }
 
 /** Reports each Web API call's outcome (for /readyz). */
@@ -111,9 +151,14 @@ export function slackIncidentPoster(
       return { ts: posted.ts, channel: id };
     },
     update,
-    async reply(channel, ts, change) {
+    async slotMap(channel, ts, view) {
+      if (!view.report) return;
       await turn(channel);
-      await call(client.chat.postMessage({ channel, thread_ts: ts, text: changeText(change) })).catch(
+      await uploadSlotMap(client, channel, ts, view.report, view.cluster, log);
+    },
+    async reply(channel, ts, change, view) {
+      await turn(channel);
+      await call(client.chat.postMessage({ channel, thread_ts: ts, text: changeText(change, view) })).catch(
         (error: unknown) => log.warn({ err: error }, 'incident reply failed'),
       );
     },
@@ -123,6 +168,12 @@ export function slackIncidentPoster(
       const text = `:white_check_mark: ${esc(view.cluster)} recovered after ${view.recoveredAfterMinutes} min: ${report?.slots.covered ?? '?'}/${SLOT_COUNT} slots covered, cluster_state ok on every node.`;
       await call(client.chat.postMessage({ channel, thread_ts: ts, text }));
       await update(channel, ts, view);
+    },
+    async healthyAlert(channel, view) {
+      await turn(channel);
+      await call(client.chat.postMessage({ channel, ...healthyAlertMessage(view) })).catch((error: unknown) =>
+        log.warn({ err: error }, 'healthy-cluster alert post failed'),
+      );
     },
   };
 }

@@ -82,14 +82,14 @@ describe.each<SlackMode>(['socket', 'http'])(
         .locator('.msg', { has: page.locator('.header', { hasText: 'sandbox ·' }) })
         .first();
       await incident.locator('.header', { hasText: 'CLUSTERDOWN' }).waitFor({ timeout: 30_000 });
-      // The slot map arrives in the incident's thread through the file upload flow, as a 512x604 PNG.
+      // The slot map arrives in the incident's thread through the file upload flow, as a 528x620 PNG (grid, marker strips, legend).
       const img = page.locator('img[alt="slot map"]').first();
       await img.waitFor({ state: 'attached', timeout: 20_000 });
       const png = Buffer.from(
         await (await fetch(new URL((await img.getAttribute('src')) ?? '', sandbox.url))).arrayBuffer(),
       );
       const image = readPng(png);
-      expect([image.width, image.height, image.channels]).toEqual([512, 604, 3]);
+      expect([image.width, image.height, image.channels]).toEqual([528, 620, 3]);
       await page.screenshot({ path: shot('2-incident') });
 
       // On a phone: the top post fits one 390 x 844 screen, and "I'm on it" shows who owns it.

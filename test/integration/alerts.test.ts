@@ -200,9 +200,19 @@ describe('alert webhooks', () => {
     expect(timed.status).toBe(202);
     expect(forged.status).toBe(401);
     expect(generic.status).toBe(202);
-    // The cluster is healthy: looking at it because of an alert posts nothing.
+    // The cluster is healthy: no incident, but one short post per alert name saying so, across both bots.
+    const healthy = (name: string) =>
+      recorder.requests.filter((r) =>
+        String((r.body as { text?: string }).text).startsWith(
+          `${name} fired, but Slotwatch sees prod healthy`,
+        ),
+      );
+    await waitFor('the healthy-cluster posts', () => healthy('RedisClusterStateNotOk').length > 0);
+    await waitFor('the generic alert’s post', () => healthy('generic alert').length > 0);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(incidentPosts()).toEqual([]);
+    expect(healthy('RedisClusterStateNotOk')).toHaveLength(1);
+    expect(healthy('generic alert')).toHaveLength(1);
   });
 });
 
@@ -280,13 +290,19 @@ describe('incidents', () => {
     await waitFor('the incident post', () => incidentPosts().length > 0, { timeoutMs: 20_000 });
     await new Promise((resolve) => setTimeout(resolve, 3000));
     expect(incidentPosts()).toHaveLength(1);
-    const post0 = incidentPosts()[0]?.body as { channel: string; text: string; blocks: unknown[] };
+    const post0 = incidentPosts()[0]?.body as {
+      channel: string;
+      text: string;
+      blocks: unknown[];
+      attachments: { color: string }[];
+    };
     expect(post0.channel).toBe('C0ALERTS');
     // The first look may come from a monitor tick before FAIL is agreed (owner-unreachable): one post either way.
     expect(post0.text).toMatch(
       /^:rotating_light: Incident: prod: (CLUSTERDOWN|FAIL) — 10923\/16384 slots covered, 5461 uncovered/,
     );
-    expect(JSON.stringify(post0.blocks)).toMatch(/owner-(failed|unreachable)/);
+    expect(JSON.stringify(post0.blocks)).toMatch(/\(0-5460; owner (failed|unreachable)\)/);
+    expect(post0.attachments[0]?.color).toBe('#D92D20');
   });
 
   it('notices the repair and posts the recovery once, after two healthy looks', async () => {
@@ -310,5 +326,8 @@ describe('incidents', () => {
     ).toHaveLength(1);
     const update = recorder.requests.filter((r) => r.path === '/api/chat.update').at(-1);
     expect(JSON.stringify(update?.body)).toContain('prod: recovered after');
+    // Green at recovery, as alert tools colour a resolved alert.
+    const coloured = (update?.body ?? {}) as { attachments?: { color: string }[] };
+    expect(coloured.attachments?.[0]?.color).toBe('#2EB67D');
   });
 });

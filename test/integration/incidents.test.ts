@@ -61,13 +61,19 @@ function scripted(states: Report[]) {
     recovered: async (channel, _ts, view) => {
       calls.push(`recovered ${view.cluster} ${channel} ${view.recoveredAfterMinutes}`);
     },
+    slotMap: async (_channel, _ts, view) => {
+      calls.push(`map ${view.report?.slots.gaps.map((g) => `${g.start}-${g.end} ${g.reason}`).join(',')}`);
+    },
+    healthyAlert: async (_channel, view) => {
+      calls.push(`healthy ${view.cluster} ${view.alerts.map((a) => a.name).join(',')}`);
+    },
   };
   return { calls, diagnose, poster };
 }
 
 const tick = { cluster: 'prod', source: 'monitor', status: 'tick', summary: 'tick' } as const;
 
-function service(states: Report[]) {
+function service(states: Report[], now?: () => number) {
   const { calls, diagnose, poster } = scripted(states);
   const audited: string[] = [];
   const incidents = new IncidentService({
@@ -78,6 +84,7 @@ function service(states: Report[]) {
     diagnose,
     poster,
     log: pino({ level: 'silent' }),
+    ...(now ? { now } : {}),
     audit: async ({ user, detail }) => {
       audited.push(`${user} ${detail}`);
     },
@@ -118,8 +125,9 @@ describe('IncidentService', () => {
     for (let i = 0; i < 9; i++) await incidents.handle(tick);
     expect(calls).toEqual([
       'open prod',
-      'reply • new: gap 0-199 owner-failed • cleared: gap 0-99 owner-failed',
       'update #prod-incidents-id 200 down',
+      'reply • worse: gap 0-99 owner-failed → 0-199 owner-failed',
+      'map 0-199 owner-failed',
       'reply • new: gap 0-199 owner-failed',
       'recovered prod #prod-incidents-id 1',
     ]);
@@ -134,8 +142,9 @@ describe('IncidentService', () => {
 
     expect(calls).toEqual([
       'open prod',
-      'reply • worse: cluster_state ok → fail • worse: gap 0-5460 owner-unreachable → owner-failed',
       'update #prod-incidents-id 5461 down',
+      'reply • worse: cluster_state ok → fail • worse: gap 0-5460 owner-unreachable → owner-failed',
+      'map 0-5460 owner-failed',
     ]);
   });
 
@@ -167,5 +176,21 @@ describe('IncidentService', () => {
     await incidents.unsilence('prod');
     await incidents.handle(tick);
     expect(calls).toEqual(['open prod']);
+  });
+
+  it('edits the top message as the incident ages (1, 5, 10, 15, 30, 45, 60 min, then half-hourly), not every tick', async () => {
+    let clock = Date.UTC(2026, 10, 26, 3, 0);
+    const { calls, incidents } = service([down(0, 99)], () => clock);
+    await incidents.handle(tick);
+    const minutes: number[] = [];
+    for (let minute = 1; minute <= 120; minute++) {
+      clock += 60_000;
+      const before = calls.length;
+      await incidents.handle(tick);
+      if (calls.length > before) minutes.push(minute);
+    }
+
+    expect(minutes).toEqual([1, 5, 10, 15, 30, 45, 60, 90, 120]);
+    expect(calls.filter((c) => !c.startsWith('update'))).toEqual(['open prod']);
   });
 });

@@ -1,10 +1,16 @@
-import type { KnownBlock } from '@slack/types';
+import type { Button, KnownBlock } from '@slack/types';
 import type { Finding, NodeReport, Report } from '../../core/report.js';
 import { formatRanges, SLOT_COUNT } from '../../core/slot-ranges.js';
 import type { IncidentView } from '../../jobs/incidents.js';
+import {
+  alertsText,
+  type ColouredMessage,
+  linkButtons,
+  reportColor,
+  SEVERITY_COLOR,
+} from './alert-blocks.js';
 import { context, esc, fitBlocks, header, mrkdwn, truncate } from './limits.js';
 import { plural } from './plural.js';
-import type { SlackMessage } from './report-blocks.js';
 import { slackDate } from './slack-date.js';
 
 /** Which error's next step a person should take first: the cause before the symptom. */
@@ -34,7 +40,8 @@ function stateWord(report: Report): string {
   return 'degraded';
 }
 
-function headline(view: IncidentView, report: Report | null): string {
+/** The header: state, slots down and age, e.g. `prod · CLUSTERDOWN · 5,461 slots (33%) down · open 4 min`. */
+export function headline(view: IncidentView, report: Report | null): string {
   const { cluster } = view;
   if (view.recoveredAfterMinutes !== null)
     return `:white_check_mark: ${cluster} · recovered after ${view.recoveredAfterMinutes} min`;
@@ -62,8 +69,8 @@ function impact(report: Report): string {
     gaps.map((g) => [g.start, g.end] as [number, number]),
     4,
   );
-  const reasons = [...new Set(gaps.map((g) => g.reason))].join(', ');
-  return `*Impact:* ${plural(uncovered, 'slot')} (${ranges}; ${reasons}) ${uncovered === 1 ? 'has' : 'have'} no live owner · ${keys}`;
+  const reasons = [...new Set(gaps.map((g) => g.reason.replace('-', ' ')))].join(', ');
+  return `*Impact:* ${plural(uncovered, 'slot')} ${uncovered === 1 ? 'is' : 'are'} down (${ranges}; ${reasons}) · ${keys}`;
 }
 
 function nextStep(report: Report): string | null {
@@ -119,8 +126,10 @@ function counts(report: Report): string {
 }
 
 function buttons(view: IncidentView, report: Report | null, fixButton: boolean): KnownBlock[] {
-  if (view.recoveredAfterMinutes !== null) return [];
-  const button = (text: string, action_id: string, style?: 'primary') => ({
+  const links = linkButtons(view.alerts);
+  if (view.recoveredAfterMinutes !== null)
+    return links.length > 0 ? [{ type: 'actions', elements: links }] : [];
+  const button = (text: string, action_id: string, style?: 'primary'): Button => ({
     type: 'button' as const,
     text: { type: 'plain_text' as const, text },
     action_id,
@@ -135,26 +144,40 @@ function buttons(view: IncidentView, report: Report | null, fixButton: boolean):
         ...(fix ? [button('Plan a fix', 'plan_again', 'primary')] : []),
         button(view.owner ? 'Take it over' : "I'm on it", 'ack_incident'),
         button('Silence 2h', 'silence_incident'),
+        ...links,
       ],
     },
   ];
 }
 
-/**
- * The incident's top message, sized for a phone: state and age, who is on it, one line of impact, one of next
- * step, the nodes in trouble (one line each) and the buttons. The full report stays one command away.
- */
-export function incidentMessage(view: IncidentView, { fixButton = false } = {}): SlackMessage {
-  const { report, cluster } = view;
+/** Who is on it and when it opened, then the alerts behind it (or that the monitor found it). */
+function whoAndWhy(view: IncidentView): KnownBlock[] {
   const owner = view.owner
     ? `:raising_hand: <@${esc(view.owner.user)}> is on it since ${slackDate(view.owner.at, '{time}')}`
     : view.recoveredAfterMinutes === null
       ? ':bell: Nobody is on it yet'
       : 'Nobody acknowledged it';
-  const who = context(
-    `${owner} · opened ${slackDate(view.openedAt)} on ${view.trigger.source} ${view.trigger.status}: ${esc(truncate(view.trigger.summary, 200))}`,
-  );
-  const essential: KnownBlock[] = [header(headline(view, report)), who];
+  const alerts = alertsText(view.alerts);
+  const found =
+    alerts !== null
+      ? ''
+      : view.trigger.source === 'monitor'
+        ? ', found by the monitor'
+        : ` on ${view.trigger.source} ${view.trigger.status}: ${esc(truncate(view.trigger.summary, 200))}`;
+  return [
+    context(`${owner} · opened ${slackDate(view.openedAt)}${found}`),
+    ...(alerts ? [context(alerts)] : []),
+  ];
+}
+
+/**
+ * The incident's top message, sized for a phone: state and age, who is on it, the alert, one line of impact,
+ * one of next step, the nodes in trouble (one line each) and the buttons; the severity colour and the counts
+ * ride in an attachment. The full report stays one command away.
+ */
+export function incidentMessage(view: IncidentView, { fixButton = false } = {}): ColouredMessage {
+  const { report, cluster } = view;
+  const essential: KnownBlock[] = [header(headline(view, report)), ...whoAndWhy(view)];
   if (!report) essential.push(mrkdwn(`*Impact:* cannot read the cluster: ${esc(view.problem)}`));
   else if (view.recoveredAfterMinutes !== null)
     essential.push(
@@ -181,12 +204,18 @@ export function incidentMessage(view: IncidentView, { fixButton = false } = {}):
         `${counts(report)} · probed ${slackDate(Date.parse(report.probedAt), '{time_secs}')} · full report: \`/redis status ${esc(cluster)}\``,
       )
     : context(`\`/redis status ${esc(cluster)}\` tries again`);
-  const blocks = fitBlocks(essential, nodes, [...buttons(view, report, fixButton), footer], () => '');
-  const text =
-    view.recoveredAfterMinutes !== null
-      ? `${esc(cluster)}: recovered after ${view.recoveredAfterMinutes} min`
-      : report
-        ? `:rotating_light: Incident: ${esc(cluster)}: ${stateWord(report)} — ${report.slots.covered}/${SLOT_COUNT} slots covered, ${report.slots.uncovered} uncovered · open ${age(view.now - view.openedAt)}`
-        : `:rotating_light: Incident: ${esc(cluster)}: cannot be diagnosed`;
-  return { text, blocks };
+  const blocks = fitBlocks(
+    essential,
+    nodes,
+    buttons(view, report, fixButton),
+    () => `the nodes in trouble: \`/redis status ${esc(cluster)}\``,
+  );
+  const recovered = view.recoveredAfterMinutes !== null;
+  const text = recovered
+    ? `${esc(cluster)}: recovered after ${view.recoveredAfterMinutes} min`
+    : report
+      ? `:rotating_light: Incident: ${esc(cluster)}: ${stateWord(report)} — ${report.slots.covered}/${SLOT_COUNT} slots covered, ${report.slots.uncovered} uncovered · open ${age(view.now - view.openedAt)}`
+      : `:rotating_light: Incident: ${esc(cluster)}: cannot be diagnosed`;
+  const color = recovered ? SEVERITY_COLOR.good : reportColor(report);
+  return { text, blocks, attachments: [{ color, fallback: text, blocks: [footer] }] };
 }

@@ -47,10 +47,10 @@ function gapsBlock(report: Report, cluster: string): KnownBlock | null {
   if (report.slots.gaps.length === 0) return null;
   const rows = report.slots.gaps.map(
     (g) =>
-      `${formatRanges([[g.start, g.end]]).padEnd(12)} ${String(g.end - g.start + 1).padStart(5)}  ${g.reason.padEnd(17)} ${nodeName(report, g.owner).padEnd(30)} ${g.keys === null ? 'unknown' : `${g.keys} keys`}`,
+      `${formatRanges([[g.start, g.end]]).padEnd(12)} ${String(g.end - g.start + 1).padStart(5)}  ${g.reason.padEnd(17)} ${nodeName(report, g.owner).padEnd(30)} ${g.keys === null ? 'unknown' : plural(g.keys, 'key')}`,
   );
   return mrkdwn(
-    `*Slot gaps*\n${codeTable(rows, (n) => `… and ${n} more ranges: \`/redis check ${esc(cluster)}\` or \`slotwatch check\``)}`,
+    `*Slot gaps*\n${codeTable(rows, (n) => `… and ${plural(n, 'more range')}: \`/redis check ${esc(cluster)}\` or \`slotwatch check\``)}`,
   );
 }
 
@@ -60,7 +60,7 @@ function openSlotsBlock(report: Report): KnownBlock | null {
     (o) =>
       `${String(o.slot).padEnd(6)} ${o.state.padEnd(9)} ${nodeName(report, o.node).padEnd(30)} ${o.state === 'migrating' ? '→' : '←'} ${nodeName(report, o.peer).padEnd(30)} ${o.nodeKeys ?? '?'}/${o.peerKeys ?? '?'} keys${o.live ? ' (moving)' : ''}`,
   );
-  return mrkdwn(`*Open slots*\n${codeTable(rows, (n) => `… and ${n} more open slots`)}`);
+  return mrkdwn(`*Open slots*\n${codeTable(rows, (n) => `… and ${plural(n, 'more open slot')}`)}`);
 }
 
 function nodeTrouble(n: NodeReport): string | null {
@@ -81,7 +81,7 @@ function nodesBlock(report: Report, all: boolean): KnownBlock | null {
       `${(n.address ?? '(no address)').padEnd(22)} ${shortId(n.id)} ${(n.role === 'replica' ? `replica of ${shortId(n.replicaOf)}` : n.role).padEnd(20)} ${formatRanges(n.slots, 2).padEnd(24)} ${trouble ?? 'ok'}`,
   );
   return mrkdwn(
-    `*${all ? 'Nodes' : 'Nodes that need attention'}*\n${codeTable(rows, (k) => `… and ${k} more nodes`, 25)}`,
+    `*${all ? 'Nodes' : 'Nodes that need attention'}*\n${codeTable(rows, (k) => `… and ${plural(k, 'more node')}`, 25)}`,
   );
 }
 
@@ -142,7 +142,7 @@ export function reportMessage(
     optional,
     [...actions, when],
     (hidden) =>
-      `… and ${hidden} more findings: \`/redis check ${esc(cluster)}\` or \`slotwatch check ${esc(report.seeds.join(','))}\``,
+      `… and ${plural(hidden, 'more finding')}: \`/redis check ${esc(cluster)}\` or \`slotwatch check ${esc(report.seeds.join(','))}\``,
   );
   const errors = report.findings.filter((f) => f.severity === 'error').map((f) => f.code);
   const text = `${esc(cluster)}: ${word} — ${report.slots.covered}/${SLOT_COUNT} slots covered, ${report.slots.uncovered} uncovered${errors.length > 0 ? `; ${errors.join(', ')}` : ''}`;
