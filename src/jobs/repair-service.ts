@@ -12,6 +12,7 @@ import type { Report } from '../core/report.js';
 import { SLOT_COUNT } from '../core/slot-ranges.js';
 import type { AuditLog } from './audit.js';
 import { ClusterLock } from './cluster-lock.js';
+import { every } from './every.js';
 import { quiet } from './queue-redis.js';
 import { requestJournal } from './redis-journal.js';
 import { type RepairRequest, RequestStore, type VoteResult } from './requests.js';
@@ -204,22 +205,9 @@ export class RepairService {
 
   /** Runs `tick` every `ms` until stopped; a failing tick is logged, never thrown. */
   private loop(ms: number, tick: () => Promise<void>): { stop: () => void; done: Promise<void> } {
-    const controller = new AbortController();
-    const done = (async () => {
-      while (!controller.signal.aborted) {
-        await tick().catch((error: unknown) =>
-          this.options.log.warn({ err: message(error) }, 'repair background task failed'),
-        );
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, ms);
-          controller.signal.addEventListener('abort', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-      }
-    })();
-    return { stop: () => controller.abort(), done };
+    return every(ms, tick, (error: unknown) =>
+      this.options.log.warn({ err: message(error) }, 'repair background task failed'),
+    );
   }
 
   /**
