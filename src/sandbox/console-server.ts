@@ -82,6 +82,12 @@ export class SlackConsole {
   readonly requests: RecordedRequest[] = [];
   /** Slack's Socket Mode side: apps.connections.open and the sockets it hands out. */
   readonly socketMode = new SocketModeServer(() => this.url);
+
+  /** Empties the channel and forgets what was recorded (the sandbox's reset). */
+  clear(): void {
+    this.state.clear();
+    this.requests.length = 0;
+  }
   private server: Server | undefined;
   port = 0;
 

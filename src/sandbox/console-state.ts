@@ -32,6 +32,13 @@ export class ConsoleState {
     return stored;
   }
 
+  /** Forgets every message, file and Home tab (the sandbox's reset). */
+  clear(): void {
+    this.messages.length = 0;
+    this.files.clear();
+    this.homes.clear();
+  }
+
   update(channel: string, ts: string, patch: { text?: string; blocks?: unknown[] }): boolean {
     const found = this.messages.find((m) => m.channel === channel && m.ts === ts);
     if (!found) return false;

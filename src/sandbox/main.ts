@@ -5,7 +5,13 @@ import {
   interruptResharding,
   killMasterAndReplicas,
 } from '../../test/support/break.js';
-import { startCluster, startNode } from '../../test/support/cluster.js';
+import {
+  NODE_TIMEOUT_MS,
+  startCluster,
+  startNode,
+  type TestCluster,
+  type TestNode,
+} from '../../test/support/cluster.js';
 import { seedData } from '../../test/support/data.js';
 import { chooseBackend } from '../../test/support/redis-backend.js';
 import { loadConfig } from '../config.js';
@@ -18,6 +24,7 @@ const USERS = [
   { id: 'U0REQUEST1', name: 'requester' },
   { id: 'U0APPROVE1', name: 'approver-1' },
   { id: 'U0APPROVE2', name: 'approver-2' },
+  { id: 'U0APPROVE3', name: 'approver-3' },
 ];
 
 function haveRedis(): boolean {
@@ -28,6 +35,28 @@ function haveRedis(): boolean {
     return false;
   }
 }
+
+/** What a reset replaces: the cluster, the queue Redis and the bot. */
+interface World {
+  readonly cluster: TestCluster;
+  /** Ports of nodes the sandbox killed (until restarted). */
+  readonly killed: Set<number>;
+  /** Each node's data directory, where its nodes.conf stays for a restart. */
+  readonly dirs: ReadonlyMap<number, string>;
+  stop(): Promise<void>;
+}
+
+/** How the sandbox starts a cluster node (as the test harness does). */
+const NODE_CONFIG = {
+  'cluster-enabled': 'yes',
+  'cluster-config-file': 'nodes.conf',
+  'cluster-node-timeout': String(NODE_TIMEOUT_MS),
+  bind: '127.0.0.1',
+  'protected-mode': 'no',
+  save: '',
+  appendonly: 'no',
+  'repl-diskless-sync-delay': '0',
+};
 
 export interface Sandbox {
   readonly url: string;
@@ -55,10 +84,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       'neither a Docker engine nor redis-server is available: install redis-server (apt-get install redis-server) or start Docker',
     );
   }
-  say(`Starting a 6-node Redis Cluster (${backend.name}) and a queue Redis…\n`);
-  const cluster = await startCluster(backend, { masters: 3, replicasPerMaster: 1 });
-  const queue = await startNode(backend, {});
-  await seedData(cluster, [10, 20, 6000, 12000], 2000);
+  let world: World | null = null;
+  const current = (): World => {
+    if (!world) throw new Error('the sandbox is being reset');
+    return world;
+  };
+  const ready = (node: TestNode) => !current().killed.has(node.port);
   let botUrl = '';
   const slack = new SlackConsole({
     mode: slackMode,
@@ -66,35 +97,59 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     botUrl: () => botUrl,
     channel: 'C0INCIDENT',
     users: USERS,
-    // approver-2 approves through a user group, like teams that list an on-call group in SLACK_APPROVERS.
-    userGroups: { [APPROVER_GROUP]: ['U0APPROVE2'] },
+    // approver-2 and approver-3 approve through a user group, like teams that list an on-call group in
+    // SLACK_APPROVERS; with three approvers, the two-person rule holds while one of them is the requester.
+    userGroups: { [APPROVER_GROUP]: ['U0APPROVE2', 'U0APPROVE3'] },
     channelNames: { '#redis-incidents': 'C0INCIDENT' },
     breakers: {
       'kill a master and its replica': async () => {
-        const victim = cluster.masters.find((m) => m.redis.status === 'ready');
+        const { cluster, killed } = current();
+        const victim = cluster.masters.find(ready);
         if (!victim) return 'no master left to kill';
+        const dead = [victim, ...cluster.replicaOf(victim)];
+        for (const node of dead) killed.add(node.port);
         await killMasterAndReplicas(cluster, victim);
         return `killed ${victim.address} and its replica`;
       },
+      'restart the killed nodes (empty, with their nodes.conf)': async () => {
+        const { cluster, killed, dirs } = current();
+        const dead = cluster.nodes.filter((n) => killed.has(n.port));
+        if (dead.length === 0) return 'no node is down';
+        if (backend.name !== 'local redis-server') return 'restarting needs the local redis-server backend';
+        for (const node of dead) {
+          await backend.start(node.port, {
+            ...NODE_CONFIG,
+            'cluster-port': String(node.busPort),
+            dir: dirs.get(node.port) ?? '',
+          });
+          killed.delete(node.port);
+        }
+        return `restarted ${dead.map((n) => n.address).join(', ')}: back with their old identity and no data (persistence is off)`;
+      },
       'delete slots 6000-6099 everywhere': async () => {
-        await deleteSlotsEverywhere(
-          cluster.nodes.filter((n) => n.redis.status === 'ready'),
-          6000,
-          6099,
-        );
+        const { cluster } = current();
+        await deleteSlotsEverywhere(cluster.nodes.filter(ready), 6000, 6099);
         return 'deleted slots 6000-6099 on every node (their keys stay on the old owner)';
       },
       'interrupt a resharding of slot 12001': async () => {
-        const [, target, owner] = cluster.masters;
+        const [, target, owner] = current().cluster.masters;
         if (!owner || !target) return 'masters missing';
         await interruptResharding(owner, target, 12001, 20, 8);
         return `slot 12001 left half-migrated from ${owner.address} to ${target.address}`;
       },
       'isolate a replica (CLUSTER RESET SOFT)': async () => {
-        const replica = cluster.replicas.find((r) => r.redis.status === 'ready');
+        const replica = current().cluster.replicas.find(ready);
         if (!replica) return 'no replica left';
         await replica.redis.call('CLUSTER', 'RESET', 'SOFT');
         return `${replica.address} now knows only itself`;
+      },
+      'reset the sandbox (a new healthy cluster, the channel cleared)': async () => {
+        const old = current();
+        world = null;
+        await old.stop();
+        slack.clear();
+        world = await startWorld();
+        return 'a new healthy 6-node cluster and queue Redis; the bot was restarted against them';
       },
       ...(slackMode === 'socket'
         ? {
@@ -115,31 +170,54 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
   });
   await slack.start(options.port ?? 0);
-  const config = loadConfig({
-    SLACK_BOT_TOKEN: 'xoxb-sandbox',
-    ...(slackMode === 'socket' ? { SLACK_APP_TOKEN: 'xapp-sandbox' } : { SLACK_SIGNING_SECRET: SECRET }),
-    SLACK_API_URL: slack.apiUrl,
-    CLUSTERS: `sandbox=${cluster.nodes.map((n) => n.address).join(',')}`,
-    // A name, as in .env.example: the bot must use the ID Slack answers with for edits and uploads.
-    ALERT_CHANNEL: '#redis-incidents',
-    QUEUE_REDIS_URL: `redis://127.0.0.1:${queue.port}`,
-    QUEUE_PREFIX: `sandbox${Date.now()}`,
-    SLACK_APPROVERS: `U0APPROVE1,${APPROVER_GROUP}`,
-    WEBHOOK_TOKEN: 'sandbox-webhook-token-0123',
-    MONITOR_INTERVAL: '2s',
-    PORT: '0',
-    LOG_LEVEL: options.logLevel ?? 'warn',
-  });
-  const bot = await startSlotwatch(config, pino({ level: config.logLevel }));
-  botUrl = `http://127.0.0.1:${bot.port}`;
+
+  /** A healthy cluster with data, a queue Redis and the bot against them. */
+  async function startWorld(): Promise<World> {
+    say(`Starting a 6-node Redis Cluster (${backend.name}) and a queue Redis…\n`);
+    const cluster = await startCluster(backend, { masters: 3, replicasPerMaster: 1 });
+    const queue = await startNode(backend, {});
+    await seedData(cluster, [10, 20, 6000, 12000], 2000);
+    const dirs = new Map<number, string>();
+    for (const node of cluster.nodes) {
+      const [, dir = ''] = (await node.redis.call('CONFIG', 'GET', 'dir')) as string[];
+      dirs.set(node.port, dir);
+    }
+    const config = loadConfig({
+      SLACK_BOT_TOKEN: 'xoxb-sandbox',
+      ...(slackMode === 'socket' ? { SLACK_APP_TOKEN: 'xapp-sandbox' } : { SLACK_SIGNING_SECRET: SECRET }),
+      SLACK_API_URL: slack.apiUrl,
+      CLUSTERS: `sandbox=${cluster.nodes.map((n) => n.address).join(',')}`,
+      // A name, as in .env.example: the bot must use the ID Slack answers with for edits and uploads.
+      ALERT_CHANNEL: '#redis-incidents',
+      QUEUE_REDIS_URL: `redis://127.0.0.1:${queue.port}`,
+      QUEUE_PREFIX: `sandbox${Date.now()}`,
+      SLACK_APPROVERS: `U0APPROVE1,${APPROVER_GROUP}`,
+      WEBHOOK_TOKEN: 'sandbox-webhook-token-0123',
+      MONITOR_INTERVAL: '2s',
+      PORT: '0',
+      LOG_LEVEL: options.logLevel ?? 'warn',
+    });
+    const bot = await startSlotwatch(config, pino({ level: config.logLevel }));
+    botUrl = `http://127.0.0.1:${bot.port}`;
+    return {
+      cluster,
+      killed: new Set(),
+      dirs,
+      stop: async () => {
+        await bot.stop();
+        await cluster.stop();
+        await queue.process.kill();
+      },
+    };
+  }
+
+  world = await startWorld();
   return {
     url: slack.url,
     console: slack,
     stop: async () => {
-      await bot.stop();
+      await world?.stop();
       await slack.stop();
-      await cluster.stop();
-      await queue.process.kill();
       await backend.stopAll();
     },
   };
