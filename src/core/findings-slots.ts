@@ -24,7 +24,7 @@ export function clusterDown(ctx: AnalysisContext): Finding[] {
   const label = (ids: readonly string[]) => ids.map((id) => nodeLabel(ctx.topology, id)).join(', ');
   const cause =
     ctx.gaps.length > 0
-      ? `${plural(countSlots(rangesOf(ctx.gaps)), 'slot')} have no live owner`
+      ? `${plural(countSlots(rangesOf(ctx.gaps)), 'slot')} ${countSlots(rangesOf(ctx.gaps)) === 1 ? 'has' : 'have'} no live owner`
       : 'no slot is uncovered, so the nodes lost their majority or are still converging';
   return [
     finding(
@@ -57,7 +57,7 @@ export function slotsUnassigned(ctx: AnalysisContext): Finding[] {
     finding(
       'SLOTS_UNASSIGNED',
       'error',
-      `${plural(slots, 'slot')} (${formatRanges(rangesOf(gaps), 8)}) have no owner; ${keysText(sumKeys(gaps))} last seen there.`,
+      `${plural(slots, 'slot')} (${formatRanges(rangesOf(gaps), 8)}) ${slots === 1 ? 'has' : 'have'} no owner; ${keysText(sumKeys(gaps))} last seen there.`,
       {
         nodes: holders.map((h) => h.id),
         slots: rangesOf(gaps),
@@ -123,7 +123,7 @@ export function slotsOpen(ctx: AnalysisContext): Finding[] {
       finding(
         'SLOTS_OPEN',
         'warning',
-        `${plural(new Set(stuck.map((o) => o.slot)).size, 'slot')} (${formatRanges(rangesFromSlots(stuck.map((o) => o.slot)), 8)}) are stuck half-migrated${onReplicas.length > 0 ? `, ${plural(onReplicas.length, 'entry', 'entries')} on replicas` : ''}; their keys answer with ASK redirects.`,
+        `${plural(new Set(stuck.map((o) => o.slot)).size, 'slot')} (${formatRanges(rangesFromSlots(stuck.map((o) => o.slot)), 8)}) ${new Set(stuck.map((o) => o.slot)).size === 1 ? 'is' : 'are'} stuck half-migrated${onReplicas.length > 0 ? `, ${plural(onReplicas.length, 'entry', 'entries')} on replicas` : ''}; their keys answer with ASK redirects.`,
         {
           nodes: [...new Set(stuck.flatMap((o) => [o.node, o.peer]))],
           slots: rangesFromSlots(stuck.map((o) => o.slot)),
@@ -159,7 +159,7 @@ export function fullCoverageDisabled(ctx: AnalysisContext): Finding[] {
     finding(
       'FULL_COVERAGE_DISABLED',
       uncovered > 0 ? 'warning' : 'info',
-      `cluster-require-full-coverage is "no" on ${plural(off.length, 'node')}: ${uncovered > 0 ? `the ${plural(uncovered, 'uncovered slot')} answer "CLUSTERDOWN Hash slot not served" while the rest keep working` : 'a lost slot will not stop the other slots'}.`,
+      `cluster-require-full-coverage is "no" on ${plural(off.length, 'node')}: ${uncovered > 0 ? `the ${plural(uncovered, 'uncovered slot')} ${uncovered === 1 ? 'answers' : 'answer'} "CLUSTERDOWN Hash slot not served" while the rest keep working` : 'a lost slot will not stop the other slots'}.`,
       {
         nodes: off.map((n) => n.id),
         next:

@@ -29,6 +29,22 @@ function report(views: NodeView[]) {
 }
 
 describe('analyze', () => {
+  it('says "1 slot has no owner" for a one-slot gap, and "2 slots have" for two', () => {
+    const oneShort = cluster.map((n) => (n.id === A ? { ...n, slots: '1-5460' } : n));
+    const twoShort = cluster.map((n) => (n.id === A ? { ...n, slots: '2-5460' } : n));
+    const views = (nodes: FakeNode[]) =>
+      nodes.map((n, i) => fakeView(`127.0.0.1:${7000 + i}`, nodesText(nodes, n.id), 'fail'));
+
+    const summaries = (nodes: FakeNode[]) =>
+      report(views(nodes))
+        .findings.map((f) => f.summary)
+        .join('\n');
+
+    expect(summaries(oneShort)).toContain('1 slot (0) has no owner');
+    expect(summaries(oneShort)).not.toMatch(/1 slot\b[^.;]* have/);
+    expect(summaries(twoShort)).toContain('2 slots (0-1) have no owner');
+  });
+
   it('does not call one node suspecting another (PFAIL) a disagreement or a failure', () => {
     const views = [
       fakeView(
