@@ -7,6 +7,7 @@ import { probeOptions } from '../cluster-probe.js';
 import type { ClusterConfig } from '../config.js';
 import { sleep, within } from '../core/pool.js';
 import { type ExecutionEvent, type ExecutionResult, executeRepair } from '../core/repair/execute.js';
+import type { Journal } from '../core/repair/journal.js';
 import type { RepairOption } from '../core/repair/types.js';
 import type { Report } from '../core/report.js';
 import { SLOT_COUNT } from '../core/slot-ranges.js';
@@ -15,12 +16,19 @@ import { ClusterLock } from './cluster-lock.js';
 import { every } from './every.js';
 import { quiet } from './queue-redis.js';
 import { requestJournal } from './redis-journal.js';
-import { type RepairRequest, RequestStore, type VoteResult } from './requests.js';
+import { progressOf, type RepairProgress } from './repair-progress.js';
+import {
+  type EligibleApprovers,
+  type IncidentLink,
+  type RepairRequest,
+  RequestStore,
+  type RunSummary,
+  type VoteResult,
+} from './requests.js';
 
-/** What the service tells the outside (Slack) about a request; the adapter renders it. */
+/** What the service tells the outside (Slack) about a request; the adapter renders it, in one message. */
 export interface RepairNotifier {
-  requestChanged(request: RepairRequest): Promise<void>;
-  progress(request: RepairRequest, text: string): Promise<void>;
+  requestChanged(request: RepairRequest, progress: RepairProgress): Promise<void>;
 }
 
 export interface RepairServiceOptions {
@@ -64,6 +72,27 @@ type FinalStatus = 'done' | 'failed' | 'stale' | 'cancelled';
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/** What the run measured: coverage and DBSIZE of every master before and after, for the postmortem. */
+function summaryOf(result: ExecutionResult | null): RunSummary | null {
+  if (!result) return null;
+  const address = (id: string) =>
+    [...(result.before?.nodes ?? []), ...(result.after?.nodes ?? [])].find((n) => n.id === id)?.address ??
+    null;
+  const ids = [...new Set([...Object.keys(result.dbsizeBefore), ...Object.keys(result.dbsizeAfter)])];
+  return {
+    slotsBefore: result.before?.slots.covered ?? null,
+    slotsAfter: result.after?.slots.covered ?? null,
+    stateBefore: result.before?.state ?? null,
+    stateAfter: result.after?.state ?? null,
+    masters: ids.map((id) => ({
+      id,
+      address: address(id),
+      before: result.dbsizeBefore[id] ?? null,
+      after: result.dbsizeAfter[id] ?? null,
+    })),
+  };
+}
+
 /** Repair requests (a state machine in the queue Redis), their BullMQ queue and worker, and the reconciler. */
 export class RepairService {
   readonly store: RequestStore;
@@ -73,6 +102,10 @@ export class RepairService {
   private worker: Worker<JobData> | null = null;
   private reconciler: { stop: () => void; done: Promise<void> } | null = null;
   private readonly now: () => number;
+  /** Renders of one request in this process go one after another, so an older one never lands last. */
+  private readonly renders = new Map<string, Promise<void>>();
+  /** The last request and progress shown, for a note while the queue Redis cannot be read. */
+  private readonly lastShown = new Map<string, { request: RepairRequest; progress: RepairProgress }>();
 
   constructor(private readonly options: RepairServiceOptions) {
     this.store = new RequestStore(options.redis, options.prefix, {
@@ -105,6 +138,9 @@ export class RepairService {
     option: RepairOption;
     requester: string;
     channel: string;
+    incident?: IncidentLink | null;
+    eligible?: EligibleApprovers | null;
+    lossHolders?: readonly string[];
   }): Promise<RepairRequest> {
     const now = this.now();
     const request = await this.store.create({
@@ -127,6 +163,11 @@ export class RepairService {
       step: null,
       finished: [],
       cancelRequested: null,
+      incident: input.incident ?? null,
+      permalink: null,
+      eligible: input.eligible ?? null,
+      lossHolders: input.lossHolders ?? [],
+      result: null,
     });
     await this.options.audit.append({
       event: 'requested',
@@ -177,15 +218,34 @@ export class RepairService {
     return outcome;
   }
 
-  /** Renders the latest version of a request, and only if nothing newer was shown already. */
-  async changed(id: string): Promise<void> {
+  /** Renders the latest version of a request, and only if nothing newer was shown already. Never throws. */
+  changed(id: string): Promise<void> {
+    const next = (this.renders.get(id) ?? Promise.resolve()).then(() => this.render(id));
+    this.renders.set(id, next);
+    return next.finally(() => {
+      if (this.renders.get(id) === next) this.renders.delete(id);
+    });
+  }
+
+  private async render(id: string): Promise<void> {
     try {
       const latest = await this.store.get(id);
-      if (latest && (await this.store.claimRender(id, latest.version)))
-        await this.options.notifier.requestChanged(latest);
+      if (!latest || !(await this.store.claimRender(id, latest.version))) return;
+      const progress = progressOf(latest, await this.store.events(id));
+      this.lastShown.set(id, { request: latest, progress });
+      await this.options.notifier.requestChanged(latest, progress);
     } catch (error) {
       this.options.log.warn({ err: message(error), request: id }, 'request render failed');
     }
+  }
+
+  /** A note on the last version shown (the queue Redis cannot be read meanwhile); the next change replaces it. */
+  private async banner(id: string, text: string): Promise<void> {
+    const shown = this.lastShown.get(id);
+    if (!shown) return;
+    await this.options.notifier
+      .requestChanged(shown.request, { ...shown.progress, banner: text })
+      .catch((error: unknown) => this.options.log.warn({ err: message(error), request: id }, 'banner failed'));
   }
 
   /** Starts the reconciler, and the worker unless this replica runs no repairs (concurrency 0). */
@@ -245,7 +305,7 @@ export class RepairService {
     const log = this.options.log.child({ request: id, runner: token });
     const claimed = await this.claim(id, token);
     if (!claimed) return;
-    const { request, resumed } = claimed;
+    const { request } = claimed;
     const cluster = this.options.clusters.find((c) => c.name === request.cluster);
     if (!cluster) {
       await this.finish(request, token, 'failed', `cluster ${request.cluster} is no longer configured`);
@@ -262,12 +322,7 @@ export class RepairService {
       return;
     }
     await this.changed(id);
-    const progress = this.progressWriter(request, log);
-    progress(
-      resumed
-        ? ':arrows_counterclockwise: Resumed by another worker; it finishes the approved repair from where it stopped.'
-        : ':gear: Repair started.',
-    );
+    const progress = this.progressWriter(id, token, log);
     const abort = new AbortController();
     const heart = this.loop(HEARTBEAT_MS, async () => {
       if (abort.signal.aborted) return;
@@ -286,25 +341,24 @@ export class RepairService {
     try {
       result = await executeRepair(request.option, cluster.seeds, {
         ...probeOptions(cluster),
-        journal: requestJournal({
-          store: this.store,
-          id,
-          token,
-          signal: abort.signal,
-          ...(this.options.pauseLimitMs ? { pauseLimitMs: this.options.pauseLimitMs } : {}),
-          onPause: (paused) =>
-            progress(
-              paused
-                ? ':double_vertical_bar: The queue Redis does not answer: the repair waits at the step boundary.'
-                : ':arrow_forward: The queue Redis is back: the repair goes on.',
-            ),
-        }),
+        journal: progress.journal(
+          requestJournal({
+            store: this.store,
+            id,
+            token,
+            signal: abort.signal,
+            ...(this.options.pauseLimitMs ? { pauseLimitMs: this.options.pauseLimitMs } : {}),
+            onPause: (paused) =>
+              progress.banner(
+                paused
+                  ? ':double_vertical_bar: The queue Redis does not answer: the repair waits at the step boundary.'
+                  : ':arrow_forward: The queue Redis is back: the repair goes on.',
+              ),
+          }),
+        ),
         acceptDataLoss: true,
         signal: abort.signal,
-        onEvent: (event) => {
-          const text = this.describe(event, request.option.steps.length);
-          if (text) progress(text);
-        },
+        onEvent: (event) => progress.event(event),
       });
     } catch (error) {
       log.error({ err: error }, 'repair crashed');
@@ -316,8 +370,9 @@ export class RepairService {
       if (report) await this.options.onReport?.(cluster.name, report);
     const [status, outcome] = this.outcomeOf(result);
     await progress.flush();
-    await this.finish(request, token, status, outcome);
+    await this.finish(request, token, status, outcome, summaryOf(result));
     await this.lock.release(cluster.name, id).catch(() => {});
+    this.lastShown.delete(id);
   }
 
   /** Takes the request: at once when queued; when another runner went silent; waits while it is alive. */
@@ -352,30 +407,59 @@ export class RepairService {
     }
   }
 
-  private describe(event: ExecutionEvent, total: number): string | null {
-    switch (event.type) {
-      case 'step-started':
-        return `Step ${event.step.index}/${total} on ${event.step.where}: \`${event.step.command}\``;
-      case 'step-finished':
-        return `Step ${event.step.index} done (${event.ms} ms).`;
-      case 'step-skipped':
-        return `Step ${event.step.index} skipped: ${event.reason}.`;
-      case 'step-note':
-        return event.message;
-      case 'step-failed':
-        return `Step ${event.step.index} failed: ${event.error}`;
-    }
-  }
-
-  /** Progress lines in order, each post awaited before the next; failures are logged by the notifier. */
-  private progressWriter(request: RepairRequest, log: Logger) {
+  /**
+   * Keeps the one progress message current: a render after every journal entry (coalesced: a render always shows
+   * the latest version), skip and failure reasons written to the request's events, notes while paused.
+   */
+  private progressWriter(id: string, token: string, log: Logger) {
     let chain = Promise.resolve();
-    const write = (text: string) => {
-      chain = chain
-        .then(() => this.options.notifier.progress(request, text))
-        .catch((error: unknown) => log.warn({ err: message(error) }, 'progress post failed'));
+    let banners = Promise.resolve();
+    let queued = false;
+    const render = () => {
+      if (queued) return;
+      queued = true;
+      chain = chain.then(() => {
+        queued = false;
+        return this.changed(id);
+      });
     };
-    return Object.assign(write, { flush: () => chain });
+    const later = (work: () => Promise<unknown>) => {
+      chain = chain
+        .then(work)
+        .then(() => undefined)
+        .catch((error: unknown) => log.warn({ err: message(error) }, 'progress note failed'));
+    };
+    const note = (step: number, kind: 'skipped' | 'failed', why: string) =>
+      later(async () => {
+        await this.persist(() => this.store.note(id, token, step, kind, why, this.now()), 60_000);
+        render();
+      });
+    return {
+      journal: (inner: Journal): Journal => ({
+        ...inner,
+        markStarted: async (step, detail) => {
+          const stop = await inner.markStarted(step, detail);
+          if (!stop) render();
+          return stop;
+        },
+        markFinished: async (step, detail) => {
+          await inner.markFinished(step, detail);
+          render();
+        },
+      }),
+      event: (event: ExecutionEvent) => {
+        if (event.type === 'step-skipped' && event.reason !== 'finished by an earlier run')
+          note(event.step.index, 'skipped', event.reason);
+        if (event.type === 'step-failed') note(event.step.index, 'failed', event.error);
+      },
+      banner: (text: string) => {
+        banners = banners.then(() => this.banner(id, text));
+      },
+      flush: async () => {
+        await banners;
+        await chain;
+      },
+    };
   }
 
   private outcomeOf(result: ExecutionResult | null): [FinalStatus, string] {
@@ -406,8 +490,11 @@ export class RepairService {
     token: string,
     status: FinalStatus,
     outcome: string,
+    summary: RunSummary | null = null,
   ): Promise<void> {
-    const ended = await this.persist(() => this.store.finish(request.id, token, status, outcome, this.now()));
+    const ended = await this.persist(() =>
+      this.store.finish(request.id, token, status, outcome, this.now(), summary),
+    );
     if (!ended.ok) {
       this.options.log.warn(
         { request: request.id },
@@ -416,7 +503,6 @@ export class RepairService {
       return;
     }
     this.options.log.info({ audit: status, request: request.id, cluster: request.cluster }, 'repair ended');
-    await this.options.notifier.progress(ended.request ?? request, outcome).catch(() => {});
     await this.changed(request.id);
   }
 

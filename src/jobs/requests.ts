@@ -27,6 +27,48 @@ export interface Vote {
   readonly at: number;
 }
 
+/** The open incident a request was made during, to link the two both ways. */
+export interface IncidentLink {
+  readonly channel: string;
+  readonly ts: string;
+  readonly openedAt: number;
+  readonly permalink: string | null;
+}
+
+/** Who could approve when the request was made (the requester excluded); groups Slack would not list stay unknown. */
+export interface EligibleApprovers {
+  readonly users: readonly string[];
+  readonly unresolvedGroups: readonly string[];
+}
+
+/** DBSIZE of one master before and after a repair (null: it did not answer). */
+export interface MasterKeys {
+  readonly id: string;
+  readonly address: string | null;
+  readonly before: number | null;
+  readonly after: number | null;
+}
+
+/** What a finished run measured, kept with the request for the timeline and the postmortem. */
+export interface RunSummary {
+  readonly slotsBefore: number | null;
+  readonly slotsAfter: number | null;
+  readonly stateBefore: string | null;
+  readonly stateAfter: string | null;
+  readonly masters: readonly MasterKeys[];
+}
+
+/** One entry of a request's versioned event list (written by the transition scripts). */
+export interface RequestEvent {
+  readonly v: number;
+  readonly event: string;
+  readonly status: RequestStatus;
+  readonly user: string;
+  readonly at: number;
+  readonly detail: string;
+  readonly step: number | null;
+}
+
 /** A repair someone asked for, waiting for (or past) its approvals. Never holds a password. */
 export interface RepairRequest {
   readonly id: string;
@@ -52,6 +94,13 @@ export interface RepairRequest {
   readonly step: number | null;
   readonly finished: readonly number[];
   readonly cancelRequested: Vote | null;
+  readonly incident: IncidentLink | null;
+  /** The approval message's permalink, once posted. */
+  readonly permalink: string | null;
+  readonly eligible: EligibleApprovers | null;
+  /** Addresses of the dead nodes that alone held the keys a data-loss option loses. */
+  readonly lossHolders: readonly string[];
+  readonly result: RunSummary | null;
 }
 
 export type VoteResult =
@@ -63,6 +112,7 @@ export type VoteResult =
 
 export type ClaimResult = 'claimed' | 'resumed' | 'busy' | 'closed' | 'missing';
 export type StepResult = 'ok' | 'cancel' | 'lost' | 'missing';
+export type NoteKind = 'skipped' | 'failed';
 export type CancelResult = 'cancelled' | 'asked' | 'already' | 'closed' | 'missing';
 
 /** The change is on the master but no replica confirmed it: a failover now could take it back. */
@@ -72,9 +122,13 @@ type Stored = Omit<RepairRequest, 'option'> & { optionId: string };
 
 /** cjson turns an empty array into {} and null into a sentinel: normalise what comes back. */
 function decode(raw: string, option: RepairOption): RepairRequest {
-  const r = JSON.parse(raw) as Stored & { approvals: unknown; finished: unknown };
+  const r = JSON.parse(raw) as Stored & { approvals: unknown; finished: unknown; lossHolders: unknown };
   const { optionId: _optionId, ...rest } = r;
   const list = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
+  const eligible = r.eligible
+    ? { users: list<string>(r.eligible.users), unresolvedGroups: list<string>(r.eligible.unresolvedGroups) }
+    : null;
+  const result = r.result ? { ...r.result, masters: list<MasterKeys>(r.result.masters) } : null;
   return {
     ...rest,
     option,
@@ -89,6 +143,11 @@ function decode(raw: string, option: RepairOption): RepairRequest {
     rejectedBy: r.rejectedBy ?? null,
     cancelledBy: r.cancelledBy ?? null,
     outcome: r.outcome ?? null,
+    incident: r.incident ?? null,
+    permalink: r.permalink ?? null,
+    eligible,
+    lossHolders: list<string>(r.lossHolders),
+    result,
   };
 }
 
@@ -216,7 +275,7 @@ export class RequestStore {
       user,
       ...args,
     )) as [string, string];
-    if (transition !== 'heartbeat' && transition !== 'annotate') await this.replicated(since);
+    if (!['heartbeat', 'annotate', 'note'].includes(transition)) await this.replicated(since);
     if (!raw) return { result, request: null };
     const option = await this.redis.get(`${this.key(id)}:option`);
     return { result, request: option ? decode(raw, JSON.parse(option) as RepairOption) : null };
@@ -245,15 +304,31 @@ export class RequestStore {
     return (await this.run('step', id, 'slotwatch', now, token, step, phase, detail)).result as StepResult;
   }
 
+  /** What the runner saw in a step (skipped and why, failed and why); no change of state. */
+  async note(id: string, token: string, step: number, kind: NoteKind, detail: string, now: number) {
+    return (await this.run('note', id, 'slotwatch', now, token, step, kind, detail)).result as StepResult;
+  }
+
   async finish(
     id: string,
     token: string,
     status: 'done' | 'failed' | 'stale' | 'cancelled',
     outcome: string,
     now: number,
+    summary: RunSummary | null = null,
   ) {
     const audit = status === 'done' ? 'finished' : status === 'cancelled' ? 'cancelled' : 'failed';
-    const { result, request } = await this.run('finish', id, 'slotwatch', now, token, status, outcome, audit);
+    const { result, request } = await this.run(
+      'finish',
+      id,
+      'slotwatch',
+      now,
+      token,
+      status,
+      outcome,
+      audit,
+      summary ? JSON.stringify(summary) : '',
+    );
     return { ok: result === 'ok', request };
   }
 
@@ -268,14 +343,37 @@ export class RequestStore {
     return { expired: result === 'expired', request };
   }
 
-  /** Fields that are not state (the approval message's ts). */
-  async annotate(id: string, patch: { ts: string | null }, now: number): Promise<RepairRequest | null> {
+  /** Fields that are not state (the approval message's ts and permalink). */
+  async annotate(
+    id: string,
+    patch: Partial<Pick<RepairRequest, 'ts' | 'permalink'>>,
+    now: number,
+  ): Promise<RepairRequest | null> {
     return (await this.run('annotate', id, 'slotwatch', now, JSON.stringify(patch))).request;
   }
 
   /** True when `version` is newer than anything shown for the request so far (and marks it shown). */
   async claimRender(id: string, version: number): Promise<boolean> {
     return (await this.redis.eval(CLAIM_RENDER, 1, `${this.key(id)}:rendered`, version)) === 1;
+  }
+
+  /** The request's versioned events, oldest first (the last 500). */
+  async events(id: string): Promise<RequestEvent[]> {
+    const raw = await this.redis.lrange(`${this.key(id)}:events`, 0, -1);
+    return raw.map((line) => {
+      const e = JSON.parse(line) as Partial<RequestEvent> & { detail?: unknown };
+      const detail = typeof e.detail === 'string' ? e.detail : '';
+      const step = typeof e.step === 'number' ? e.step : Number(/^step (\d+)/.exec(detail)?.[1] ?? Number.NaN);
+      return {
+        v: e.v ?? 0,
+        event: e.event ?? '',
+        status: e.status ?? 'pending',
+        user: e.user ?? '',
+        at: e.at ?? 0,
+        detail,
+        step: Number.isFinite(step) ? step : null,
+      };
+    });
   }
 
   async queuedWithoutJob(): Promise<string[]> {
