@@ -245,7 +245,9 @@ export class RepairService {
     if (!shown) return;
     await this.options.notifier
       .requestChanged(shown.request, { ...shown.progress, banner: text })
-      .catch((error: unknown) => this.options.log.warn({ err: message(error), request: id }, 'banner failed'));
+      .catch((error: unknown) =>
+        this.options.log.warn({ err: message(error), request: id }, 'banner failed'),
+      );
   }
 
   /** Starts the reconciler, and the worker unless this replica runs no repairs (concurrency 0). */

@@ -363,7 +363,8 @@ export class RequestStore {
     return raw.map((line) => {
       const e = JSON.parse(line) as Partial<RequestEvent> & { detail?: unknown };
       const detail = typeof e.detail === 'string' ? e.detail : '';
-      const step = typeof e.step === 'number' ? e.step : Number(/^step (\d+)/.exec(detail)?.[1] ?? Number.NaN);
+      const step =
+        typeof e.step === 'number' ? e.step : Number(/^step (\d+)/.exec(detail)?.[1] ?? Number.NaN);
       return {
         v: e.v ?? 0,
         event: e.event ?? '',

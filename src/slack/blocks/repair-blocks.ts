@@ -7,8 +7,8 @@ import { lossHolders, lossSentence } from './data-loss.js';
 import { codeTable, context, esc, fitBlocks, header, LIMITS, mrkdwn, truncate } from './limits.js';
 import { plural } from './plural.js';
 import { duration, stepChecklist, stepSummary } from './progress-blocks.js';
-import { slackDate } from './slack-date.js';
 import type { SlackMessage } from './report-blocks.js';
+import { slackDate } from './slack-date.js';
 
 const riskText = (o: RepairOption, report: Report) =>
   o.risk === 'data-loss'
@@ -173,7 +173,9 @@ export function requestMessage(
     },
   ];
   if (r.incident) {
-    const incident = r.incident.permalink ? `<${r.incident.permalink}|the open incident>` : 'the open incident';
+    const incident = r.incident.permalink
+      ? `<${r.incident.permalink}|the open incident>`
+      : 'the open incident';
     blocks.push(
       context(
         `:rotating_light: Requested for ${incident} on ${esc(r.cluster)}, opened ${slackDate(r.incident.openedAt)}.`,
@@ -271,6 +273,7 @@ export function requestMessage(
     });
   }
   blocks.push(context(`Request ${r.id}`));
-  const step = r.status === 'running' && progress?.current ? `, step ${progress.current} of ${o.steps.length}` : '';
+  const step =
+    r.status === 'running' && progress?.current ? `, step ${progress.current} of ${o.steps.length}` : '';
   return { text: `Repair request for ${r.cluster}: ${o.title} (${r.status}${step})`, blocks };
 }
