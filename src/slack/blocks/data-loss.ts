@@ -22,6 +22,8 @@ const list = (items: readonly string[]): string =>
 export function lossSentence(option: RepairOption, holders: readonly string[]): string {
   const loss = option.loss;
   if (!loss) return 'Loses data (see the steps); it cannot be recovered by Slotwatch.';
+  const range = formatRanges(loss.slots, 6);
+  if (loss.keys === 0) return `Gives up slots ${range}, where no keys were last seen: nothing known is lost.`;
   const keys =
     loss.keys === null
       ? 'an unknown number of keys'
@@ -29,9 +31,7 @@ export function lossSentence(option: RepairOption, holders: readonly string[]): 
         ? 'the 1 key'
         : `the ${loss.keys.toLocaleString('en-US')} keys`;
   const slots =
-    loss.slots.length === 0
-      ? ''
-      : ` in ${countSlots(loss.slots) === 1 ? 'slot' : 'slots'} ${formatRanges(loss.slots, 6)}`;
+    loss.slots.length === 0 ? '' : ` in ${countSlots(loss.slots) === 1 ? 'slot' : 'slots'} ${range}`;
   const held = holders.length > 0 ? ` that only ${esc(list(holders))} held` : '';
   const they = loss.keys === 1 ? 'it cannot' : 'they cannot';
   return `Loses ${keys}${slots}${held}; ${they} be recovered by Slotwatch.`;
