@@ -40,6 +40,7 @@ export function withTimeline(
     ...poster,
     async recovered(channel, ts, view) {
       await poster.recovered(channel, ts, view);
+      await timelines.settled(view.cluster).catch(() => {});
       const timeline = await timelines
         .build({
           cluster: view.cluster,

@@ -163,7 +163,10 @@ describe('a repair request during an incident', () => {
 
   it('links the request and the incident both ways', async () => {
     takeOver = await requestTakeOver(CAROL);
-    const request = await stored(takeOver.id);
+    const request = await waitFor('the request to know its permalink', async () => {
+      const r = await stored(takeOver.id);
+      return r.permalink ? r : null;
+    });
     const incidentLink = `https://acme.slack.com/archives/C1/p${incident.ts.replace('.', '')}`;
     const requestLink = `https://acme.slack.com/archives/C1/p${request.ts?.replace('.', '')}`;
 
@@ -241,7 +244,9 @@ describe('a repair request during an incident', () => {
     );
     expect(json).toMatchObject({ version: 1, cluster: 'prod', incident: { ts: incident.ts } });
     expect(types.slice(0, 3)).toEqual(['detected', 'posted', 'acknowledged']);
-    expect(types.at(-1)).toBe('recovered');
+    // The repair writes its end after its own last probe, sometimes after two healthy looks closed the incident.
+    expect(types.slice(-2)).toContain('recovered');
+    expect(types.lastIndexOf('step-finished')).toBeLessThan(types.indexOf('recovered'));
     const ours = json.events.filter((e) => e.request === takeOver.id);
     expect(ours.filter((e) => !e.type.startsWith('step-')).map((e) => `${e.type} ${e.user ?? ''}`)).toEqual([
       `requested ${CAROL}`,
