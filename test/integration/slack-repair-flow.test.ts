@@ -244,9 +244,9 @@ describe('a repair request during an incident', () => {
     );
     expect(json).toMatchObject({ version: 1, cluster: 'prod', incident: { ts: incident.ts } });
     expect(types.slice(0, 3)).toEqual(['detected', 'posted', 'acknowledged']);
-    // The repair writes its end after its own last probe, sometimes after two healthy looks closed the incident.
-    expect(types.slice(-2)).toContain('recovered');
-    expect(types.lastIndexOf('step-finished')).toBeLessThan(types.indexOf('recovered'));
+    // Coverage (and so recovery) can come before the repair's last steps (epoch bumps) and its end.
+    expect(types.filter((t) => t === 'recovered')).toHaveLength(1);
+    expect(types.indexOf('recovered')).toBeGreaterThan(types.indexOf('started'));
     const ours = json.events.filter((e) => e.request === takeOver.id);
     expect(ours.filter((e) => !e.type.startsWith('step-')).map((e) => `${e.type} ${e.user ?? ''}`)).toEqual([
       `requested ${CAROL}`,
