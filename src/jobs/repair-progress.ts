@@ -1,4 +1,5 @@
-import type { RepairRequest, RequestEvent } from './requests.js';
+import type { ExecutionResult } from '../core/repair/execute.js';
+import type { RepairRequest, RequestEvent, RunSummary } from './requests.js';
 import { FINAL_STATUSES } from './requests.js';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
@@ -67,5 +68,26 @@ export function progressOf(request: RepairRequest, events: readonly RequestEvent
     endedAt: claimed ? ended : null,
     resumedAt: events.filter((e) => e.event === 'resumed').at(-1)?.at ?? null,
     banner: null,
+  };
+}
+
+/** What the run measured: coverage and DBSIZE of every master before and after, for the postmortem. */
+export function summaryOf(result: ExecutionResult | null): RunSummary | null {
+  if (!result) return null;
+  const address = (id: string) =>
+    [...(result.before?.nodes ?? []), ...(result.after?.nodes ?? [])].find((n) => n.id === id)?.address ??
+    null;
+  const ids = [...new Set([...Object.keys(result.dbsizeBefore), ...Object.keys(result.dbsizeAfter)])];
+  return {
+    slotsBefore: result.before?.slots.covered ?? null,
+    slotsAfter: result.after?.slots.covered ?? null,
+    stateBefore: result.before?.state ?? null,
+    stateAfter: result.after?.state ?? null,
+    masters: ids.map((id) => ({
+      id,
+      address: address(id),
+      before: result.dbsizeBefore[id] ?? null,
+      after: result.dbsizeAfter[id] ?? null,
+    })),
   };
 }

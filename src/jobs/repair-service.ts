@@ -6,17 +6,17 @@ import type { Logger } from 'pino';
 import { probeOptions } from '../cluster-probe.js';
 import type { ClusterConfig } from '../config.js';
 import { sleep, within } from '../core/pool.js';
-import { type ExecutionEvent, type ExecutionResult, executeRepair } from '../core/repair/execute.js';
-import type { Journal } from '../core/repair/journal.js';
+import { type ExecutionResult, executeRepair } from '../core/repair/execute.js';
 import type { RepairOption } from '../core/repair/types.js';
 import type { Report } from '../core/report.js';
 import { SLOT_COUNT } from '../core/slot-ranges.js';
 import type { AuditLog } from './audit.js';
 import { ClusterLock } from './cluster-lock.js';
 import { every } from './every.js';
+import { progressWriter } from './progress-writer.js';
 import { quiet } from './queue-redis.js';
 import { requestJournal } from './redis-journal.js';
-import { progressOf, type RepairProgress } from './repair-progress.js';
+import { progressOf, type RepairProgress, summaryOf } from './repair-progress.js';
 import {
   type EligibleApprovers,
   type IncidentLink,
@@ -71,27 +71,6 @@ const HEARTBEAT_MS = 1000;
 type FinalStatus = 'done' | 'failed' | 'stale' | 'cancelled';
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-/** What the run measured: coverage and DBSIZE of every master before and after, for the postmortem. */
-function summaryOf(result: ExecutionResult | null): RunSummary | null {
-  if (!result) return null;
-  const address = (id: string) =>
-    [...(result.before?.nodes ?? []), ...(result.after?.nodes ?? [])].find((n) => n.id === id)?.address ??
-    null;
-  const ids = [...new Set([...Object.keys(result.dbsizeBefore), ...Object.keys(result.dbsizeAfter)])];
-  return {
-    slotsBefore: result.before?.slots.covered ?? null,
-    slotsAfter: result.after?.slots.covered ?? null,
-    stateBefore: result.before?.state ?? null,
-    stateAfter: result.after?.state ?? null,
-    masters: ids.map((id) => ({
-      id,
-      address: address(id),
-      before: result.dbsizeBefore[id] ?? null,
-      after: result.dbsizeAfter[id] ?? null,
-    })),
-  };
-}
 
 /** Repair requests (a state machine in the queue Redis), their BullMQ queue and worker, and the reconciler. */
 export class RepairService {
@@ -234,6 +213,12 @@ export class RepairService {
       const progress = progressOf(latest, await this.store.events(id));
       this.lastShown.set(id, { request: latest, progress });
       await this.options.notifier.requestChanged(latest, progress);
+      // Another replica claimed a newer version meanwhile and its edit may have landed first: show the latest again.
+      if ((await this.store.renderedVersion(id)) > latest.version) {
+        const newest = await this.store.get(id);
+        if (newest)
+          await this.options.notifier.requestChanged(newest, progressOf(newest, await this.store.events(id)));
+      }
     } catch (error) {
       this.options.log.warn({ err: message(error), request: id }, 'request render failed');
     }
@@ -324,7 +309,13 @@ export class RepairService {
       return;
     }
     await this.changed(id);
-    const progress = this.progressWriter(id, token, log);
+    const progress = progressWriter({
+      log,
+      render: () => this.changed(id),
+      banner: (text) => this.banner(id, text),
+      note: (step, kind, why) =>
+        this.persist(() => this.store.note(id, token, step, kind, why, this.now()), 60_000),
+    });
     const abort = new AbortController();
     const heart = this.loop(HEARTBEAT_MS, async () => {
       if (abort.signal.aborted) return;
@@ -407,61 +398,6 @@ export class RepairService {
         await sleep(500);
       }
     }
-  }
-
-  /**
-   * Keeps the one progress message current: a render after every journal entry (coalesced: a render always shows
-   * the latest version), skip and failure reasons written to the request's events, notes while paused.
-   */
-  private progressWriter(id: string, token: string, log: Logger) {
-    let chain = Promise.resolve();
-    let banners = Promise.resolve();
-    let queued = false;
-    const render = () => {
-      if (queued) return;
-      queued = true;
-      chain = chain.then(() => {
-        queued = false;
-        return this.changed(id);
-      });
-    };
-    const later = (work: () => Promise<unknown>) => {
-      chain = chain
-        .then(work)
-        .then(() => undefined)
-        .catch((error: unknown) => log.warn({ err: message(error) }, 'progress note failed'));
-    };
-    const note = (step: number, kind: 'skipped' | 'failed', why: string) =>
-      later(async () => {
-        await this.persist(() => this.store.note(id, token, step, kind, why, this.now()), 60_000);
-        render();
-      });
-    return {
-      journal: (inner: Journal): Journal => ({
-        ...inner,
-        markStarted: async (step, detail) => {
-          const stop = await inner.markStarted(step, detail);
-          if (!stop) render();
-          return stop;
-        },
-        markFinished: async (step, detail) => {
-          await inner.markFinished(step, detail);
-          render();
-        },
-      }),
-      event: (event: ExecutionEvent) => {
-        if (event.type === 'step-skipped' && event.reason !== 'finished by an earlier run')
-          note(event.step.index, 'skipped', event.reason);
-        if (event.type === 'step-failed') note(event.step.index, 'failed', event.error);
-      },
-      banner: (text: string) => {
-        banners = banners.then(() => this.banner(id, text));
-      },
-      flush: async () => {
-        await banners;
-        await chain;
-      },
-    };
   }
 
   private outcomeOf(result: ExecutionResult | null): [FinalStatus, string] {

@@ -1,6 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { RepairOption } from '../core/repair/types.js';
+import type { EligibleApprovers, IncidentLink, MasterKeys, RunSummary } from './request-context.js';
 import { CLAIM_RENDER, SCRIPTS, type Transition } from './request-scripts.js';
+
+export type { EligibleApprovers, IncidentLink, MasterKeys, RunSummary } from './request-context.js';
 
 export type RequestStatus =
   | 'pending'
@@ -25,37 +28,6 @@ export const FINAL_STATUSES: readonly RequestStatus[] = [
 export interface Vote {
   readonly user: string;
   readonly at: number;
-}
-
-/** The open incident a request was made during, to link the two both ways. */
-export interface IncidentLink {
-  readonly channel: string;
-  readonly ts: string;
-  readonly openedAt: number;
-  readonly permalink: string | null;
-}
-
-/** Who could approve when the request was made (the requester excluded); groups Slack would not list stay unknown. */
-export interface EligibleApprovers {
-  readonly users: readonly string[];
-  readonly unresolvedGroups: readonly string[];
-}
-
-/** DBSIZE of one master before and after a repair (null: it did not answer). */
-export interface MasterKeys {
-  readonly id: string;
-  readonly address: string | null;
-  readonly before: number | null;
-  readonly after: number | null;
-}
-
-/** What a finished run measured, kept with the request for the timeline and the postmortem. */
-export interface RunSummary {
-  readonly slotsBefore: number | null;
-  readonly slotsAfter: number | null;
-  readonly stateBefore: string | null;
-  readonly stateAfter: string | null;
-  readonly masters: readonly MasterKeys[];
 }
 
 /** One entry of a request's versioned event list (written by the transition scripts). */
@@ -375,6 +347,11 @@ export class RequestStore {
         step: Number.isFinite(step) ? step : null,
       };
     });
+  }
+
+  /** The highest version any render claimed so far (0: none). */
+  async renderedVersion(id: string): Promise<number> {
+    return Number((await this.redis.get(`${this.key(id)}:rendered`)) ?? 0);
   }
 
   async queuedWithoutJob(): Promise<string[]> {

@@ -238,7 +238,7 @@ export class Timelines {
               user: null,
               request: null,
               step: null,
-              detail: `incident post ${incident.channel}/${incident.ts}`,
+              detail: `top message in ${incident.channel}`,
             },
           ]
         : []),

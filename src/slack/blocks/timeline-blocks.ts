@@ -31,13 +31,24 @@ const WORDS: Record<TimelineEvent['type'], string> = {
   recovered: ':green_heart: *recovered*',
 };
 
-function line(e: TimelineEvent, start: number, steps: ReadonlyMap<string, number>): string {
+/** The detail without what the line says already ("step 3: …", "step 3 done"). */
+const detailOf = (e: TimelineEvent): string =>
+  e.step === null ? e.detail : e.detail.replace(/^step \d+(:| done$| skipped:| failed:)\s*/, '');
+
+function line(
+  e: TimelineEvent,
+  start: number,
+  steps: ReadonlyMap<string, number>,
+  began: number | null,
+): string {
   const who = e.user ? ` by <@${esc(e.user)}>` : '';
   const total = e.request ? steps.get(e.request) : undefined;
   const step = e.step !== null ? ` ${e.step}${total ? ` of ${total}` : ''}` : '';
   const word = WORDS[e.type].replace(/step (started|done|skipped|failed)\*/, `step${step} $1*`);
-  const detail = e.detail ? `: ${esc(truncate(e.detail, 200))}` : '';
-  return `${slackDate(ms(e.at), '{time_secs}')} (+${duration(ms(e.at) - start)}) ${word}${who}${detail}`;
+  const took = e.type === 'step-finished' && began !== null ? ` in ${duration(ms(e.at) - began)}` : '';
+  const text = detailOf(e);
+  const detail = text ? `: ${esc(truncate(text, 200))}` : '';
+  return `${slackDate(ms(e.at), '{time_secs}')} (+${duration(ms(e.at) - start)}) ${word}${took}${who}${detail}`;
 }
 
 /** One sentence on what data the incident cost, from the repairs that ran and what they measured. */
@@ -66,7 +77,13 @@ export function timelineMessage(t: Timeline, file: string | null): SlackMessage 
   const end = t.incident.recoveredAt ? ms(t.incident.recoveredAt) : null;
   const steps = new Map(t.repairs.map((r) => [r.id, r.steps.total]));
   const title = `:spiral_note_pad: *Timeline of the \`${esc(t.cluster)}\` incident* (\`${t.incident.id}\`)${end ? `: ${duration(end - start)} from detection to recovery` : ', so far'}`;
-  const lines = t.events.map((e) => line(e, start, steps));
+  const began = (e: TimelineEvent) =>
+    t.events.filter((s) => s.type === 'step-started' && s.request === e.request && s.step === e.step).at(-1)
+      ?.at;
+  const lines = t.events.map((e) => {
+    const at = e.type === 'step-finished' ? began(e) : undefined;
+    return line(e, start, steps, at ? ms(at) : null);
+  });
   const chunks: string[] = [];
   for (const l of lines) {
     const last = chunks.at(-1);
