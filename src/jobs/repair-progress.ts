@@ -46,7 +46,7 @@ export function progressOf(request: RepairRequest, events: readonly RequestEvent
         ? 'skipped'
         : request.finished.includes(s.index)
           ? 'done'
-          : request.step === s.index && !final
+          : !final && (request.step === s.index || (started !== null && request.status === 'running'))
             ? 'running'
             : 'pending';
     return {
@@ -61,9 +61,11 @@ export function progressOf(request: RepairRequest, events: readonly RequestEvent
   });
   const claimed = events.find((e) => e.event === 'claimed' || e.event === 'resumed');
   const ended = final ? (events.filter((e) => e.status === request.status).at(-1)?.at ?? null) : null;
+  // Steps of one wave run at once: "step k" is the first of those running.
+  const running = steps.find((s) => s.status === 'running')?.index ?? null;
   return {
     steps,
-    current: final ? null : request.step,
+    current: final ? null : (running ?? request.step),
     startedAt: claimed?.at ?? null,
     endedAt: claimed ? ended : null,
     resumedAt: events.filter((e) => e.event === 'resumed').at(-1)?.at ?? null,

@@ -207,13 +207,21 @@ describe('a repair request during an incident', () => {
     expect(done.status).toBe('done');
     expect(calls('chat.postMessage').filter((p) => p.ts === done.ts || p.thread_ts === done.ts)).toEqual([]);
     expect(calls('chat.postMessage').filter((p) => shown(p).includes(`Request ${id}`))).toHaveLength(1);
-    expect(progress.length).toBeGreaterThanOrEqual(total);
+    // Renders coalesce (each shows the latest version), so k edits for n steps: at least the start and the end.
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect(progress.some((u) => doneSteps(u) < total)).toBe(true);
     expect(progress.map(doneSteps)).toEqual([...progress.map(doneSteps)].sort((a, b) => a - b));
-    expect(shown(final)).toContain(`*Progress* · ${total} of ${total} steps done · took `);
-    expect(doneSteps(final)).toBe(total);
+    // A step the cluster already shows done (an epoch bump that gossip settled) is skipped, and says why.
+    const skipped = (
+      JSON.stringify(final.blocks).match(/:fast_forward: \d+\. [^\\]* · skipped: already done/g) ?? []
+    ).length;
+    expect(shown(final)).toMatch(
+      new RegExp(`\\*Progress\\* · ${total - skipped} of ${total} steps done(, ${skipped} skipped)? · took `),
+    );
+    expect(doneSteps(final) + skipped).toBe(total);
     expect(shown(final)).toContain('*Result:* Repaired.');
     expect(shown(final)).toMatch(/\*Started\*\\n<!date\^\d+\^\{time_secs\}/);
-    expect(progress.some((u) => /:gear: Running: step \d+ of \d+/.test(shown(u)))).toBe(true);
+    expect(progress.some((u) => /:gear: Running(: step \d+ of \d+)?/.test(shown(u)))).toBe(true);
   });
 
   it('posts the timeline in the incident thread at recovery, with its JSON file', async () => {

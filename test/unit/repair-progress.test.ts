@@ -145,6 +145,17 @@ describe('progress', () => {
     ]);
   });
 
+  it('shows every step of a wave as running, and the first of them as step k', () => {
+    const wave = request({ status: 'running', step: 3, finished: [1] });
+    const p = progressOf(wave, [
+      ...events.slice(0, 3),
+      event(8, 'step-started', 11_400, 2, 'step 2: CMD 2'),
+      event(9, 'step-started', 11_410, 3, 'step 3: CMD 3'),
+    ]);
+    expect(p.steps.map((s) => s.status)).toEqual(['done', 'running', 'running']);
+    expect(stepSummary(p)).toBe('Step 2 of 3');
+  });
+
   it('ends with the failure, the steps not run and plural-correct counts', () => {
     const failed = request({
       status: 'failed',
