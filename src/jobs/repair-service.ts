@@ -228,11 +228,15 @@ export class RepairService {
   private async banner(id: string, text: string): Promise<void> {
     const shown = this.lastShown.get(id);
     if (!shown) return;
-    await this.options.notifier
-      .requestChanged(shown.request, { ...shown.progress, banner: text })
-      .catch((error: unknown) =>
-        this.options.log.warn({ err: message(error), request: id }, 'banner failed'),
-      );
+    try {
+      await this.options.notifier.requestChanged(shown.request, { ...shown.progress, banner: text });
+      // A newer version rendered meanwhile must not stay hidden behind this older one.
+      const newer = this.lastShown.get(id);
+      if (newer && newer.request.version > shown.request.version)
+        await this.options.notifier.requestChanged(newer.request, newer.progress);
+    } catch (error) {
+      this.options.log.warn({ err: message(error), request: id }, 'banner failed');
+    }
   }
 
   /** Starts the reconciler, and the worker unless this replica runs no repairs (concurrency 0). */
