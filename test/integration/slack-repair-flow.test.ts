@@ -182,6 +182,19 @@ describe('a repair request during an incident', () => {
     expect(shown(takeOver.message)).not.toContain('cannot be approved as it stands');
   });
 
+  it("shows the open incident's timeline so far with /redis timeline", async () => {
+    const body = await slash('timeline prod', CAROL);
+    const text = shown(body);
+
+    expect(body.response_type).toBe('ephemeral');
+    expect(text).toContain('Timeline of the `prod` incident* (`incident-');
+    expect(text).toContain('), so far');
+    expect(text).toContain(`*acknowledged* by <@${BOB}>`);
+    expect(text).toContain(`*rejected* by <@${BOB}>`);
+    expect(text).toContain(`*repair requested* by <@${CAROL}>`);
+    expect(text).not.toContain('*recovered*');
+  });
+
   it('shows the whole run in the one request message, edited in place and never backwards', async () => {
     const { id } = takeOver;
     await click('approve_repair', id, ALICE);
