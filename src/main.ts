@@ -12,6 +12,8 @@ import { AuditLog } from './jobs/audit.js';
 import { IncidentService } from './jobs/incidents.js';
 import { connectQueueRedis, queueUp, watchedNodeBehind } from './jobs/queue-redis.js';
 import { RepairService } from './jobs/repair-service.js';
+import { RequestStore } from './jobs/requests.js';
+import { Timelines } from './jobs/timeline.js';
 import { createLogger } from './log.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
 import { registerAppHome } from './slack/app-home.js';
@@ -22,6 +24,7 @@ import { slackIncidentPoster } from './slack/incident-poster.js';
 import { ignoreRedeliveries } from './slack/redeliveries.js';
 import { registerRepairActions } from './slack/repair-handlers.js';
 import { slackNotifier } from './slack/repair-notifier.js';
+import { withTimeline } from './slack/timeline-poster.js';
 
 export interface Running {
   readonly server: Server;
@@ -98,6 +101,15 @@ async function start(
   const observe = reportObserver(metrics, known, log.child({ component: 'probe' }));
   const diagnose = diagnoser(metrics, observe);
   const slackHealth = new SlackHealth({ authTest: slackAuthTest(config, log) });
+  const timelines =
+    queueRedis && audit
+      ? new Timelines({
+          redis: queueRedis,
+          prefix: config.queue.prefix,
+          store: repairs?.store ?? new RequestStore(queueRedis, config.queue.prefix),
+          audit,
+        })
+      : null;
   const incidents = queueRedis
     ? new IncidentService({
         redis: queueRedis,
@@ -105,13 +117,16 @@ async function start(
         clusters: config.clusters,
         alertChannel: config.alertChannel,
         diagnose,
-        poster: slackIncidentPoster(
-          slack.app.client,
-          queueRedis,
-          config.queue.prefix,
-          repairs !== null,
-          log.child({ component: 'incidents' }),
-          (error) => slackHealth.record(error),
+        poster: withTimeline(
+          slackIncidentPoster(
+            slack.app.client,
+            queueRedis,
+            config.queue.prefix,
+            repairs !== null,
+            log.child({ component: 'incidents' }),
+            (error) => slackHealth.record(error),
+          ),
+          { client: slack.app.client, timelines, log: log.child({ component: 'timeline' }) },
         ),
         log: log.child({ component: 'incidents' }),
         ...(audit
@@ -143,6 +158,7 @@ async function start(
     audit,
     approvers: new Approvers(config.approvers, slack.app.client),
     queueUp: async () => (queueRedis ? queueUp(queueRedis) : false),
+    incidentOf: async (cluster: string) => (await incidents?.current(cluster)) ?? null,
     replayed: async (click: string) =>
       queueRedis
         ? (await queueRedis
@@ -157,7 +173,7 @@ async function start(
         : false,
   };
   if (config.slack.mode === 'socket') ignoreRedeliveries(slack.app, repair.replayed, log);
-  registerCommands(slack.app, { config, log, metrics, diagnose, inFlight, repair, incidents });
+  registerCommands(slack.app, { config, log, metrics, diagnose, inFlight, repair, incidents, timelines });
   registerRepairActions(slack.app, repair);
   registerAppHome(slack.app, {
     clusters: config.clusters,

@@ -6,21 +6,29 @@ import type { Logger } from 'pino';
 import { probeOptions } from '../cluster-probe.js';
 import type { ClusterConfig } from '../config.js';
 import { sleep, within } from '../core/pool.js';
-import { type ExecutionEvent, type ExecutionResult, executeRepair } from '../core/repair/execute.js';
+import { type ExecutionResult, executeRepair } from '../core/repair/execute.js';
 import type { RepairOption } from '../core/repair/types.js';
 import type { Report } from '../core/report.js';
 import { SLOT_COUNT } from '../core/slot-ranges.js';
 import type { AuditLog } from './audit.js';
 import { ClusterLock } from './cluster-lock.js';
 import { every } from './every.js';
+import { progressWriter } from './progress-writer.js';
 import { quiet } from './queue-redis.js';
 import { requestJournal } from './redis-journal.js';
-import { type RepairRequest, RequestStore, type VoteResult } from './requests.js';
+import { progressOf, type RepairProgress, summaryOf } from './repair-progress.js';
+import {
+  type EligibleApprovers,
+  type IncidentLink,
+  type RepairRequest,
+  RequestStore,
+  type RunSummary,
+  type VoteResult,
+} from './requests.js';
 
-/** What the service tells the outside (Slack) about a request; the adapter renders it. */
+/** What the service tells the outside (Slack) about a request; the adapter renders it, in one message. */
 export interface RepairNotifier {
-  requestChanged(request: RepairRequest): Promise<void>;
-  progress(request: RepairRequest, text: string): Promise<void>;
+  requestChanged(request: RepairRequest, progress: RepairProgress): Promise<void>;
 }
 
 export interface RepairServiceOptions {
@@ -73,6 +81,10 @@ export class RepairService {
   private worker: Worker<JobData> | null = null;
   private reconciler: { stop: () => void; done: Promise<void> } | null = null;
   private readonly now: () => number;
+  /** Renders of one request in this process go one after another, so an older one never lands last. */
+  private readonly renders = new Map<string, Promise<void>>();
+  /** The last request and progress shown, for a note while the queue Redis cannot be read. */
+  private readonly lastShown = new Map<string, { request: RepairRequest; progress: RepairProgress }>();
 
   constructor(private readonly options: RepairServiceOptions) {
     this.store = new RequestStore(options.redis, options.prefix, {
@@ -105,6 +117,9 @@ export class RepairService {
     option: RepairOption;
     requester: string;
     channel: string;
+    incident?: IncidentLink | null;
+    eligible?: EligibleApprovers | null;
+    lossHolders?: readonly string[];
   }): Promise<RepairRequest> {
     const now = this.now();
     const request = await this.store.create({
@@ -127,6 +142,11 @@ export class RepairService {
       step: null,
       finished: [],
       cancelRequested: null,
+      incident: input.incident ?? null,
+      permalink: null,
+      eligible: input.eligible ?? null,
+      lossHolders: input.lossHolders ?? [],
+      result: null,
     });
     await this.options.audit.append({
       event: 'requested',
@@ -177,14 +197,45 @@ export class RepairService {
     return outcome;
   }
 
-  /** Renders the latest version of a request, and only if nothing newer was shown already. */
-  async changed(id: string): Promise<void> {
+  /** Renders the latest version of a request, and only if nothing newer was shown already. Never throws. */
+  changed(id: string): Promise<void> {
+    const next = (this.renders.get(id) ?? Promise.resolve()).then(() => this.render(id));
+    this.renders.set(id, next);
+    return next.finally(() => {
+      if (this.renders.get(id) === next) this.renders.delete(id);
+    });
+  }
+
+  private async render(id: string): Promise<void> {
     try {
       const latest = await this.store.get(id);
-      if (latest && (await this.store.claimRender(id, latest.version)))
-        await this.options.notifier.requestChanged(latest);
+      if (!latest || !(await this.store.claimRender(id, latest.version))) return;
+      const progress = progressOf(latest, await this.store.events(id));
+      this.lastShown.set(id, { request: latest, progress });
+      await this.options.notifier.requestChanged(latest, progress);
+      // Another replica claimed a newer version meanwhile and its edit may have landed first: show the latest again.
+      if ((await this.store.renderedVersion(id)) > latest.version) {
+        const newest = await this.store.get(id);
+        if (newest)
+          await this.options.notifier.requestChanged(newest, progressOf(newest, await this.store.events(id)));
+      }
     } catch (error) {
       this.options.log.warn({ err: message(error), request: id }, 'request render failed');
+    }
+  }
+
+  /** A note on the last version shown (the queue Redis cannot be read meanwhile); the next change replaces it. */
+  private async banner(id: string, text: string): Promise<void> {
+    const shown = this.lastShown.get(id);
+    if (!shown) return;
+    try {
+      await this.options.notifier.requestChanged(shown.request, { ...shown.progress, banner: text });
+      // A newer version rendered meanwhile must not stay hidden behind this older one.
+      const newer = this.lastShown.get(id);
+      if (newer && newer.request.version > shown.request.version)
+        await this.options.notifier.requestChanged(newer.request, newer.progress);
+    } catch (error) {
+      this.options.log.warn({ err: message(error), request: id }, 'banner failed');
     }
   }
 
@@ -245,7 +296,7 @@ export class RepairService {
     const log = this.options.log.child({ request: id, runner: token });
     const claimed = await this.claim(id, token);
     if (!claimed) return;
-    const { request, resumed } = claimed;
+    const { request } = claimed;
     const cluster = this.options.clusters.find((c) => c.name === request.cluster);
     if (!cluster) {
       await this.finish(request, token, 'failed', `cluster ${request.cluster} is no longer configured`);
@@ -262,12 +313,13 @@ export class RepairService {
       return;
     }
     await this.changed(id);
-    const progress = this.progressWriter(request, log);
-    progress(
-      resumed
-        ? ':arrows_counterclockwise: Resumed by another worker; it finishes the approved repair from where it stopped.'
-        : ':gear: Repair started.',
-    );
+    const progress = progressWriter({
+      log,
+      render: () => this.changed(id),
+      banner: (text) => this.banner(id, text),
+      note: (step, kind, why) =>
+        this.persist(() => this.store.note(id, token, step, kind, why, this.now()), 60_000),
+    });
     const abort = new AbortController();
     const heart = this.loop(HEARTBEAT_MS, async () => {
       if (abort.signal.aborted) return;
@@ -286,25 +338,24 @@ export class RepairService {
     try {
       result = await executeRepair(request.option, cluster.seeds, {
         ...probeOptions(cluster),
-        journal: requestJournal({
-          store: this.store,
-          id,
-          token,
-          signal: abort.signal,
-          ...(this.options.pauseLimitMs ? { pauseLimitMs: this.options.pauseLimitMs } : {}),
-          onPause: (paused) =>
-            progress(
-              paused
-                ? ':double_vertical_bar: The queue Redis does not answer: the repair waits at the step boundary.'
-                : ':arrow_forward: The queue Redis is back: the repair goes on.',
-            ),
-        }),
+        journal: progress.journal(
+          requestJournal({
+            store: this.store,
+            id,
+            token,
+            signal: abort.signal,
+            ...(this.options.pauseLimitMs ? { pauseLimitMs: this.options.pauseLimitMs } : {}),
+            onPause: (paused) =>
+              progress.banner(
+                paused
+                  ? ':double_vertical_bar: The queue Redis does not answer: the repair waits at the step boundary.'
+                  : ':arrow_forward: The queue Redis is back: the repair goes on.',
+              ),
+          }),
+        ),
         acceptDataLoss: true,
         signal: abort.signal,
-        onEvent: (event) => {
-          const text = this.describe(event, request.option.steps.length);
-          if (text) progress(text);
-        },
+        onEvent: (event) => progress.event(event),
       });
     } catch (error) {
       log.error({ err: error }, 'repair crashed');
@@ -316,8 +367,9 @@ export class RepairService {
       if (report) await this.options.onReport?.(cluster.name, report);
     const [status, outcome] = this.outcomeOf(result);
     await progress.flush();
-    await this.finish(request, token, status, outcome);
+    await this.finish(request, token, status, outcome, summaryOf(result));
     await this.lock.release(cluster.name, id).catch(() => {});
+    this.lastShown.delete(id);
   }
 
   /** Takes the request: at once when queued; when another runner went silent; waits while it is alive. */
@@ -352,32 +404,6 @@ export class RepairService {
     }
   }
 
-  private describe(event: ExecutionEvent, total: number): string | null {
-    switch (event.type) {
-      case 'step-started':
-        return `Step ${event.step.index}/${total} on ${event.step.where}: \`${event.step.command}\``;
-      case 'step-finished':
-        return `Step ${event.step.index} done (${event.ms} ms).`;
-      case 'step-skipped':
-        return `Step ${event.step.index} skipped: ${event.reason}.`;
-      case 'step-note':
-        return event.message;
-      case 'step-failed':
-        return `Step ${event.step.index} failed: ${event.error}`;
-    }
-  }
-
-  /** Progress lines in order, each post awaited before the next; failures are logged by the notifier. */
-  private progressWriter(request: RepairRequest, log: Logger) {
-    let chain = Promise.resolve();
-    const write = (text: string) => {
-      chain = chain
-        .then(() => this.options.notifier.progress(request, text))
-        .catch((error: unknown) => log.warn({ err: message(error) }, 'progress post failed'));
-    };
-    return Object.assign(write, { flush: () => chain });
-  }
-
   private outcomeOf(result: ExecutionResult | null): [FinalStatus, string] {
     if (!result) return ['failed', 'The repair crashed; see the logs. Plan again to see what is left.'];
     const coverage = (r: ExecutionResult['before']) =>
@@ -406,8 +432,11 @@ export class RepairService {
     token: string,
     status: FinalStatus,
     outcome: string,
+    summary: RunSummary | null = null,
   ): Promise<void> {
-    const ended = await this.persist(() => this.store.finish(request.id, token, status, outcome, this.now()));
+    const ended = await this.persist(() =>
+      this.store.finish(request.id, token, status, outcome, this.now(), summary),
+    );
     if (!ended.ok) {
       this.options.log.warn(
         { request: request.id },
@@ -416,7 +445,6 @@ export class RepairService {
       return;
     }
     this.options.log.info({ audit: status, request: request.id, cluster: request.cluster }, 'repair ended');
-    await this.options.notifier.progress(ended.request ?? request, outcome).catch(() => {});
     await this.changed(request.id);
   }
 

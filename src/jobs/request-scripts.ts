@@ -14,13 +14,13 @@ local function isnull(v) return v == nil or v == cjson.null end
 local function audit(event, detail)
   redis.call('XADD', KEYS[3], 'MINID', '~', minid, '*', 'event', event, 'request', r.id, 'cluster', r.cluster, 'user', user, 'detail', detail)
 end
-local function save(event, audit_event, detail)
+local function save(event, audit_event, detail, step)
   if r.status ~= 'pending' then redis.call('ZREM', KEYS[5], r.id) end
   if r.status == 'running' then redis.call('SADD', KEYS[6], r.id) else redis.call('SREM', KEYS[6], r.id) end
   r.version = (tonumber(r.version) or 0) + 1
   raw = cjson.encode(r)
   redis.call('SET', KEYS[1], raw, 'KEEPTTL')
-  redis.call('RPUSH', KEYS[2], cjson.encode({ v = r.version, event = event, status = r.status, user = user, at = now, detail = detail }))
+  redis.call('RPUSH', KEYS[2], cjson.encode({ v = r.version, event = event, status = r.status, user = user, at = now, detail = detail, step = step }))
   redis.call('LTRIM', KEYS[2], -500, -1)
   local ttl = redis.call('PTTL', KEYS[1])
   if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
@@ -96,7 +96,7 @@ if phase == 'start' then
   if not isnull(r.cancelRequested) then return {'cancel', raw} end
   r.step = step
   r.heartbeatAt = now
-  save('step-started', 'step', detail)
+  save('step-started', 'step', detail, step)
   return {'ok', raw}
 end
 if type(r.finished) ~= 'table' then r.finished = {} end
@@ -104,16 +104,28 @@ local seen = false
 for _, s in ipairs(r.finished) do if s == step then seen = true end end
 if not seen then table.insert(r.finished, step) end
 r.step = cjson.null
-save('step-finished', 'step', detail)
+save('step-finished', 'step', detail, step)
 return {'ok', raw}
 `;
 
-/** ARGV 4 token, 5 final status, 6 outcome, 7 audit event. Only the runner ends a running request (again: ok). */
+/** ARGV 4 token, 5 step, 6 'skipped' | 'failed', 7 why: what the runner saw in a step, kept for the progress view. */
+const NOTE = `${PRELUDE}
+local token, step, kind, detail = ARGV[4], tonumber(ARGV[5]), ARGV[6], ARGV[7]
+if r.status ~= 'running' or r.runner ~= token then return {'lost', raw} end
+save('step-' .. kind, 'step', 'step ' .. step .. ' ' .. kind .. ': ' .. detail, step)
+return {'ok', raw}
+`;
+
+/**
+ * ARGV 4 token, 5 final status, 6 outcome, 7 audit event, 8 the result's summary (JSON, or empty). Only the
+ * runner ends a running request (again: ok).
+ */
 const FINISH = `${PRELUDE}
 if r.status == ARGV[5] and r.finishedBy == ARGV[4] then return {'ok', raw} end
 if r.status ~= 'running' or r.runner ~= ARGV[4] then return {'lost', raw} end
 r.status = ARGV[5]
 r.outcome = ARGV[6]
+if ARGV[8] ~= nil and ARGV[8] ~= '' then r.result = cjson.decode(ARGV[8]) end
 r.finishedBy = ARGV[4]
 r.runner = cjson.null
 save(ARGV[5], ARGV[7], ARGV[6])
@@ -169,6 +181,7 @@ export const SCRIPTS = {
   claim: CLAIM,
   heartbeat: HEARTBEAT,
   step: STEP,
+  note: NOTE,
   finish: FINISH,
   cancel: CANCEL,
   expire: EXPIRE,

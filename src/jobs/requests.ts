@@ -1,6 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { RepairOption } from '../core/repair/types.js';
+import type { EligibleApprovers, IncidentLink, MasterKeys, RunSummary } from './request-context.js';
 import { CLAIM_RENDER, SCRIPTS, type Transition } from './request-scripts.js';
+
+export type { EligibleApprovers, IncidentLink, MasterKeys, RunSummary } from './request-context.js';
 
 export type RequestStatus =
   | 'pending'
@@ -25,6 +28,17 @@ export const FINAL_STATUSES: readonly RequestStatus[] = [
 export interface Vote {
   readonly user: string;
   readonly at: number;
+}
+
+/** One entry of a request's versioned event list (written by the transition scripts). */
+export interface RequestEvent {
+  readonly v: number;
+  readonly event: string;
+  readonly status: RequestStatus;
+  readonly user: string;
+  readonly at: number;
+  readonly detail: string;
+  readonly step: number | null;
 }
 
 /** A repair someone asked for, waiting for (or past) its approvals. Never holds a password. */
@@ -52,6 +66,13 @@ export interface RepairRequest {
   readonly step: number | null;
   readonly finished: readonly number[];
   readonly cancelRequested: Vote | null;
+  readonly incident: IncidentLink | null;
+  /** The approval message's permalink, once posted. */
+  readonly permalink: string | null;
+  readonly eligible: EligibleApprovers | null;
+  /** Addresses of the dead nodes that alone held the keys a data-loss option loses. */
+  readonly lossHolders: readonly string[];
+  readonly result: RunSummary | null;
 }
 
 export type VoteResult =
@@ -63,6 +84,7 @@ export type VoteResult =
 
 export type ClaimResult = 'claimed' | 'resumed' | 'busy' | 'closed' | 'missing';
 export type StepResult = 'ok' | 'cancel' | 'lost' | 'missing';
+export type NoteKind = 'skipped' | 'failed';
 export type CancelResult = 'cancelled' | 'asked' | 'already' | 'closed' | 'missing';
 
 /** The change is on the master but no replica confirmed it: a failover now could take it back. */
@@ -72,9 +94,13 @@ type Stored = Omit<RepairRequest, 'option'> & { optionId: string };
 
 /** cjson turns an empty array into {} and null into a sentinel: normalise what comes back. */
 function decode(raw: string, option: RepairOption): RepairRequest {
-  const r = JSON.parse(raw) as Stored & { approvals: unknown; finished: unknown };
+  const r = JSON.parse(raw) as Stored & { approvals: unknown; finished: unknown; lossHolders: unknown };
   const { optionId: _optionId, ...rest } = r;
   const list = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
+  const eligible = r.eligible
+    ? { users: list<string>(r.eligible.users), unresolvedGroups: list<string>(r.eligible.unresolvedGroups) }
+    : null;
+  const result = r.result ? { ...r.result, masters: list<MasterKeys>(r.result.masters) } : null;
   return {
     ...rest,
     option,
@@ -89,6 +115,11 @@ function decode(raw: string, option: RepairOption): RepairRequest {
     rejectedBy: r.rejectedBy ?? null,
     cancelledBy: r.cancelledBy ?? null,
     outcome: r.outcome ?? null,
+    incident: r.incident ?? null,
+    permalink: r.permalink ?? null,
+    eligible,
+    lossHolders: list<string>(r.lossHolders),
+    result,
   };
 }
 
@@ -216,7 +247,7 @@ export class RequestStore {
       user,
       ...args,
     )) as [string, string];
-    if (transition !== 'heartbeat' && transition !== 'annotate') await this.replicated(since);
+    if (!['heartbeat', 'annotate', 'note'].includes(transition)) await this.replicated(since);
     if (!raw) return { result, request: null };
     const option = await this.redis.get(`${this.key(id)}:option`);
     return { result, request: option ? decode(raw, JSON.parse(option) as RepairOption) : null };
@@ -245,15 +276,31 @@ export class RequestStore {
     return (await this.run('step', id, 'slotwatch', now, token, step, phase, detail)).result as StepResult;
   }
 
+  /** What the runner saw in a step (skipped and why, failed and why); no change of state. */
+  async note(id: string, token: string, step: number, kind: NoteKind, detail: string, now: number) {
+    return (await this.run('note', id, 'slotwatch', now, token, step, kind, detail)).result as StepResult;
+  }
+
   async finish(
     id: string,
     token: string,
     status: 'done' | 'failed' | 'stale' | 'cancelled',
     outcome: string,
     now: number,
+    summary: RunSummary | null = null,
   ) {
     const audit = status === 'done' ? 'finished' : status === 'cancelled' ? 'cancelled' : 'failed';
-    const { result, request } = await this.run('finish', id, 'slotwatch', now, token, status, outcome, audit);
+    const { result, request } = await this.run(
+      'finish',
+      id,
+      'slotwatch',
+      now,
+      token,
+      status,
+      outcome,
+      audit,
+      summary ? JSON.stringify(summary) : '',
+    );
     return { ok: result === 'ok', request };
   }
 
@@ -268,14 +315,43 @@ export class RequestStore {
     return { expired: result === 'expired', request };
   }
 
-  /** Fields that are not state (the approval message's ts). */
-  async annotate(id: string, patch: { ts: string | null }, now: number): Promise<RepairRequest | null> {
+  /** Fields that are not state (the approval message's ts and permalink). */
+  async annotate(
+    id: string,
+    patch: Partial<Pick<RepairRequest, 'ts' | 'permalink'>>,
+    now: number,
+  ): Promise<RepairRequest | null> {
     return (await this.run('annotate', id, 'slotwatch', now, JSON.stringify(patch))).request;
   }
 
   /** True when `version` is newer than anything shown for the request so far (and marks it shown). */
   async claimRender(id: string, version: number): Promise<boolean> {
     return (await this.redis.eval(CLAIM_RENDER, 1, `${this.key(id)}:rendered`, version)) === 1;
+  }
+
+  /** The request's versioned events, oldest first (the last 500). */
+  async events(id: string): Promise<RequestEvent[]> {
+    const raw = await this.redis.lrange(`${this.key(id)}:events`, 0, -1);
+    return raw.map((line) => {
+      const e = JSON.parse(line) as Partial<RequestEvent> & { detail?: unknown };
+      const detail = typeof e.detail === 'string' ? e.detail : '';
+      const step =
+        typeof e.step === 'number' ? e.step : Number(/^step (\d+)/.exec(detail)?.[1] ?? Number.NaN);
+      return {
+        v: e.v ?? 0,
+        event: e.event ?? '',
+        status: e.status ?? 'pending',
+        user: e.user ?? '',
+        at: e.at ?? 0,
+        detail,
+        step: Number.isFinite(step) ? step : null,
+      };
+    });
+  }
+
+  /** The highest version any render claimed so far (0: none). */
+  async renderedVersion(id: string): Promise<number> {
+    return Number((await this.redis.get(`${this.key(id)}:rendered`)) ?? 0);
   }
 
   async queuedWithoutJob(): Promise<string[]> {

@@ -22,6 +22,19 @@ export class Approvers {
     return false;
   }
 
+  /** Who may approve a request of `requester` (never the requester); groups Slack would not list stay unresolved. */
+  async eligible(requester: string): Promise<{ users: string[]; unresolvedGroups: string[] }> {
+    const users = new Set(this.listed.filter((id) => !id.startsWith('S')));
+    const unresolvedGroups: string[] = [];
+    for (const group of this.listed.filter((id) => id.startsWith('S'))) {
+      const members = await this.members(group).catch(() => null);
+      if (members) for (const member of members) users.add(member);
+      else unresolvedGroups.push(group);
+    }
+    users.delete(requester);
+    return { users: [...users], unresolvedGroups };
+  }
+
   private async members(group: string): Promise<Set<string>> {
     const cached = this.cache.get(group);
     if (cached && Date.now() - cached.at < this.ttlMs) return cached.members;

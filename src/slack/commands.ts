@@ -7,6 +7,7 @@ import { KNOWLEDGE_BASE } from '../core/knowledge-base.js';
 import { FINDING_CODES, type Report } from '../core/report.js';
 import type { Metrics } from '../http/metrics.js';
 import type { IncidentService } from '../jobs/incidents.js';
+import type { Timelines } from '../jobs/timeline.js';
 import { explainMessage } from './blocks/explain-blocks.js';
 import { esc, truncate } from './blocks/limits.js';
 import { type ReportView, reportMessage } from './blocks/report-blocks.js';
@@ -16,6 +17,7 @@ import { uploadSlotMap } from './incident-poster.js';
 import { auditCommand, fixCommand, jobsCommand, type RepairDeps } from './repair-handlers.js';
 import { ephemeral } from './respond.js';
 import { silenceCommand } from './silence-command.js';
+import { timelineCommand } from './timeline-command.js';
 import { clusterNames, parseCommand, usage } from './usage.js';
 
 export interface CommandDeps {
@@ -27,6 +29,7 @@ export interface CommandDeps {
   readonly repair: RepairDeps;
   /** Null without a queue Redis. */
   readonly incidents: IncidentService | null;
+  readonly timelines?: Timelines | null;
 }
 
 /** Attaches the slot-map picture of a full report to the channel. */
@@ -73,6 +76,9 @@ async function answer(
       break;
     case 'audit':
       await auditCommand(deps.repair, name, parsed.rest, respond);
+      break;
+    case 'timeline':
+      await timelineCommand(deps.incidents, deps.timelines ?? null, name, respond);
       break;
     case 'explain': {
       const entry = explainError(parsed.rest);

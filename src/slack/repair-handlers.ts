@@ -5,8 +5,11 @@ import type { Config } from '../config.js';
 import { planRepairs } from '../core/repair/planner.js';
 import type { AuditLog } from '../jobs/audit.js';
 import type { RepairService } from '../jobs/repair-service.js';
+import type { IncidentLink } from '../jobs/requests.js';
 import type { Approvers } from './approvers.js';
+import { lossHolders } from './blocks/data-loss.js';
 import { esc } from './blocks/limits.js';
+import { plural } from './blocks/plural.js';
 import { optionsMessage, requestMessage } from './blocks/repair-blocks.js';
 import { slackDate } from './blocks/slack-date.js';
 import type { InFlight } from './in-flight.js';
@@ -25,6 +28,8 @@ export interface RepairDeps {
   queueUp(): Promise<boolean>;
   /** True when this exact click (user, action, action_ts, value) was seen before: a replay. */
   replayed(click: string): Promise<boolean>;
+  /** The cluster's open incident (its top message), to link a request and the incident both ways. */
+  incidentOf?(cluster: string): Promise<{ channel: string; ts: string | null; openedAt: number } | null>;
 }
 
 /** Why repairs cannot be asked for right now, or null. */
@@ -62,7 +67,7 @@ export async function jobsCommand(deps: RepairDeps, clusterName: string, respond
     return void (await ephemeral(respond, `No repair requests for \`${clusterName}\`.`));
   const lines = requests.map(
     (r) =>
-      `• \`${r.id}\` *${r.status}* — ${esc(r.option.title)} (by <@${r.requester}>, ${r.approvals.length}/${r.required} approvals)${r.outcome ? `: ${esc(r.outcome)}` : ''}`,
+      `• \`${r.id}\` *${r.status}* — ${esc(r.option.title)} (by <@${r.requester}>, ${r.approvals.length} of ${plural(r.required, 'approval')})${r.outcome ? `: ${esc(r.outcome)}` : ''}`,
   );
   await respond({ response_type: 'ephemeral', text: `*Repairs for ${clusterName}*\n${lines.join('\n')}` });
 }
@@ -95,6 +100,24 @@ export async function auditCommand(
 
 type ButtonArgs = { body: BlockAction; action: ButtonAction; respond: RespondFn };
 
+/** A message's permalink, or null when Slack will not give one (the request then links by thread only). */
+async function permalinkOf(app: App, channel: string, ts: string): Promise<string | null> {
+  const reply = await app.client.chat.getPermalink({ channel, message_ts: ts }).catch(() => null);
+  return reply?.permalink ?? null;
+}
+
+/** The cluster's open incident with its top message's permalink, or null. */
+async function openIncident(deps: RepairDeps, app: App, cluster: string): Promise<IncidentLink | null> {
+  const open = await deps.incidentOf?.(cluster).catch(() => null);
+  if (!open?.ts) return null;
+  return {
+    channel: open.channel,
+    ts: open.ts,
+    openedAt: open.openedAt,
+    permalink: await permalinkOf(app, open.channel, open.ts),
+  };
+}
+
 async function requestRepair(
   deps: RepairDeps,
   app: App,
@@ -120,21 +143,38 @@ async function requestRepair(
       `:warning: \`${cluster.name}\` changed since these options were listed; run \`/redis fix ${cluster.name}\` again.`,
     ));
   }
+  const incident = await openIncident(deps, app, cluster.name);
   const request = await deps.repairs.create({
     cluster: cluster.name,
     option,
     requester: body.user.id,
     channel,
+    incident,
+    eligible: deps.approvers.configured ? await deps.approvers.eligible(body.user.id) : null,
+    lossHolders: lossHolders(option, report.value),
   });
   const posted = await app.client.chat.postMessage({ channel, ...requestMessage(request) });
+  const where = posted.channel ?? channel;
+  const permalink = posted.ts ? await permalinkOf(app, where, posted.ts) : null;
   const withTs =
-    (await deps.repairs.store.annotate(request.id, { ts: posted.ts ?? null }, Date.now())) ?? request;
+    (await deps.repairs.store.annotate(request.id, { ts: posted.ts ?? null, permalink }, Date.now())) ??
+    request;
   if (!deps.approvers.configured) {
     await app.client.chat.postMessage({
       channel,
       thread_ts: posted.ts ?? '',
       text: ':no_entry: SLACK_APPROVERS is empty, so nobody can approve this request (fail closed). Configure approvers to use repairs from Slack.',
     });
+  }
+  if (incident) {
+    const link = permalink ? `<${permalink}|${esc(option.title)}>` : `*${esc(option.title)}*`;
+    await app.client.chat
+      .postMessage({
+        channel: incident.channel,
+        thread_ts: incident.ts,
+        text: `:wrench: <@${body.user.id}> requested a repair: ${link} (\`${request.id}\`, ${plural(request.required, 'approval')} needed${option.risk === 'data-loss' ? ', loses data' : ''}).`,
+      })
+      .catch((error: unknown) => deps.log.warn({ err: error, request: request.id }, 'incident link failed'));
   }
   deps.log.info({ request: withTs.id, cluster: cluster.name, option: option.id }, 'repair requested');
 }

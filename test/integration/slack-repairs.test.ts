@@ -122,7 +122,7 @@ async function ephemeralTo(responseId: string): Promise<string> {
 }
 
 describe('repairs from Slack with two approvals', () => {
-  it('runs an approved repair as a job, reports progress in the thread and ends with the outcome', async () => {
+  it('runs an approved repair as a job, reports progress in its one message and ends with the outcome', async () => {
     const written = await seedData(cluster, [100, 150, 9000], 10_000);
     await deleteSlotsEverywhere(cluster.nodes, 0, 999);
     await waitUntilState(cluster.nodes, 'fail');
@@ -147,9 +147,12 @@ describe('repairs from Slack with two approvals', () => {
       /^Repaired\. before: 15384\/16384 slots, state fail; after: 16384\/16384 slots, state ok/,
     );
     expect(done.approvals.map((v) => v.user)).toEqual([ALICE, BOB]);
-    const thread = apiCalls('chat.postMessage').filter((p) => p.thread_ts);
-    expect(thread.map((p) => p.text)).toEqual(
-      expect.arrayContaining([':gear: Repair started.', expect.stringMatching(/^Step 1\/\d+ on /)]),
+    const { ts } = await request(id);
+    expect(apiCalls('chat.postMessage').filter((p) => p.thread_ts === ts)).toEqual([]);
+    await waitFor('the message to show step 1 done', () =>
+      apiCalls('chat.update').some(
+        (u) => u.ts === ts && /:white_check_mark: 1\. .* · done in /.test(JSON.stringify(u.blocks)),
+      ),
     );
     // The store says done first; the message update follows.
     await waitFor('the message to end with the outcome', () =>

@@ -253,14 +253,21 @@ describe('requestMessage', () => {
       step: null,
       finished: [],
       cancelRequested: null,
+      incident: null,
+      permalink: null,
+      eligible: null,
+      lossHolders: ['10.0.0.5:6379'],
+      result: null,
     });
     const text = JSON.stringify(message.blocks);
     expect(text).toContain(
       '"confirm":{"title":{"type":"plain_text","text":"Approve a repair that loses data?"}',
     );
     expect(text).toContain('in slots 0-5460');
-    expect(text).toContain('1/2: <@U0APP0001>');
-    expect(text).toContain('Loses data:');
+    expect(text).toContain('1 of 2 approvals: <@U0APP0001>');
+    expect(text).toContain(
+      'Loses the 1,200 keys in slots 0-5460 that only 10.0.0.5:6379 held; they cannot be recovered by Slotwatch.',
+    );
   });
 });
 

@@ -1,21 +1,24 @@
 import type { KnownBlock } from '@slack/types';
 import type { RepairOption } from '../../core/repair/types.js';
 import type { Report } from '../../core/report.js';
-import { formatRanges } from '../../core/slot-ranges.js';
-import type { RepairRequest } from '../../jobs/requests.js';
+import type { RepairProgress } from '../../jobs/repair-progress.js';
+import { FINAL_STATUSES, type RepairRequest } from '../../jobs/requests.js';
+import { lossHolders, lossSentence } from './data-loss.js';
 import { codeTable, context, esc, fitBlocks, header, LIMITS, mrkdwn, truncate } from './limits.js';
 import { plural } from './plural.js';
+import { duration, stepChecklist, stepSummary } from './progress-blocks.js';
 import type { SlackMessage } from './report-blocks.js';
+import { slackDate } from './slack-date.js';
 
-const riskText = (o: RepairOption) =>
+const riskText = (o: RepairOption, report: Report) =>
   o.risk === 'data-loss'
-    ? `:warning: *Loses data:* ${esc(o.loss?.description ?? 'see the steps')} (slots ${formatRanges(o.loss?.slots ?? [], 6)}, ${o.loss?.keys ?? 'unknown'} keys last seen)`
+    ? `:warning: *Loses data.* ${lossSentence(o, lossHolders(o, report))}`
     : ':white_check_mark: *Safe:* loses no data';
 
 const steps = (o: RepairOption) =>
   codeTable(
     o.steps.map((s) => `${String(s.index).padStart(2)}. ${s.where}: ${s.command}`),
-    (n) => `… and ${n} more steps`,
+    (n) => `… and ${plural(n, 'more step')}`,
     12,
   );
 
@@ -79,7 +82,7 @@ export function optionsMessage(
   const blocks = fitBlocks(
     [header(`:wrench: Repairs for ${cluster}`)],
     options.map((o) => [
-      mrkdwn(`*${esc(o.title)}*\n${esc(truncate(o.explanation, 1200))}\n${riskText(o)}`),
+      mrkdwn(`*${esc(o.title)}*\n${esc(truncate(o.explanation, 1200))}\n${riskText(o, report)}`),
       requestButton(cluster, o),
     ]),
     [context('A request needs approvals from people on the approver list before anything runs.')],
@@ -88,9 +91,6 @@ export function optionsMessage(
   );
   return { text: `${plural(options.length, 'repair option')} for ${cluster}`, blocks };
 }
-
-const when = (ms: number) =>
-  `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time_secs}|${new Date(ms).toISOString()}>`;
 
 const STATUS_TEXT: Record<RepairRequest['status'], string> = {
   pending: ':hourglass_flowing_sand: Waiting for approvals',
@@ -104,34 +104,111 @@ const STATUS_TEXT: Record<RepairRequest['status'], string> = {
   cancelled: ':octagonal_sign: Cancelled',
 };
 
-/** The approval message: what, why, risk, who asked, who approved, and the buttons while they mean something. */
-export function requestMessage(r: RepairRequest): SlackMessage {
+const people = (users: readonly string[]) => {
+  const tags = users.map((u) => `<@${esc(u)}>`);
+  return tags.length <= 1 ? (tags[0] ?? '') : `${tags.slice(0, -1).join(', ')} and ${tags.at(-1)}`;
+};
+
+/** Said while pending when the people left who may approve are fewer than the approvals still needed. */
+export function approverShortfall(r: RepairRequest): string | null {
+  if (r.status !== 'pending' || !r.eligible || r.eligible.unresolvedGroups.length > 0) return null;
+  const voted = new Set([r.requester, ...r.approvals.map((v) => v.user)]);
+  const left = r.eligible.users.filter((u) => !voted.has(u));
+  const needed = r.required - r.approvals.length;
+  if (left.length >= needed) return null;
+  const who =
+    left.length === 0
+      ? 'nobody else on the approver list can approve it'
+      : `only ${people(left)} can still approve it`;
+  return `:warning: *This request cannot be approved as it stands:* it needs ${plural(needed, 'more approval')}, but ${who} (the requester never counts). Add people to SLACK_APPROVERS, or ask another approver to request it.`;
+}
+
+const riskBlocks = (r: RepairRequest): KnownBlock[] => {
   const o = r.option;
-  const votes = r.approvals.map((v) => `<@${v.user}> ${when(v.at)}`).join(', ') || 'none yet';
+  if (o.risk !== 'data-loss') return [mrkdwn(':white_check_mark: *Safe:* loses no data')];
+  const why = o.loss && o.loss.keys === null ? [context(esc(truncate(o.loss.description, 600)))] : [];
+  return [mrkdwn(`:warning: *Loses data.* ${lossSentence(o, r.lossHolders)}`), ...why];
+};
+
+function statusText(r: RepairRequest, progress: RepairProgress | null): string {
+  if (r.status === 'running' && progress?.current)
+    return `${STATUS_TEXT.running}: step ${progress.current} of ${progress.steps.length}`;
+  return STATUS_TEXT[r.status];
+}
+
+function timeField(r: RepairRequest, progress: RepairProgress | null, now: number): string {
+  if (r.status === 'pending') return `*Expires*\n${slackDate(r.expiresAt)}`;
+  if (!progress?.startedAt) return `*Approved*\n${slackDate(r.approvals.at(-1)?.at ?? r.createdAt)}`;
+  const elapsed = duration((progress.endedAt ?? now) - progress.startedAt);
+  return `*Started*\n${slackDate(progress.startedAt, '{time_secs}')} · ${progress.endedAt ? 'took' : 'elapsed'} ${elapsed}`;
+}
+
+/**
+ * The approval message, which is also the repair's one progress message (edited in place): what, why, risk,
+ * who asked and approved, each step's status, the result, and the buttons while they mean something.
+ */
+export function requestMessage(
+  r: RepairRequest,
+  progress: RepairProgress | null = null,
+  now = Date.now(),
+): SlackMessage {
+  const o = r.option;
+  const votes = r.approvals.map((v) => `<@${v.user}> ${slackDate(v.at, '{time}')}`).join(', ') || 'none yet';
+  const final = FINAL_STATUSES.includes(r.status);
   const blocks: KnownBlock[] = [
     header(`Repair request: ${o.title}`),
     {
       type: 'section',
       fields: [
         { type: 'mrkdwn', text: `*Cluster*\n${esc(r.cluster)}` },
-        { type: 'mrkdwn', text: `*Status*\n${STATUS_TEXT[r.status]}` },
-        { type: 'mrkdwn', text: `*Requested by*\n<@${r.requester}> ${when(r.createdAt)}` },
-        { type: 'mrkdwn', text: `*Approvals*\n${r.approvals.length}/${r.required}: ${votes}` },
-        { type: 'mrkdwn', text: `*Expires*\n${when(r.expiresAt)}` },
+        { type: 'mrkdwn', text: `*Status*\n${statusText(r, progress)}` },
+        { type: 'mrkdwn', text: `*Requested by*\n<@${r.requester}> ${slackDate(r.createdAt)}` },
+        {
+          type: 'mrkdwn',
+          text: `*Approvals*\n${r.approvals.length} of ${plural(r.required, 'approval')}: ${votes}`,
+        },
+        { type: 'mrkdwn', text: timeField(r, progress, now) },
         { type: 'mrkdwn', text: `*Option*\n\`${esc(o.id)}\`` },
       ],
     },
-    mrkdwn(esc(truncate(o.explanation, 2000))),
-    mrkdwn(riskText(o)),
-    mrkdwn(`*Steps*\n${steps(o)}`),
   ];
+  if (r.incident) {
+    const incident = r.incident.permalink
+      ? `<${r.incident.permalink}|the open incident>`
+      : 'the open incident';
+    blocks.push(
+      context(
+        `:rotating_light: Requested for ${incident} on ${esc(r.cluster)}, opened ${slackDate(r.incident.openedAt)}.`,
+      ),
+    );
+  }
+  blocks.push(mrkdwn(esc(truncate(o.explanation, 2000))), ...riskBlocks(r));
+  const shortfall = approverShortfall(r);
+  if (shortfall) blocks.push(mrkdwn(shortfall));
+  if (progress?.startedAt) {
+    const elapsed = duration((progress.endedAt ?? now) - progress.startedAt);
+    blocks.push(
+      mrkdwn(
+        `*Progress* · ${stepSummary(progress)} · ${progress.endedAt ? 'took' : 'elapsed'} ${elapsed}\n${stepChecklist(progress, final, now)}`,
+      ),
+    );
+  } else {
+    blocks.push(mrkdwn(`*${plural(o.steps.length, 'Step')}*\n${steps(o)}`));
+  }
+  if (progress?.resumedAt && !final)
+    blocks.push(
+      context(
+        `:arrows_counterclockwise: Resumed by another worker ${slackDate(progress.resumedAt, '{time_secs}')}: it finishes the approved repair from where it stopped.`,
+      ),
+    );
+  if (progress?.banner) blocks.push(mrkdwn(progress.banner));
   if (r.rejectedBy)
-    blocks.push(mrkdwn(`:no_entry: Rejected by <@${r.rejectedBy.user}> ${when(r.rejectedBy.at)}`));
+    blocks.push(mrkdwn(`:no_entry: Rejected by <@${r.rejectedBy.user}> ${slackDate(r.rejectedBy.at)}`));
   if (r.cancelledBy)
     blocks.push(
-      mrkdwn(`:octagonal_sign: Cancel asked by <@${r.cancelledBy.user}> ${when(r.cancelledBy.at)}`),
+      mrkdwn(`:octagonal_sign: Cancel asked by <@${r.cancelledBy.user}> ${slackDate(r.cancelledBy.at)}`),
     );
-  if (r.outcome) blocks.push(mrkdwn(`*Outcome:* ${esc(r.outcome)}`));
+  if (r.outcome) blocks.push(mrkdwn(`*${final ? 'Result' : 'Outcome'}:* ${esc(r.outcome)}`));
   if (r.status === 'pending') {
     const confirm =
       o.risk === 'data-loss'
@@ -140,10 +217,7 @@ export function requestMessage(r: RepairRequest): SlackMessage {
               title: { type: 'plain_text' as const, text: 'Approve a repair that loses data?' },
               text: {
                 type: 'mrkdwn' as const,
-                text: truncate(
-                  `This deletes ${esc(o.loss?.description ?? 'data')} in slots ${formatRanges(o.loss?.slots ?? [], 6)}. It cannot be undone.`,
-                  300,
-                ),
+                text: truncate(lossSentence(o, r.lossHolders), 300),
               },
               confirm: { type: 'plain_text' as const, text: 'Yes, lose that data' },
               deny: { type: 'plain_text' as const, text: 'No' },
@@ -199,5 +273,7 @@ export function requestMessage(r: RepairRequest): SlackMessage {
     });
   }
   blocks.push(context(`Request ${r.id}`));
-  return { text: `Repair request for ${r.cluster}: ${o.title} (${r.status})`, blocks };
+  const step =
+    r.status === 'running' && progress?.current ? `, step ${progress.current} of ${o.steps.length}` : '';
+  return { text: `Repair request for ${r.cluster}: ${o.title} (${r.status}${step})`, blocks };
 }
