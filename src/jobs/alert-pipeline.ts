@@ -5,12 +5,17 @@ import type { Signal } from '../alerts/payloads.js';
 import type { ClusterConfig } from '../config.js';
 import { within } from '../core/pool.js';
 import type { IncidentService } from './incidents.js';
+import { monitorTiming } from './monitor-timing.js';
+import { ProbeTurn } from './probe-turn.js';
 import { quiet } from './queue-redis.js';
 
 /**
  * Alerts and monitor ticks become per-cluster signal jobs, deduplicated so that a storm costs at most one
  * running and one waiting diagnosis per cluster; the monitor is a job scheduler (one run per tick however many
- * replicas run).
+ * replicas run). A tick adds nothing while the cluster is being looked at (that look is fresh), while an alert
+ * then waits for the running look to end: each cluster is probed once per interval across replicas, plus one
+ * look after an alert. Locks and stall checks follow the interval, so a dead replica's clusters are picked up
+ * within one.
  */
 export class AlertPipeline {
   private readonly signals: Queue<Signal>;
@@ -44,7 +49,10 @@ export class AlertPipeline {
     await Promise.all(
       signals.map((signal) =>
         this.signals.add('signal', signal, {
-          deduplication: { id: signal.cluster, keepLastIfActive: true },
+          deduplication:
+            signal.source === 'monitor'
+              ? { id: signal.cluster }
+              : { id: signal.cluster, keepLastIfActive: true },
           removeOnComplete: 100,
           removeOnFail: 100,
         }),
@@ -53,11 +61,28 @@ export class AlertPipeline {
   }
 
   async start(monitorIntervalMs: number): Promise<void> {
+    const timing = monitorTiming(monitorIntervalMs);
+    const turn = new ProbeTurn({
+      redis: this.redis,
+      prefix: this.prefix,
+      leaseMs: timing.lockDurationMs,
+      freshMs: timing.freshMs,
+    });
     const connection = () =>
       this.own(this.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true }));
-    const options = { connection: connection(), prefix: `${this.prefix}:bull`, concurrency: 8 };
+    const stalls = { lockDuration: timing.lockDurationMs, stalledInterval: timing.stalledIntervalMs };
     this.workers.push(
-      new Worker<Signal>('signals', async (job) => this.incidents.handle(job.data), options),
+      new Worker<Signal>(
+        'signals',
+        async (job) => {
+          const { cluster, source } = job.data;
+          const look = await turn.run(cluster, { id: job.id ?? '', tick: source === 'monitor' }, () =>
+            this.incidents.handle(job.data),
+          );
+          if (!look.ran) this.log.debug({ cluster }, 'tick skipped: the cluster was probed moments ago');
+        },
+        { connection: connection(), prefix: `${this.prefix}:bull`, concurrency: 8, ...stalls },
+      ),
       new Worker(
         'monitor',
         async () =>
@@ -69,7 +94,7 @@ export class AlertPipeline {
               summary: 'monitor tick',
             })),
           ),
-        { connection: connection(), prefix: `${this.prefix}:bull` },
+        { connection: connection(), prefix: `${this.prefix}:bull`, ...stalls },
       ),
     );
     for (const w of this.workers)

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { sleep } from '../core/pool.js';
+import { ClusterLock } from './cluster-lock.js';
+
+export interface ProbeTurnOptions {
+  readonly redis: Redis;
+  readonly prefix: string;
+  /** How long a turn outlives its replica; renewed every third of it. */
+  readonly leaseMs: number;
+  /** See MonitorTiming.freshMs. */
+  readonly freshMs: number;
+  /** Poll period while another replica holds the cluster. @defaultValue 50 */
+  readonly pollMs?: number;
+}
+
+export type TurnResult<T> = { readonly ran: true; readonly value: T } | { readonly ran: false };
+
+/**
+ * One look at a cluster at a time across replicas, and no tick right after another look. BullMQ already
+ * runs one job per cluster; this covers what it cannot: a replica whose lock lapsed while it still runs
+ * (stalled, not dead) and a tick job run again after its replica died.
+ */
+export class ProbeTurn {
+  private readonly lock: ClusterLock;
+  private readonly pollMs: number;
+
+  constructor(private readonly options: ProbeTurnOptions) {
+    this.lock = new ClusterLock(options.redis, `${options.prefix}:probe`);
+    this.pollMs = options.pollMs ?? 50;
+  }
+
+  private freshKey(cluster: string): string {
+    return `${this.options.prefix}:probe:fresh:${cluster}`;
+  }
+
+  /**
+   * Runs `look` holding the cluster. A tick (`job` names its BullMQ job) does not run when another job's
+   * look started within `freshMs`; an alert always runs, and counts as fresh for the ticks after it.
+   */
+  async run<T>(
+    cluster: string,
+    job: { readonly id: string; readonly tick: boolean },
+    look: () => Promise<T>,
+  ): Promise<TurnResult<T>> {
+    const { redis, freshMs, leaseMs } = this.options;
+    if (job.tick) {
+      const claimed = await redis.set(this.freshKey(cluster), job.id, 'PX', freshMs, 'NX');
+      if (claimed !== 'OK' && (await redis.get(this.freshKey(cluster))) !== job.id) return { ran: false };
+    } else {
+      await redis.set(this.freshKey(cluster), job.id, 'PX', freshMs);
+    }
+    const owner = `${job.id}:${randomUUID()}`;
+    // A dead holder's lease lapses within leaseMs; longer means a live replica still looks (lost its lock).
+    const deadline = Date.now() + 2 * leaseMs;
+    while (!(await this.lock.take(cluster, owner, leaseMs))) {
+      if (Date.now() > deadline) throw new Error(`cluster ${cluster} is held by another look`);
+      await sleep(this.pollMs);
+    }
+    let renewal: Promise<unknown> = Promise.resolve();
+    const timer = setInterval(() => {
+      renewal = this.lock.extend(cluster, owner, leaseMs).catch(() => false);
+    }, leaseMs / 3);
+    try {
+      return { ran: true, value: await look() };
+    } finally {
+      clearInterval(timer);
+      await renewal;
+      await this.lock.release(cluster, owner).catch(() => {});
+    }
+  }
+}
