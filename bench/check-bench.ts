@@ -6,10 +6,20 @@ import { benchFix } from './fix-bench.js';
 import { benchHostile } from './hostile-bench.js';
 import { machineLine } from './machine.js';
 import { benchLiveReshard, benchOpenSlots } from './open-slots-bench.js';
+import { benchReplicas } from './replicas-bench.js';
 import { speedTable } from './speed-table.js';
 import { RUNS } from './timing.js';
 
-const SECTIONS = ['check', 'cpu', 'repairs', 'open-slots', 'live-reshard', 'alerts', 'hostile'] as const;
+const SECTIONS = [
+  'check',
+  'cpu',
+  'repairs',
+  'open-slots',
+  'live-reshard',
+  'alerts',
+  'hostile',
+  'replicas',
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** `BENCH_ONLY=check,hostile` runs only those sections; unset runs them all. */
@@ -40,6 +50,7 @@ async function main(): Promise<void> {
     if (sections.has('live-reshard')) await benchLiveReshard(backend);
     if (sections.has('alerts')) await benchAlerts(backend);
     if (sections.has('hostile')) await benchHostile();
+    if (sections.has('replicas')) await benchReplicas(backend);
   } finally {
     await backend.stopAll();
   }

@@ -17,6 +17,8 @@ export interface RespServerOptions {
   readonly clusterNodes?: NodesReply;
   readonly clusterInfo?: string;
   readonly info?: string;
+  /** @defaultValue a free loopback port */
+  readonly port?: number;
 }
 
 export interface RespServerStats {
@@ -120,7 +122,7 @@ const CONFIG: Record<string, string> = {
  * replies. Test helper only.
  */
 export async function startRespServer(options: RespServerOptions = {}): Promise<RespServer> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const stats: RespServerStats = { connections: 0, bytesSent: 0 };
   const nodes = options.clusterNodes ?? { kind: 'valid' };
   const nodesBody =
