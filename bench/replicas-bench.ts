@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { SECRET, type SpawnedBot, spawnBot, stopBot } from '../test/support/bots.js';
 import { startCluster, startNode, type TestCluster, type TestNode } from '../test/support/cluster.js';
 import { freePort } from '../test/support/free-port.js';
@@ -112,6 +113,15 @@ const recoveries = (recorder: SlackRecorder, cluster: string, since: number) =>
     );
   });
 
+const channelOf = (name: string) => `C${name.slice(1)}`;
+
+interface Round {
+  readonly delays: number[];
+  readonly posts: number[];
+  /** Incidents posted but never closed in Slack (the bot lost them). */
+  readonly orphans: number;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -122,9 +132,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 async function round(
   recorder: SlackRecorder,
+  queue: Redis,
+  prefix: string,
   clusters: readonly { name: string; cluster: TestCluster }[],
   during: () => Promise<void> = async () => {},
-): Promise<{ delays: number[]; posts: number[] }> {
+): Promise<Round> {
   const brokeAt = new Map<string, number>();
   await Promise.all(
     clusters.map(async ({ name, cluster }) => {
@@ -154,16 +166,25 @@ async function round(
     }),
   );
   const ended = Date.now();
-  await Promise.all(
-    clusters.map(({ name }) =>
-      waitFor(`${name} to recover`, () => recoveries(recorder, name, ended).length > 0, {
-        timeoutMs: 10 * INTERVAL_MS,
-        intervalMs: 50,
-      }),
-    ),
-  );
+  // A replica killed between its Slack post and recording the incident leaves a post the bot does not know
+  // (no recovery reply will come): wait for no open incident, twice an interval apart.
+  const settled = () =>
+    Promise.all(
+      clusters.map(({ name }) =>
+        waitFor(`${name} to recover`, async () => (await queue.exists(`${prefix}:incident:${name}`)) === 0, {
+          timeoutMs: 10 * INTERVAL_MS,
+          intervalMs: 50,
+        }),
+      ),
+    );
+  await settled();
+  await sleep(2 * INTERVAL_MS);
+  await settled();
   const posts = clusters.map(({ name }) => incidentPosts(recorder, name, brokeAt.get(name) ?? 0).length);
-  return { delays, posts };
+  const orphans = clusters
+    .map(({ name }, i) => (posts[i] ?? 0) - recoveries(recorder, name, ended).length)
+    .reduce((sum, n) => sum + Math.max(0, n), 0);
+  return { delays, posts, orphans };
 }
 
 /** 3 replicas × 20 real 3-node clusters: probes per interval, CLUSTERDOWN-to-post with and without a kill, RSS. */
@@ -186,9 +207,9 @@ async function replicasOnRealClusters(backend: RedisBackend): Promise<string[]> 
   try {
     const cost = await callsPerProbe(clusters[0]?.cluster as TestCluster);
     const file = await clustersFile(
-      clusters.map(({ name, cluster }, i) => ({
+      clusters.map(({ name, cluster }) => ({
         name,
-        channel: `C${i + 1}`,
+        channel: channelOf(name),
         seeds: cluster.nodes.map((n) => n.address),
       })),
     );
@@ -209,25 +230,27 @@ async function replicasOnRealClusters(backend: RedisBackend): Promise<string[]> 
       `| probes per cluster per interval (${REPLICAS} replicas, ${CLUSTERS} clusters, ${windowIntervals} intervals of ${INTERVAL_MS / 1000} s; one probe = ${cost} CLUSTER NODES per node) | mean ${fmt(perInterval.reduce((a, b) => a + b, 0) / perInterval.length, 2)}, min ${fmt(Math.min(...perInterval), 2)}, max ${fmt(Math.max(...perInterval), 2)} |`,
     );
 
-    const calm = { delays: [] as number[], posts: [] as number[] };
-    for (let r = 0; r < ROUNDS; r++) {
-      const result = await round(recorder, clusters);
-      calm.delays.push(...result.delays);
-      calm.posts.push(...result.posts);
-    }
-    const killed = { delays: [] as number[], posts: [] as number[] };
-    for (let r = 0; r < ROUNDS; r++) {
-      const result = await round(recorder, clusters, async () => {
-        const victim = bots.shift();
-        if (victim) await stopBot(victim, 'SIGKILL');
-      });
-      killed.delays.push(...result.delays);
-      killed.posts.push(...result.posts);
-      bots.push(await spawn());
-    }
+    const queueClient = new Redis({ port: queue.port, host: '127.0.0.1' });
+    const rounds = async (during?: () => Promise<void>): Promise<Round> => {
+      const all: Round = { delays: [], posts: [], orphans: 0 };
+      let orphans = 0;
+      for (let r = 0; r < ROUNDS; r++) {
+        const result = await round(recorder, queueClient, prefix, clusters, during);
+        all.delays.push(...result.delays);
+        all.posts.push(...result.posts);
+        orphans += result.orphans;
+        if (during) bots.push(await spawn());
+      }
+      return { ...all, orphans };
+    };
+    const calm = await rounds();
+    const killed = await rounds(async () => {
+      const victim = bots.shift();
+      if (victim) await stopBot(victim, 'SIGKILL');
+    }).finally(() => queueClient.disconnect());
     sampler.sample();
-    const line = (what: string, d: { delays: number[]; posts: number[] }) =>
-      `| CLUSTERDOWN to incident post, ${what} (${d.delays.length} CLUSTERDOWNs) | p50 ${fmt(percentile(d.delays, 50))} ms, p99 ${fmt(percentile(d.delays, 99))} ms, max ${fmt(Math.max(...d.delays))} ms; top posts per CLUSTERDOWN: ${d.posts.filter((p) => p === 1).length} x 1, ${d.posts.filter((p) => p !== 1).length} other (${d.posts.filter((p) => p !== 1).join(', ') || 'none'}) |`;
+    const line = (what: string, d: Round) =>
+      `| CLUSTERDOWN to incident post, ${what} (${d.delays.length} CLUSTERDOWNs) | p50 ${fmt(percentile(d.delays, 50))} ms, p99 ${fmt(percentile(d.delays, 99))} ms, max ${fmt(Math.max(...d.delays))} ms; top posts per CLUSTERDOWN: ${d.posts.filter((p) => p === 1).length} x 1, ${d.posts.filter((p) => p !== 1).length} other (${d.posts.filter((p) => p !== 1).join(', ') || 'none'}); posted but never closed: ${d.orphans} |`;
     rows.push(line(`${REPLICAS} replicas`, calm));
     rows.push(line('a replica SIGKILLed at the first post of each round', killed));
     const peaks = [...sampler.peak.values()];
@@ -237,7 +260,10 @@ async function replicasOnRealClusters(backend: RedisBackend): Promise<string[]> 
     );
   } finally {
     sampler.stop();
-    for (const bot of bots.splice(0)) await stopBot(bot, 'SIGKILL');
+    for (const bot of bots.splice(0)) {
+      await writeFile(join(tmpdir(), `slotwatch-bench-bot-${bot.child.pid}.log`), bot.output());
+      await stopBot(bot, 'SIGKILL');
+    }
     await recorder.stop();
     await Promise.all(clusters.map(({ cluster }) => cluster.stop()));
     await queue.process.kill();
