@@ -12,10 +12,10 @@ import { quiet } from './queue-redis.js';
 /**
  * Alerts and monitor ticks become per-cluster signal jobs, deduplicated so that a storm costs at most one
  * running and one waiting diagnosis per cluster; the monitor is a job scheduler (one run per tick however many
- * replicas run). A tick adds nothing while the cluster is being looked at (that look is fresh), while an alert
- * then waits for the running look to end: each cluster is probed once per interval across replicas, plus one
- * look after an alert. Locks and stall checks follow the interval, so a dead replica's clusters are picked up
- * within one.
+ * replicas run) whose ticks are spread over the interval. One look per cluster at a time across replicas; a
+ * tick skips a cluster looked at moments ago; an alert waits for the running look to end and looks again:
+ * each cluster is probed once per interval across replicas, plus one look after an alert. Locks and stall
+ * checks follow the interval, so a dead replica's clusters are picked up within one.
  */
 export class AlertPipeline {
   private readonly signals: Queue<Signal>;
@@ -49,13 +49,33 @@ export class AlertPipeline {
     await Promise.all(
       signals.map((signal) =>
         this.signals.add('signal', signal, {
-          deduplication:
-            signal.source === 'monitor'
-              ? { id: signal.cluster }
-              : { id: signal.cluster, keepLastIfActive: true },
+          deduplication: { id: signal.cluster, keepLastIfActive: true },
           removeOnComplete: 100,
           removeOnFail: 100,
         }),
+      ),
+    );
+  }
+
+  /**
+   * One tick job per cluster, spread over the interval (a burst of many probes at once costs memory and
+   * CPU for nothing). A tick still waiting or running absorbs the next one; ticks have their own
+   * deduplication so that an alert never waits behind a delayed tick.
+   */
+  private async tick(intervalMs: number): Promise<void> {
+    const count = this.clusters.length;
+    await Promise.all(
+      this.clusters.map((c, i) =>
+        this.signals.add(
+          'signal',
+          { cluster: c.name, source: 'monitor', status: 'tick', summary: 'monitor tick' },
+          {
+            deduplication: { id: `tick-${c.name}` },
+            delay: Math.floor((i * intervalMs) / count),
+            removeOnComplete: 100,
+            removeOnFail: 100,
+          },
+        ),
       ),
     );
   }
@@ -83,19 +103,11 @@ export class AlertPipeline {
         },
         { connection: connection(), prefix: `${this.prefix}:bull`, concurrency: 8, ...stalls },
       ),
-      new Worker(
-        'monitor',
-        async () =>
-          this.enqueue(
-            this.clusters.map((c) => ({
-              cluster: c.name,
-              source: 'monitor',
-              status: 'tick',
-              summary: 'monitor tick',
-            })),
-          ),
-        { connection: connection(), prefix: `${this.prefix}:bull`, ...stalls },
-      ),
+      new Worker('monitor', async () => this.tick(monitorIntervalMs), {
+        connection: connection(),
+        prefix: `${this.prefix}:bull`,
+        ...stalls,
+      }),
     );
     for (const w of this.workers)
       w.on('error', (error) => this.log.warn({ err: error.message }, 'alert worker error'));

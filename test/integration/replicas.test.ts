@@ -13,7 +13,7 @@ import { waitFor } from '../support/wait.js';
 // monitor interval across them, a replica killed inside a probe has that cluster probed again within about
 // one interval, and a CLUSTERDOWN makes exactly one incident post.
 
-const INTERVAL_MS = 3000;
+const INTERVAL_MS = 4000;
 /** Intervals each count runs over; a count may be one off at either end of the window. */
 const WINDOW = 3;
 
