@@ -12,6 +12,8 @@ export interface ProbeTurnOptions {
   readonly freshMs: number;
   /** Poll period while another replica holds the cluster. @defaultValue 50 */
   readonly pollMs?: number;
+  /** Longest wait for a look another replica is making (a probe plus its Slack posts). @defaultValue 60 s */
+  readonly maxWaitMs?: number;
 }
 
 export type TurnResult<T> = { readonly ran: true; readonly value: T } | { readonly ran: false };
@@ -51,8 +53,8 @@ export class ProbeTurn {
       await redis.set(this.freshKey(cluster), job.id, 'PX', freshMs);
     }
     const owner = `${job.id}:${randomUUID()}`;
-    // A dead holder's lease lapses within leaseMs; longer means a live replica still looks (lost its lock).
-    const deadline = Date.now() + 2 * leaseMs;
+    // A dead holder's lease lapses within leaseMs; a live one (its BullMQ lock lapsed) is waited for.
+    const deadline = Date.now() + (this.options.maxWaitMs ?? 60_000);
     while (!(await this.lock.take(cluster, owner, leaseMs))) {
       if (Date.now() > deadline) throw new Error(`cluster ${cluster} is held by another look`);
       await sleep(this.pollMs);

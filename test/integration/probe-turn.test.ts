@@ -1,0 +1,66 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProbeTurn } from '../../src/jobs/probe-turn.js';
+import { testBackend } from '../support/backend.js';
+import { startNode } from '../support/cluster.js';
+import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
+
+let backend: RedisBackend;
+let queue: { port: number; process: RedisProcess };
+let redis: Redis;
+let n = 0;
+
+beforeAll(async () => {
+  backend = await testBackend();
+  queue = await startNode(backend, {});
+  redis = new Redis({ port: queue.port, host: '127.0.0.1' });
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  await queue?.process.kill();
+  await backend?.stopAll();
+});
+
+/** A turn keeper of its own (a replica), on a prefix of its own per test. */
+const replicas = (count: number, leaseMs = 1000) => {
+  const prefix = `pt${++n}`;
+  return Array.from({ length: count }, () => new ProbeTurn({ redis, prefix, leaseMs, freshMs: 5000 }));
+};
+
+describe('ProbeTurn', () => {
+  it('skips a tick for a cluster another job looked at moments ago, but not the same job run again', async () => {
+    const [a, b] = replicas(2);
+    const look = async () => 'looked';
+    expect(await a?.run('prod', { id: '1', tick: true }, look)).toEqual({ ran: true, value: 'looked' });
+    expect(await b?.run('prod', { id: '2', tick: true }, look)).toEqual({ ran: false });
+    expect(await b?.run('prod', { id: '1', tick: true }, look)).toEqual({ ran: true, value: 'looked' });
+    expect(await b?.run('other', { id: '3', tick: true }, look)).toEqual({ ran: true, value: 'looked' });
+  });
+
+  it('runs an alert even right after a tick, and the next tick then skips', async () => {
+    const [a] = replicas(1);
+    const look = async () => 'looked';
+    await a?.run('prod', { id: '1', tick: true }, look);
+    expect(await a?.run('prod', { id: '2', tick: false }, look)).toEqual({ ran: true, value: 'looked' });
+    expect(await a?.run('prod', { id: '3', tick: true }, look)).toEqual({ ran: false });
+  });
+
+  it('never lets two replicas look at one cluster at once, however long a look takes', async () => {
+    const [a, b] = replicas(2, 300);
+    let inside = 0;
+    let most = 0;
+    const look = async () => {
+      inside++;
+      most = Math.max(most, inside);
+      // Longer than the lease: renewals keep the other replica out.
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      inside--;
+    };
+    await Promise.all([
+      a?.run('prod', { id: '1', tick: false }, look),
+      b?.run('prod', { id: '2', tick: false }, look),
+    ]);
+    expect(most).toBe(1);
+  });
+});
