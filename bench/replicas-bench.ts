@@ -16,7 +16,7 @@ const REPLICAS = 3;
 const CLUSTERS = 20;
 const INTERVAL_MS = 5000;
 const ROUNDS = 2;
-export const HEAP_LIMIT = '--max-old-space-size=128';
+export const HEAP_LIMIT = process.env.BENCH_BOT_NODE_OPTIONS ?? '--max-old-space-size=128';
 
 const percentile = (values: readonly number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -275,6 +275,8 @@ async function replicasOnRealClusters(backend: RedisBackend): Promise<string[]> 
 }
 
 /** One bot watching 20 clusters of 60 nodes, emulated (issue 13's memory goal): its RSS. */
+export async function oneBotManyNodesForProfiling(backend: RedisBackend) { return oneBotManyNodes(backend); }
+
 async function oneBotManyNodes(backend: RedisBackend, size = 60): Promise<string[]> {
   const recorder = new SlackRecorder();
   await recorder.start();

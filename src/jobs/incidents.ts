@@ -74,6 +74,11 @@ interface Incident {
   /** The gaps and stuck slots the last slot map showed, to draw it again when they change. */
   readonly mapped?: string;
   readonly healthyTicks: number;
+  /**
+   * Set before the top message is posted and cleared once its ts is stored: a record still posting was left by
+   * a bot that died in between, and the next look posts it again (a duplicate at worst, never a lost post).
+   */
+  readonly posting?: boolean;
 }
 
 const healthy = (report: Report | null) =>
@@ -269,8 +274,11 @@ export class IncidentService {
       return;
     }
     const signature = signatureOf(report, problem);
-    if (!incident) {
+    // A post that a dead bot left half made (reserved, never recorded) is made again.
+    const unfinished = incident?.posting === true && incident.ts === null ? incident : null;
+    if (!incident || unfinished) {
       if (healthy(report) && report) {
+        if (unfinished) await this.options.redis.del(this.key(cluster.name));
         const alerts = await this.unansweredAlerts(cluster.name, noted);
         if (alerts.length > 0) {
           await this.options.poster.healthyAlert(channel, {
@@ -283,26 +291,35 @@ export class IncidentService {
         }
         return;
       }
-      const openedAt = this.now();
-      const alerts = noted;
-      await this.options.redis.del(this.ownerKey(cluster.name));
-      const posted = await this.options.poster.open(
-        channel,
-        await this.view(cluster.name, { openedAt, alerts }, report, problem, signal),
-      );
-      const opened: Incident = {
+      const openedAt = unfinished?.openedAt ?? this.now();
+      const alerts = unfinished ? mergeAlerts(unfinished.alerts ?? [], [...noted].reverse()) : noted;
+      if (!unfinished) await this.options.redis.del(this.ownerKey(cluster.name));
+      const record: Incident = {
         openedAt,
-        trigger: signal,
-        channel: posted?.channel ?? channel,
-        ts: posted?.ts ?? null,
+        trigger: unfinished?.trigger ?? signal,
+        channel,
+        ts: null,
         signature,
         shown: `${shownOf(report, problem, alerts)} ${ageStep(0)}`,
         alerts,
         mapped: mappedOf(report),
         healthyTicks: 0,
+        posting: true,
+      };
+      // Reserved first, then posted, then the ts stored at once; the slot map comes after.
+      await this.options.redis.set(this.key(cluster.name), JSON.stringify(record));
+      const view = await this.view(cluster.name, { openedAt, alerts }, report, problem, signal);
+      const posted = await this.options.poster.open(channel, view);
+      const opened: Incident = {
+        ...record,
+        channel: posted?.channel ?? channel,
+        ts: posted?.ts ?? null,
+        posting: false,
       };
       await this.options.redis.set(this.key(cluster.name), JSON.stringify(opened));
+      if (unfinished) log.warn({ ts: opened.ts }, 'incident post made again: a bot died while posting it');
       log.info({ ts: opened.ts, signal: signal.summary }, 'incident opened');
+      if (opened.ts) await this.options.poster.slotMap(opened.channel, opened.ts, view);
       return;
     }
     const alerts = mergeAlerts(incident.alerts ?? [], [...noted].reverse());

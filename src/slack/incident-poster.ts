@@ -142,13 +142,9 @@ export function slackIncidentPoster(
       const message = render(view);
       const posted = await call(client.chat.postMessage({ channel, ...message }));
       if (!posted.ts) return null;
-      // Slack accepts a #name here, but chat.update and file uploads need the ID it answers with.
-      const id = posted.channel ?? channel;
-      if (view.report) {
-        await turn(id);
-        await uploadSlotMap(client, id, posted.ts, view.report, view.cluster, log);
-      }
-      return { ts: posted.ts, channel: id };
+      // Slack accepts a #name here, but chat.update and file uploads need the ID it answers with. The slot
+      // map follows through slotMap() once the incident has stored where its post landed.
+      return { ts: posted.ts, channel: posted.channel ?? channel };
     },
     update,
     async slotMap(channel, ts, view) {

@@ -74,7 +74,8 @@ function scripted(states: Report[]) {
 const tick = { cluster: 'prod', source: 'monitor', status: 'tick', summary: 'tick' } as const;
 
 function service(states: Report[], now?: () => number) {
-  const { calls, diagnose, poster } = scripted(states);
+  const { calls, diagnose, poster: scriptedPoster } = scripted(states);
+  const poster: { -readonly [K in keyof IncidentPoster]: IncidentPoster[K] } = { ...scriptedPoster };
   const audited: string[] = [];
   const incidents = new IncidentService({
     redis,
@@ -89,7 +90,7 @@ function service(states: Report[], now?: () => number) {
       audited.push(`${user} ${detail}`);
     },
   });
-  return { calls, incidents, audited };
+  return { calls, incidents, audited, poster };
 }
 
 const owner = 'a'.repeat(40);
@@ -110,6 +111,26 @@ const gap = (reason: 'owner-failed' | 'owner-unreachable', clusterState: 'ok' | 
 });
 
 describe('IncidentService', () => {
+  it('posts again an incident whose bot died between posting it and storing where it landed', async () => {
+    const { calls, incidents, poster } = service([down(0, 99), down(0, 99), down(0, 99)]);
+    const post = poster.open;
+    // The first bot's post reaches Slack, then the bot dies before it stores the ts.
+    poster.open = async (channel, view) => {
+      await post(channel, view);
+      throw new Error('killed');
+    };
+    await expect(incidents.handle(tick)).rejects.toThrow('killed');
+    const left = await incidents.current('prod');
+    poster.open = post;
+
+    await incidents.handle(tick);
+    await incidents.handle(tick);
+
+    expect(left).toMatchObject({ ts: null, posting: true });
+    expect(calls).toEqual(['open prod', 'open prod', 'map 0-99 owner-failed']);
+    expect(await incidents.current('prod')).toMatchObject({ ts: '111.1', posting: false });
+  });
+
   it('opens once, threads only changes, and closes after two healthy looks in a row (no flapping)', async () => {
     const { calls, incidents } = service([
       base,
@@ -125,6 +146,7 @@ describe('IncidentService', () => {
     for (let i = 0; i < 9; i++) await incidents.handle(tick);
     expect(calls).toEqual([
       'open prod',
+      'map 0-99 owner-failed',
       'update #prod-incidents-id 200 down',
       'reply • worse: gap 0-99 owner-failed → 0-199 owner-failed',
       'map 0-199 owner-failed',
@@ -142,6 +164,7 @@ describe('IncidentService', () => {
 
     expect(calls).toEqual([
       'open prod',
+      'map 0-5460 owner-unreachable',
       'update #prod-incidents-id 5461 down',
       'reply • worse: cluster_state ok → fail • worse: gap 0-5460 owner-unreachable → owner-failed',
       'map 0-5460 owner-failed',
@@ -162,6 +185,7 @@ describe('IncidentService', () => {
     expect(audited).toEqual(["U0ALICE01 I'm on it", 'U0BOB0001 took the incident over from U0ALICE01']);
     expect(calls).toEqual([
       'open prod',
+      'map 0-99 owner-failed',
       'update #prod-incidents-id 100 down',
       'update #prod-incidents-id 100 down',
     ]);
@@ -175,7 +199,7 @@ describe('IncidentService', () => {
     expect(await incidents.silencedUntil('prod')).toBeGreaterThan(Date.now());
     await incidents.unsilence('prod');
     await incidents.handle(tick);
-    expect(calls).toEqual(['open prod']);
+    expect(calls).toEqual(['open prod', 'map 5-9 owner-failed']);
   });
 
   it('edits the top message as the incident ages (1, 5, 10, 15, 30, 45, 60 min, then half-hourly), not every tick', async () => {
@@ -191,6 +215,6 @@ describe('IncidentService', () => {
     }
 
     expect(minutes).toEqual([1, 5, 10, 15, 30, 45, 60, 90, 120]);
-    expect(calls.filter((c) => !c.startsWith('update'))).toEqual(['open prod']);
+    expect(calls.filter((c) => !c.startsWith('update'))).toEqual(['open prod', 'map 0-99 owner-failed']);
   });
 });
