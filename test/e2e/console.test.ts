@@ -112,6 +112,14 @@ describe.each<SlackMode>(['socket', 'http'])(
       expect(await top.locator('.header').textContent()).toMatch(
         /sandbox · CLUSTERDOWN · 5,461 slots \(33%\) down · open /,
       );
+      // Silence from the phone (maintenance), then unmute by command so the recovery is posted.
+      await top.getByRole('button', { name: 'Silence 2h' }).click();
+      await phone
+        .getByText('Automated posts for sandbox are muted until')
+        .first()
+        .waitFor({ timeout: 20_000 });
+      await send(phone, '/redis silence sandbox off');
+      await phone.getByText('Automated posts for sandbox are on again').first().waitFor({ timeout: 20_000 });
       await phone.close();
 
       // The take-over is offered only once the cluster agrees the master is FAIL (not while it is PFAIL), as a
@@ -136,7 +144,7 @@ describe.each<SlackMode>(['socket', 'http'])(
 
       await as(page, 'U0APPROVE1');
       await page.getByRole('button', { name: 'Approve' }).first().click();
-      await page.getByText('1/2: @U0APPROVE1').first().waitFor({ timeout: 20_000 });
+      await page.getByText(/1 of 2 approvals: @U0APPROVE1/).first().waitFor({ timeout: 20_000 });
       await as(page, 'U0APPROVE2');
       await page.getByRole('button', { name: 'Approve' }).first().click();
 
@@ -145,6 +153,18 @@ describe.each<SlackMode>(['socket', 'http'])(
       const text = await page.textContent('#messages');
       expect(text).toContain('Repaired. before: 10923/16384 slots');
       expect(text).toContain('after: 16384/16384 slots, state ok');
+      // The progress was one message edited in place, not a reply per step.
+      expect(await page.locator('.msg', { hasText: 'Repaired. before:' }).count()).toBe(1);
+      // At recovery the thread gets the timeline, and the JSON of it as a file.
+      await page
+        .getByText(/Timeline of the .?sandbox.? incident/)
+        .first()
+        .waitFor({ timeout: 60_000 });
+      await page
+        .getByText(/timeline-incident-\d+\.json/)
+        .first()
+        .waitFor({ timeout: 20_000 });
+      await page.screenshot({ path: shot('4-timeline'), fullPage: true });
     });
   },
 );
