@@ -144,7 +144,10 @@ describe.each<SlackMode>(['socket', 'http'])(
 
       await as(page, 'U0APPROVE1');
       await page.getByRole('button', { name: 'Approve' }).first().click();
-      await page.getByText(/1 of 2 approvals: @U0APPROVE1/).first().waitFor({ timeout: 20_000 });
+      await page
+        .getByText(/1 of 2 approvals: @U0APPROVE1/)
+        .first()
+        .waitFor({ timeout: 20_000 });
       await as(page, 'U0APPROVE2');
       await page.getByRole('button', { name: 'Approve' }).first().click();
 
