@@ -1,59 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { RepairOption } from '../../src/core/repair/types.js';
 import { progressOf } from '../../src/jobs/repair-progress.js';
-import type { RepairRequest, RequestEvent } from '../../src/jobs/requests.js';
+import type { RequestEvent } from '../../src/jobs/requests.js';
 import { lossSentence } from '../../src/slack/blocks/data-loss.js';
 import { stepChecklist, stepSummary } from '../../src/slack/blocks/progress-blocks.js';
 import { approverShortfall, requestMessage } from '../../src/slack/blocks/repair-blocks.js';
+import { optionFixture, requestFixture } from '../support/request-fixtures.js';
 
-const option = (over: Partial<RepairOption> = {}): RepairOption => ({
-  id: 'take-over-aaaa',
-  kind: 'take-over-slots',
-  title: 'Give the slots away',
-  explanation: 'x',
-  risk: 'data-loss',
-  loss: { slots: [[0, 5460]], keys: 2013, description: 'every key in 0-5460' },
-  steps: [1, 2, 3].map((index) => ({
-    index,
-    action: { type: 'bump-epoch', node: 'n' },
-    where: '10.0.0.6:6379',
-    command: `CMD ${index}`,
-    why: '',
-  })),
-  nodes: [],
-  expected: '',
-  fingerprint: 'f',
-  ...over,
-});
-
-const request = (over: Partial<RepairRequest> = {}): RepairRequest => ({
-  id: 'rq-1',
-  cluster: 'prod',
-  option: option(),
-  requester: 'U0REQ',
-  channel: 'C1',
-  ts: '1.1',
-  createdAt: 1_000_000,
-  expiresAt: 2_800_000,
-  required: 2,
-  status: 'pending',
-  approvals: [],
-  rejectedBy: null,
-  cancelledBy: null,
-  outcome: null,
-  version: 1,
-  runner: null,
-  heartbeatAt: null,
-  step: null,
-  finished: [],
-  cancelRequested: null,
-  incident: null,
-  permalink: null,
-  eligible: null,
-  lossHolders: [],
-  result: null,
-  ...over,
-});
+const option = optionFixture;
+const request = requestFixture;
 
 const event = (v: number, name: string, at: number, step: number | null, detail = ''): RequestEvent => ({
   v,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FINDING_CODES, type Report } from '../../src/core/report.js';
 import { type ReportView, reportMessage } from '../../src/slack/blocks/report-blocks.js';
+import { optionFixture, requestFixture } from '../support/request-fixtures.js';
 
 /** Slack's own Block Kit limits (api.slack.com/reference/block-kit), written here, not read from src. */
 const SLACK = {
@@ -221,44 +222,19 @@ describe('reportMessage', () => {
 describe('requestMessage', () => {
   it('asks every approver of a data-loss repair to confirm the loss, naming the slots', async () => {
     const { requestMessage } = await import('../../src/slack/blocks/repair-blocks.js');
-    const message = requestMessage({
-      id: 'rq-1',
-      cluster: 'prod',
-      option: {
-        id: 'take-over-aaaa',
-        kind: 'take-over-slots',
-        title: 'Give the slots away',
-        explanation: 'x',
-        risk: 'data-loss',
-        loss: { slots: [[0, 5460]], keys: 1200, description: 'every key in 0-5460 (1200 keys)' },
-        steps: [],
-        nodes: [],
-        expected: '',
-        fingerprint: 'f',
-      },
-      requester: 'U0REQ0001',
-      channel: 'C1',
-      ts: '1.1',
-      createdAt: 0,
-      expiresAt: 1_800_000,
-      required: 2,
-      status: 'pending',
-      approvals: [{ user: 'U0APP0001', at: 1000 }],
-      rejectedBy: null,
-      cancelledBy: null,
-      outcome: null,
-      version: 1,
-      runner: null,
-      heartbeatAt: null,
-      step: null,
-      finished: [],
-      cancelRequested: null,
-      incident: null,
-      permalink: null,
-      eligible: null,
-      lossHolders: ['10.0.0.5:6379'],
-      result: null,
-    });
+    const message = requestMessage(
+      requestFixture({
+        option: optionFixture({
+          loss: { slots: [[0, 5460]], keys: 1200, description: 'every key in 0-5460 (1200 keys)' },
+          steps: [],
+        }),
+        requester: 'U0REQ0001',
+        createdAt: 0,
+        expiresAt: 1_800_000,
+        approvals: [{ user: 'U0APP0001', at: 1000 }],
+        lossHolders: ['10.0.0.5:6379'],
+      }),
+    );
     const text = JSON.stringify(message.blocks);
     expect(text).toContain(
       '"confirm":{"title":{"type":"plain_text","text":"Approve a repair that loses data?"}',
