@@ -193,7 +193,11 @@ async function vote(
   { body, action, respond }: ButtonArgs,
 ): Promise<void> {
   const why = await unavailable(deps);
-  if (why || !deps.repairs) return void (await ephemeral(respond, `:no_entry: ${why}`));
+  if (why || !deps.repairs)
+    return void (await ephemeral(
+      respond,
+      `:no_entry: ${why} Your click changed nothing: click again once it answers.`,
+    ));
   if (!deps.approvers.configured) {
     return void (await ephemeral(
       respond,

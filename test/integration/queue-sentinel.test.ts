@@ -250,7 +250,8 @@ describe('an approval answered while the replicas lag', () => {
       await click(recorder, bot.port, 'approve_repair', id, ALICE);
       await click(recorder, bot.port, 'approve_repair', id, BOB);
 
-      expect(answer).toContain('That did not work');
+      // Refused either way while the queue Redis fails over: the vote failed, or the queue was seen down first.
+      expect(answer).toMatch(/That did not work|Your click changed nothing/);
       expect(after).toEqual([]);
       await expectConverged(scene, id, bot);
       const audit = (await auditOf(scene.client, scene.prefix, id)).map((e) => e.event);
