@@ -117,7 +117,6 @@ const stored = async (id: string) => {
   return found;
 };
 
-/** Done steps in a rendered request message. */
 /** Steps shown finished: done, or skipped (a step first shown done may be relabelled "skipped: already done"). */
 const doneSteps = (p: Posted) =>
   (JSON.stringify(p.blocks).match(/:(white_check_mark|fast_forward): \d+\. /g) ?? []).length;
@@ -132,9 +131,11 @@ describe('a repair request during an incident', () => {
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
       body: JSON.stringify({ cluster: 'prod', status: 'firing', summary: 'RedisClusterDown' }),
     });
-    incident = await waitFor('the incident record', async () => {
+    // The record is reserved before the post is made; it holds the post's ts once the post landed.
+    incident = await waitFor('the incident post recorded', async () => {
       const raw = await queueRedis.get(`${PREFIX}:incident:prod`);
-      return raw ? (JSON.parse(raw) as { channel: string; ts: string }) : null;
+      const record = raw ? (JSON.parse(raw) as { channel: string; ts: string | null }) : null;
+      return record?.ts ? { channel: record.channel, ts: record.ts } : null;
     });
     await click('ack_incident', 'prod', BOB);
     await waitFor('the acknowledgement', () =>
