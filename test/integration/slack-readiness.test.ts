@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { type Running, startSlotwatch } from '../../src/main.js';
+import { readyz } from '../support/bots.js';
 import { SlackRecorder } from '../support/slack-recorder.js';
 import { waitFor } from '../support/wait.js';
 
@@ -28,21 +29,10 @@ afterAll(async () => {
   await recorder?.stop();
 });
 
-const readyz = async () => {
-  const response = await fetch(`http://127.0.0.1:${bot.port}/readyz`);
-  return {
-    status: response.status,
-    body: (await response.json()) as {
-      status: string;
-      dependencies: { slack: { ok: boolean; detail: string } };
-    },
-  };
-};
-
 describe('/readyz and the Slack Web API', () => {
   it('checks auth.test at start and says ready while Slack answers', async () => {
     expect(recorder.requests.some((r) => r.path === '/api/auth.test')).toBe(true);
-    expect(await readyz()).toMatchObject({
+    expect(await readyz(bot.port)).toMatchObject({
       status: 200,
       body: { status: 'ready', dependencies: { slack: { ok: true } } },
     });
@@ -51,7 +41,7 @@ describe('/readyz and the Slack Web API', () => {
   it('reports slack down with the reason once the Web API stops answering', async () => {
     await recorder.stop();
     const down = await waitFor('slack reported down', async () => {
-      const answer = await readyz();
+      const answer = await readyz(bot.port);
       return answer.status === 503 ? answer : null;
     });
     expect(down.body.status).toBe('not-ready');

@@ -5,7 +5,17 @@ import { loadConfig } from '../../src/config.js';
 import { type Running, startSlotwatch } from '../../src/main.js';
 import { clickPayload, slashPayload } from '../../src/sandbox/console-payloads.js';
 import { testBackend } from '../support/backend.js';
-import { ALICE, auditOf, BOB, botEnv, CAROL, requestDoc, spawnBot, stopBot } from '../support/bots.js';
+import {
+  ALICE,
+  auditOf,
+  BOB,
+  botEnv,
+  CAROL,
+  readyz,
+  requestDoc,
+  spawnBot,
+  stopBot,
+} from '../support/bots.js';
 import { deleteSlotsEverywhere } from '../support/break.js';
 import { startCluster, startNode, type TestCluster } from '../support/cluster.js';
 import { freePort } from '../support/free-port.js';
@@ -53,17 +63,6 @@ afterAll(async () => {
   await backend?.stopAll();
 });
 
-const readyz = async () => {
-  const response = await fetch(`http://127.0.0.1:${bot.port}/readyz`);
-  return {
-    status: response.status,
-    body: (await response.json()) as {
-      status: string;
-      dependencies: { slack: { ok: boolean; detail: string } };
-    },
-  };
-};
-
 /** `/redis <text>` as an envelope on the bot's socket; the ack and the response_url post. */
 async function slash(text: string, user: string = CAROL) {
   const id = `s${++counter}`;
@@ -88,7 +87,7 @@ describe('the bot in Socket Mode, against the console playing Slack', () => {
   it('opens its socket with the app token through SLACK_API_URL and says ready', async () => {
     expect(opens().map((r) => r.headers.authorization)).toEqual(['Bearer xapp-1-test']);
     expect(recorder.socketMode.connections).toBe(1);
-    expect(await readyz()).toMatchObject({
+    expect(await readyz(bot.port)).toMatchObject({
       status: 200,
       body: {
         status: 'ready',
@@ -196,7 +195,7 @@ describe('the bot in Socket Mode, against the console playing Slack', () => {
 
     recorder.socketMode.drop();
     const down = await waitFor('readyz to say not ready', async () => {
-      const answer = await readyz();
+      const answer = await readyz(bot.port);
       return answer.status === 503 && answer;
     });
     const unacked = await recorder.socketMode.deliver(
@@ -213,7 +212,7 @@ describe('the bot in Socket Mode, against the console playing Slack', () => {
     const up = await waitFor(
       'readyz to say ready again',
       async () => {
-        const answer = await readyz();
+        const answer = await readyz(bot.port);
         return answer.status === 200 && answer;
       },
       { timeoutMs: 30_000 },

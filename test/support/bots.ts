@@ -169,3 +169,15 @@ export function finalState(queue: Redis, prefix: string, id: string, timeoutMs =
     { timeoutMs },
   );
 }
+
+/** The bot's /readyz answer: the HTTP status and the body naming each dependency. */
+export async function readyz(port: number) {
+  const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+  return {
+    status: response.status,
+    body: (await response.json()) as {
+      status: string;
+      dependencies: { slack: { ok: boolean; detail: string } };
+    },
+  };
+}

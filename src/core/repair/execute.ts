@@ -204,14 +204,14 @@ export async function executeRepair(
       }
       if (pending.length === 0) continue;
       const began = Date.now();
-      if (pending.length === 1 || pending.some((p) => !p.runner.wave)) {
-        for (const { step, runner } of pending) {
-          current = step;
-          emit({ type: 'step-started', step });
-          await runner.run(pending.length === 1 ? snapshot : await ctx.snapshot(), ctx);
-          emit({ type: 'step-finished', step, ms: Date.now() - began });
-          await journal.markFinished(step.index, `step ${step.index} done`);
-        }
+      // Only runners with a wave share one (wavesOf), so a step of its own runs and confirms by itself.
+      const [only] = pending;
+      if (pending.length === 1 && only) {
+        current = only.step;
+        emit({ type: 'step-started', step: only.step });
+        await only.runner.run(snapshot, ctx);
+        emit({ type: 'step-finished', step: only.step, ms: Date.now() - began });
+        await journal.markFinished(only.step.index, `step ${only.step.index} done`);
         continue;
       }
       current = pending[0]?.step ?? null;
