@@ -87,7 +87,11 @@ export class RepairService {
   private readonly lastShown = new Map<string, { request: RepairRequest; progress: RepairProgress }>();
 
   constructor(private readonly options: RepairServiceOptions) {
-    this.store = new RequestStore(options.redis, options.prefix, {
+    // With replicas to wait for, transitions get a connection of their own: WAIT holds its connection until the
+    // replicas answer (up to QUEUE_REDIS_WAIT_TIMEOUT), and must not hold the one that health checks and clicks
+    // use meanwhile (a queued PING would read as "queue down").
+    const storeRedis = options.waitReplicas ? this.connection({}) : options.redis;
+    this.store = new RequestStore(storeRedis, options.prefix, {
       ...(options.auditRetentionMs ? { auditRetentionMs: options.auditRetentionMs } : {}),
       ...(options.waitReplicas ? { waitReplicas: options.waitReplicas } : {}),
       ...(options.waitTimeoutMs ? { waitTimeoutMs: options.waitTimeoutMs } : {}),
