@@ -57,6 +57,9 @@ export class ProbeTurn {
     const deadline = Date.now() + (this.options.maxWaitMs ?? 60_000);
     while (!(await this.lock.take(cluster, owner, leaseMs))) {
       if (Date.now() > deadline) throw new Error(`cluster ${cluster} is held by another look`);
+      // A waiting alert keeps the cluster fresh, so ticks on every replica step aside instead of taking the
+      // cluster before it at each turn (at short intervals they could hold it off for the whole wait).
+      if (!job.tick) await redis.set(this.freshKey(cluster), job.id, 'PX', freshMs);
       await sleep(this.pollMs);
     }
     let renewal: Promise<unknown> = Promise.resolve();
