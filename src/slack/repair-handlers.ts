@@ -224,7 +224,8 @@ async function vote(
       ? REFUSALS.expired
       : REFUSALS[result.result];
   if (refusal) {
-    await deps.repairs.refused(id, user, `${kind}: ${result.result}`);
+    const why = result.request?.status === 'expired' ? 'expired' : result.result;
+    await deps.repairs.refused(id, user, `${kind}: ${why}`);
     await ephemeral(respond, `:no_entry: ${refusal}`);
   }
 }
