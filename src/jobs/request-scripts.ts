@@ -11,6 +11,22 @@ local raw = redis.call('GET', KEYS[1])
 if not raw then return {'missing', ''} end
 local r = cjson.decode(raw)
 local function isnull(v) return v == nil or v == cjson.null end
+-- Epoch milliseconds as UTC ISO 8601 (Redis Lua has no os.date): days to civil date, after H. Hinnant.
+local function iso(ms)
+  local s = math.floor(tonumber(ms) / 1000)
+  local days = math.floor(s / 86400)
+  local rem = s - days * 86400
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400 + (m <= 2 and 1 or 0)
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02dZ', y, m, d, math.floor(rem / 3600), math.floor(rem % 3600 / 60), rem % 60)
+end
 local function audit(event, detail)
   redis.call('XADD', KEYS[3], 'MINID', '~', minid, '*', 'event', event, 'request', r.id, 'cluster', r.cluster, 'user', user, 'detail', detail)
 end
@@ -32,8 +48,10 @@ const VOTE = `${PRELUDE}
 local kind = ARGV[4]
 if r.status ~= 'pending' then return {'not-pending', raw} end
 if now > tonumber(r.expiresAt) then
+  -- The clock expired it, not the clicker: their click is recorded apart, as refused.
+  user = 'slotwatch'
   r.status = 'expired'
-  save('expired', 'expired', 'approval window over (noticed at a click)')
+  save('expired', 'expired', 'approval window over: expired at ' .. iso(r.expiresAt) .. ', noticed at a click')
   return {'expired', raw}
 end
 if kind == 'reject' then

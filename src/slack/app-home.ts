@@ -12,7 +12,7 @@ import type { Result } from '../core/result.js';
 import type { IncidentService } from '../jobs/incidents.js';
 import type { RepairRequest, RequestStore } from '../jobs/requests.js';
 import type { Approvers } from './approvers.js';
-import { context, esc, header, mrkdwn, truncate } from './blocks/limits.js';
+import { context, esc, header, mention, mrkdwn, truncate } from './blocks/limits.js';
 import { slackDate } from './blocks/slack-date.js';
 
 /** A Home tab holds at most 100 blocks. */
@@ -48,7 +48,7 @@ function clusterLine({ cluster, probed, incident, silencedUntil }: ClusterLine, 
   const name = `*${esc(cluster.name)}*`;
   const extra = [
     incident
-      ? `incident open since ${slackDate(incident.openedAt)} in <#${esc(incident.channel)}>${incident.owner ? `, <@${esc(incident.owner)}> on it` : ', nobody on it yet'}`
+      ? `incident open since ${slackDate(incident.openedAt)} in <#${esc(incident.channel)}>${incident.owner ? `, ${mention(incident.owner)} on it` : ', nobody on it yet'}`
       : null,
     silencedUntil && silencedUntil > now ? `alerts silenced until ${slackDate(silencedUntil)}` : null,
   ]
@@ -85,7 +85,7 @@ function requestLine(request: RepairRequest, user: string, canApprove: boolean):
           ? '*you can approve it*'
           : 'you are not on the approver list';
   const risk = request.option.risk === 'data-loss' ? ' :warning: *can lose data*' : '';
-  return `• *${esc(request.cluster)}* — ${esc(truncate(request.option.title, 200))}${risk}\n  by <@${esc(request.requester)}> · ${request.approvals.length}/${request.required} approvals · expires ${slackDate(request.expiresAt)} · <#${esc(request.channel)}> · ${yours}`;
+  return `• *${esc(request.cluster)}* — ${esc(truncate(request.option.title, 200))}${risk}\n  by ${mention(request.requester)} · ${request.approvals.length}/${request.required} approvals · expires ${slackDate(request.expiresAt)} · <#${esc(request.channel)}> · ${yours}`;
 }
 
 /** The Home tab: approvals waiting first, then repairs under way, then every cluster's state. */

@@ -59,7 +59,7 @@ async function answer(
     case 'clusters': {
       const lines = deps.config.clusters.map(
         (c) =>
-          `• \`${c.name}\`${c.name === deps.config.defaultCluster ? ' (default)' : ''}: ${esc(c.seeds.join(', '))} · alerts in ${c.channel ?? deps.config.alertChannel ?? 'no channel'}`,
+          `• \`${esc(c.name)}\`${c.name === deps.config.defaultCluster ? ' (default)' : ''}: ${esc(c.seeds.join(', '))} · alerts in ${esc(c.channel ?? deps.config.alertChannel ?? 'no channel')}`,
       );
       await ephemeral(respond, `*Watched clusters*\n${lines.join('\n')}`);
       break;
@@ -100,7 +100,10 @@ async function answer(
       if (!result.ok) {
         deps.metrics.command(subcommand, 'error');
         log.warn({ cluster: name, code: result.error.code }, 'diagnosis failed');
-        await ephemeral(respond, `:warning: Could not diagnose \`${name}\`: ${esc(result.error.message)}`);
+        await ephemeral(
+          respond,
+          `:warning: Could not diagnose \`${esc(name)}\`: ${esc(result.error.message)}`,
+        );
         return;
       }
       await respond({

@@ -1,7 +1,7 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { IncidentService } from '../jobs/incidents.js';
-import { esc } from './blocks/limits.js';
+import { esc, mention } from './blocks/limits.js';
 import type { InFlight } from './in-flight.js';
 import { ephemeral } from './respond.js';
 import { silenceCommand } from './silence-command.js';
@@ -31,7 +31,7 @@ export function registerIncidentActions(app: App, deps: IncidentActionDeps): voi
           return void (await ephemeral(respond, `\`${esc(cluster)}\` has no open incident any more.`));
         const took =
           outcome.previous && outcome.previous.user !== body.user.id
-            ? ` (taken over from <@${esc(outcome.previous.user)}>)`
+            ? ` (taken over from ${mention(outcome.previous.user)})`
             : '';
         await ephemeral(respond, `:raising_hand: You own the \`${esc(cluster)}\` incident${took}.`);
       })().catch(async (error: unknown) => {

@@ -8,7 +8,7 @@ import type { RepairService } from '../jobs/repair-service.js';
 import type { IncidentLink } from '../jobs/requests.js';
 import type { Approvers } from './approvers.js';
 import { lossHolders } from './blocks/data-loss.js';
-import { esc } from './blocks/limits.js';
+import { esc, mention } from './blocks/limits.js';
 import { plural } from './blocks/plural.js';
 import { optionsMessage, requestMessage } from './blocks/repair-blocks.js';
 import { slackDate } from './blocks/slack-date.js';
@@ -51,7 +51,7 @@ export async function fixCommand(deps: RepairDeps, clusterName: string, respond:
   if (!report.ok)
     return void (await ephemeral(
       respond,
-      `:warning: Could not diagnose \`${clusterName}\`: ${esc(report.error.message)}`,
+      `:warning: Could not diagnose \`${esc(clusterName)}\`: ${esc(report.error.message)}`,
     ));
   await respond({
     response_type: 'ephemeral',
@@ -64,12 +64,15 @@ export async function jobsCommand(deps: RepairDeps, clusterName: string, respond
     return void (await ephemeral(respond, 'Repairs are unavailable: QUEUE_REDIS_URL is not configured.'));
   const requests = (await deps.repairs.store.recent(30)).filter((r) => r.cluster === clusterName);
   if (requests.length === 0)
-    return void (await ephemeral(respond, `No repair requests for \`${clusterName}\`.`));
+    return void (await ephemeral(respond, `No repair requests for \`${esc(clusterName)}\`.`));
   const lines = requests.map(
     (r) =>
-      `• \`${r.id}\` *${r.status}* — ${esc(r.option.title)} (by <@${r.requester}>, ${r.approvals.length} of ${plural(r.required, 'approval')})${r.outcome ? `: ${esc(r.outcome)}` : ''}`,
+      `• \`${esc(r.id)}\` *${r.status}* — ${esc(r.option.title)} (by ${mention(r.requester)}, ${r.approvals.length} of ${plural(r.required, 'approval')})${r.outcome ? `: ${esc(r.outcome)}` : ''}`,
   );
-  await respond({ response_type: 'ephemeral', text: `*Repairs for ${clusterName}*\n${lines.join('\n')}` });
+  await respond({
+    response_type: 'ephemeral',
+    text: `*Repairs for ${esc(clusterName)}*\n${lines.join('\n')}`,
+  });
 }
 
 export async function auditCommand(
@@ -88,7 +91,7 @@ export async function auditCommand(
     .slice(-40);
   const lines = entries.map(
     (e) =>
-      `${slackDate(e.at, '{date_short} {time_secs}')} ${e.event} ${e.user === 'slotwatch' ? 'slotwatch' : `<@${esc(e.user)}>`} \`${esc(e.request)}\` ${esc(e.detail)}`,
+      `${slackDate(e.at, '{date_short} {time_secs}')} ${e.event} ${mention(e.user)} \`${esc(e.request)}\` ${esc(e.detail)}`,
   );
   const scope =
     request === '' ? `\`${esc(clusterName)}\`` : `request \`${esc(request)}\` on \`${esc(clusterName)}\``;
@@ -134,13 +137,13 @@ async function requestRepair(
   if (!report.ok)
     return void (await ephemeral(
       respond,
-      `:warning: Could not diagnose \`${cluster.name}\`: ${esc(report.error.message)}`,
+      `:warning: Could not diagnose \`${esc(cluster.name)}\`: ${esc(report.error.message)}`,
     ));
   const option = planRepairs(report.value).find((x) => x.id === o);
   if (!option || option.fingerprint !== f) {
     return void (await ephemeral(
       respond,
-      `:warning: \`${cluster.name}\` changed since these options were listed; run \`/redis fix ${cluster.name}\` again.`,
+      `:warning: \`${esc(cluster.name)}\` changed since these options were listed; run \`/redis fix ${esc(cluster.name)}\` again.`,
     ));
   }
   const incident = await openIncident(deps, app, cluster.name);
@@ -172,7 +175,7 @@ async function requestRepair(
       .postMessage({
         channel: incident.channel,
         thread_ts: incident.ts,
-        text: `:wrench: <@${body.user.id}> requested a repair: ${link} (\`${request.id}\`, ${plural(request.required, 'approval')} needed${option.risk === 'data-loss' ? ', loses data' : ''}).`,
+        text: `:wrench: ${mention(body.user.id)} requested a repair: ${link} (\`${request.id}\`, ${plural(request.required, 'approval')} needed${option.risk === 'data-loss' ? ', loses data' : ''}).`,
       })
       .catch((error: unknown) => deps.log.warn({ err: error, request: request.id }, 'incident link failed'));
   }
@@ -221,7 +224,8 @@ async function vote(
       ? REFUSALS.expired
       : REFUSALS[result.result];
   if (refusal) {
-    await deps.repairs.refused(id, user, `${kind}: ${result.result}`);
+    const why = result.request?.status === 'expired' ? 'expired' : result.result;
+    await deps.repairs.refused(id, user, `${kind}: ${why}`);
     await ephemeral(respond, `:no_entry: ${refusal}`);
   }
 }

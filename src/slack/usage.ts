@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { esc } from './blocks/limits.js';
 
 export const SUBCOMMANDS = [
   'status',
@@ -64,7 +65,7 @@ export function parseCommand(text: string, config: Config): ParsedCommand {
   const [first = 'status', ...rest] = words;
   const subcommand = first.toLowerCase();
   if (!(SUBCOMMANDS as readonly string[]).includes(subcommand))
-    return refuse('unknown', `Unknown subcommand \`${first}\`: \`/redis help\` lists them.`);
+    return refuse('unknown', `Unknown subcommand \`${esc(first)}\`: \`/redis help\` lists them.`);
   const sub = subcommand as Subcommand;
   if (sub === 'explain') {
     const errorText = text.trim().slice(first.length).trim();
@@ -85,20 +86,20 @@ export function parseCommand(text: string, config: Config): ParsedCommand {
     const args = named ? tail : rest;
     if (args.length > 1)
       return named
-        ? refuse(sub, `\`${sub}\` takes a cluster and ${second}, got \`${rest.join(' ')}\`.`)
-        : refuse(sub, `Unknown cluster \`${head}\`.`, true);
+        ? refuse(sub, `\`${sub}\` takes a cluster and ${second}, got \`${esc(rest.join(' '))}\`.`)
+        : refuse(sub, `Unknown cluster \`${esc(head ?? '')}\`.`, true);
     return { ok: true, subcommand: sub, cluster, rest: args[0] ?? '' };
   }
   if (rest.length > 1)
-    return refuse(sub, `\`${sub}\` takes at most one cluster name, got \`${rest.join(' ')}\`.`);
+    return refuse(sub, `\`${sub}\` takes at most one cluster name, got \`${esc(rest.join(' '))}\`.`);
   const cluster = rest[0] ?? config.defaultCluster;
-  if (!known(cluster)) return refuse(sub, `Unknown cluster \`${cluster}\`.`, true);
+  if (!known(cluster)) return refuse(sub, `Unknown cluster \`${esc(cluster)}\`.`, true);
   return { ok: true, subcommand: sub, cluster, rest: '' };
 }
 
 /** The cluster names, for answers to a wrong one. */
 export function clusterNames(config: Config): string {
   return config.clusters
-    .map((c) => (c.name === config.defaultCluster ? `\`${c.name}\` (default)` : `\`${c.name}\``))
+    .map((c) => (c.name === config.defaultCluster ? `\`${esc(c.name)}\` (default)` : `\`${esc(c.name)}\``))
     .join(', ');
 }

@@ -1,12 +1,12 @@
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { type Running, startSlotwatch } from '../../src/main.js';
 import { testBackend } from '../support/backend.js';
 import { deleteSlotsEverywhere, waitUntilState } from '../support/break.js';
 import { cli } from '../support/cli.js';
-import { startCluster, startNode, type TestCluster } from '../support/cluster.js';
+import { startCluster, startNode, type TestCluster, waitUntilHealthy } from '../support/cluster.js';
 import { checkData, seedData } from '../support/data.js';
 import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
 import { type RecordedRequest, SlackRecorder } from '../support/slack-recorder.js';
@@ -118,8 +118,54 @@ const request = async (id: string) => {
 };
 
 async function ephemeralTo(responseId: string): Promise<string> {
-  return ((await recorder.nextResponse(responseId)).body as { text: string }).text;
+  const body = (await recorder.nextResponse(responseId)).body as {
+    text: string;
+    response_type?: string;
+    replace_original?: boolean;
+  };
+  expect(body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+  return body.text;
 }
+
+/** The audit stream's entries for one request, oldest first. */
+async function auditOf(id: string) {
+  return (await queueClient.xrange(`${PREFIX}:audit`, '-', '+'))
+    .map(([, fields]) => {
+      const f: Record<string, string> = {};
+      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
+      return f;
+    })
+    .filter((f) => f.request === id)
+    .map((f) => ({ event: f.event, cluster: f.cluster, user: f.user, detail: f.detail }));
+}
+
+/** A refused click is audited by the time the person sees its answer, never later. */
+const refusals = async (id: string) => (await auditOf(id)).filter((e) => e.event === 'refused');
+
+/** Each test starts from a healthy cluster no repair holds: unassigned slots go back to the first master. */
+async function coverEverySlot(): Promise<void> {
+  await waitFor(
+    'no repair holding the cluster',
+    async () => (await queueClient.exists(`${PREFIX}:lock:prod`)) === 0,
+  );
+  const [owner] = cluster.masters;
+  if (!owner) throw new Error('no master');
+  const slots = (await owner.redis.call('CLUSTER', 'SLOTS')) as [number, number][];
+  const covered = slots
+    .map(([start, end]) => [Number(start), Number(end)] as const)
+    .sort((a, b) => a[0] - b[0]);
+  const gaps: [number, number][] = [];
+  let next = 0;
+  for (const [start, end] of covered) {
+    if (start > next) gaps.push([next, start - 1]);
+    next = Math.max(next, end + 1);
+  }
+  if (next <= 16383) gaps.push([next, 16383]);
+  for (const [start, end] of gaps) await owner.redis.call('CLUSTER', 'ADDSLOTSRANGE', start, end);
+  await waitUntilHealthy(cluster.nodes);
+}
+
+beforeEach(coverEverySlot, 60_000);
 
 describe('repairs from Slack with two approvals', () => {
   it('runs an approved repair as a job, reports progress in its one message and ends with the outcome', async () => {
@@ -188,20 +234,74 @@ describe('repairs from Slack with two approvals', () => {
     expect(late).toContain('This request is closed');
     expect(recorder.responses(reject)).toEqual([]);
     expect(await bot.repairs?.jobState(id)).toBeNull();
+    expect((await refusals(id)).map((e) => [e.user, e.detail])).toEqual([
+      [CAROL, 'approve: self'],
+      [ALICE, 'approve: twice'],
+      [STRANGER, 'approve: not on the approver list'],
+      [APPROVERS[5], 'approve: not-pending'],
+    ]);
   });
 
-  it('makes expired requests inert', async () => {
+  it("refuses a non-approver's approve, reject and cancel, privately, and audits who, what and why", async () => {
+    await deleteSlotsEverywhere(cluster.nodes, 2200, 2209);
     const id = await requestRepair('cover-unassigned');
-    const key = `${PREFIX}:request:${id}`;
-    const stored = JSON.parse((await queueClient.get(key)) ?? '{}') as Record<string, unknown>;
-    await queueClient.set(key, JSON.stringify({ ...stored, expiresAt: Date.now() - 1 }), 'KEEPTTL');
-    const text = await ephemeralTo(await click('approve_repair', id, ALICE));
-    expect(text).toContain('expired');
-    expect((await request(id)).status).toBe('expired');
+
+    const approve = await ephemeralTo(await click('approve_repair', id, STRANGER));
+    const reject = await ephemeralTo(await click('reject_repair', id, STRANGER));
+    const cancel = await ephemeralTo(await click('cancel_repair', id, STRANGER));
+    const early = await ephemeralTo(await click('cancel_repair', id, ALICE));
+
+    expect(approve).toContain('You are not on the approver list');
+    expect(reject).toContain('You are not on the approver list');
+    expect(cancel).toContain('Only approvers can cancel');
+    expect(early).toContain('not queued or running');
+    expect(await refusals(id)).toEqual([
+      { event: 'refused', cluster: 'prod', user: STRANGER, detail: 'approve: not on the approver list' },
+      { event: 'refused', cluster: 'prod', user: STRANGER, detail: 'reject: not on the approver list' },
+      { event: 'refused', cluster: 'prod', user: STRANGER, detail: 'cancel: not on the approver list' },
+      {
+        event: 'refused',
+        cluster: 'prod',
+        user: ALICE,
+        detail: 'cancel: the request is not queued or running',
+      },
+    ]);
+    expect(await request(id)).toMatchObject({ status: 'pending', approvals: [], rejectedBy: null });
     expect(await bot.repairs?.jobState(id)).toBeNull();
   });
 
+  it('makes expired requests inert, expired by the clock and the late click refused apart', async () => {
+    await deleteSlotsEverywhere(cluster.nodes, 2300, 2309);
+    const id = await requestRepair('cover-unassigned');
+    const key = `${PREFIX}:request:${id}`;
+    const stored = JSON.parse((await queueClient.get(key)) ?? '{}') as Record<string, unknown>;
+    const expiresAt = Date.now() - 61_000;
+    await queueClient.set(key, JSON.stringify({ ...stored, expiresAt }), 'KEEPTTL');
+
+    const text = await ephemeralTo(await click('approve_repair', id, ALICE));
+    const again = await ephemeralTo(await click('reject_repair', id, BOB));
+
+    expect(text).toContain('expired');
+    expect(again).toContain('expired');
+    expect((await request(id)).status).toBe('expired');
+    expect(await bot.repairs?.jobState(id)).toBeNull();
+    const at = new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    expect((await auditOf(id)).filter((e) => e.event !== 'requested')).toEqual([
+      {
+        event: 'expired',
+        cluster: 'prod',
+        user: 'slotwatch',
+        detail: `approval window over: expired at ${at}, noticed at a click`,
+      },
+      { event: 'refused', cluster: 'prod', user: ALICE, detail: 'approve: expired' },
+      { event: 'refused', cluster: 'prod', user: BOB, detail: 'reject: expired' },
+    ]);
+    const events = await bot.repairs?.store.events(id);
+    expect(events?.filter((e) => e.event === 'expired').map((e) => e.user)).toEqual(['slotwatch']);
+  });
+
   it('queues exactly one job when 50 approvers click at once', async () => {
+    await deleteSlotsEverywhere(cluster.nodes, 2400, 2409);
     const id = await requestRepair('cover-unassigned');
     const clickers = APPROVERS.slice(2, 52);
     await Promise.all(clickers.map((user) => click('approve_repair', id, user)));
@@ -245,25 +345,43 @@ describe('repairs from Slack with two approvals', () => {
     );
   });
 
-  it('writes every event to the audit stream in order and shows it with /redis audit', async () => {
-    const entries = await queueClient.xrange(`${PREFIX}:audit`, '-', '+');
-    const first = entries.map(([, f]) => ({ event: f[1], request: f[3] }));
-    const firstRequest = first[0]?.request;
-    expect(first.filter((e) => e.request === firstRequest).map((e) => e.event)).toEqual([
-      'requested',
-      'approved',
-      'approved',
-      'queued',
-      'started',
-      ...first.filter((e) => e.request === firstRequest && e.event === 'step').map(() => 'step'),
-      'finished',
+  it('writes every event to the audit stream in order and shows it with /redis audit and jobs', async () => {
+    await deleteSlotsEverywhere(cluster.nodes, 2500, 2509);
+    const id = await requestRepair('cover-unassigned');
+    await click('approve_repair', id, ALICE);
+    await waitFor('one approval', async () => (await request(id)).approvals.length === 1);
+    await click('approve_repair', id, BOB);
+    await waitFor('the repair to finish', async () => (await request(id)).status === 'done', {
+      timeoutMs: 30_000,
+    });
+    await waitFor(
+      'the lock to be released',
+      async () => (await queueClient.exists(`${PREFIX}:lock:prod`)) === 0,
+    );
+    await deleteSlotsEverywhere(cluster.nodes, 2600, 2609);
+    const rejected = await requestRepair('cover-unassigned');
+    await click('reject_repair', rejected, ALICE);
+    await waitFor('the rejection', async () => (await request(rejected)).status === 'rejected');
+
+    const events = (await auditOf(id)).map((e) => `${e.event} ${e.user}`);
+    const steps = events.filter((e) => e.startsWith('step '));
+    expect(steps.length).toBeGreaterThan(0);
+    expect(events).toEqual([
+      `requested ${CAROL}`,
+      `approved ${ALICE}`,
+      `approved ${BOB}`,
+      `queued ${BOB}`,
+      'started slotwatch',
+      ...steps,
+      'finished slotwatch',
     ]);
-    const shown = await command('audit prod');
+    const shown = await command(`audit prod ${id}`);
     expect(shown.response_type).toBe('ephemeral');
     expect(shown.text).toContain(`requested <@${CAROL}>`);
+    expect(shown.text).toContain(`finished slotwatch \`${id}\``);
     const jobs = await command('jobs prod');
-    expect(jobs.text).toMatch(/\*done\*/);
-    expect(jobs.text).toMatch(/\*stale\*/);
+    expect(jobs.text).toContain(`\`${id}\` *done*`);
+    expect(jobs.text).toContain(`\`${rejected}\` *rejected*`);
   });
 
   it('fails closed without an approver list, and READ_ONLY turns repairs off', async () => {

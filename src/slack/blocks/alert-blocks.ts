@@ -59,7 +59,7 @@ export function linkButtons(alerts: readonly AlertContext[], max = 4): Button[] 
     for (const link of alert.links) {
       if (seen.has(link.url) || buttons.length >= max) continue;
       seen.add(link.url);
-      const label = named ? `${LINK_LABEL[link.kind]}: ${alert.name}` : LINK_LABEL[link.kind];
+      const label = named ? `${LINK_LABEL[link.kind]}: ${esc(alert.name)}` : LINK_LABEL[link.kind];
       buttons.push({
         type: 'button',
         text: { type: 'plain_text', text: truncate(label, LIMITS.buttonText) },
@@ -102,6 +102,6 @@ export function healthyAlertMessage(view: HealthyAlertView): ColouredMessage {
   return {
     text: `${esc(truncate(names, 300))} fired, but Slotwatch sees ${esc(cluster)} healthy: ${served}`,
     blocks,
-    attachments: [{ color: reportColor(report), fallback: `${cluster} healthy`, blocks: [checked] }],
+    attachments: [{ color: reportColor(report), fallback: `${esc(cluster)} healthy`, blocks: [checked] }],
   };
 }

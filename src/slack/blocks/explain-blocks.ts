@@ -8,7 +8,7 @@ export function explainMessage(entry: KnowledgeEntry): SlackMessage {
   return {
     text: `${esc(entry.title)}: ${esc(entry.cause)}`,
     blocks: [
-      header(`:books: ${entry.title}`),
+      header(`:books: ${esc(entry.title)}`),
       mrkdwn(`*Cause*\n${esc(entry.cause)}`),
       mrkdwn(`*Check*\n${list(entry.check)}`),
       mrkdwn(`*Fix*\n${list(entry.fix)}`),

@@ -9,7 +9,7 @@ import {
   reportColor,
   SEVERITY_COLOR,
 } from './alert-blocks.js';
-import { context, esc, fitBlocks, header, mrkdwn, truncate } from './limits.js';
+import { context, esc, fitBlocks, header, mention, mrkdwn, truncate } from './limits.js';
 import { plural } from './plural.js';
 import { slackDate } from './slack-date.js';
 
@@ -153,7 +153,7 @@ function buttons(view: IncidentView, report: Report | null, fixButton: boolean):
 /** Who is on it and when it opened, then the alerts behind it (or that the monitor found it). */
 function whoAndWhy(view: IncidentView): KnownBlock[] {
   const owner = view.owner
-    ? `:raising_hand: <@${esc(view.owner.user)}> is on it since ${slackDate(view.owner.at, '{time}')}`
+    ? `:raising_hand: ${mention(view.owner.user)} is on it since ${slackDate(view.owner.at, '{time}')}`
     : view.recoveredAfterMinutes === null
       ? ':bell: Nobody is on it yet'
       : 'Nobody acknowledged it';
@@ -177,7 +177,7 @@ function whoAndWhy(view: IncidentView): KnownBlock[] {
  */
 export function incidentMessage(view: IncidentView, { fixButton = false } = {}): ColouredMessage {
   const { report, cluster } = view;
-  const essential: KnownBlock[] = [header(headline(view, report)), ...whoAndWhy(view)];
+  const essential: KnownBlock[] = [header(esc(headline(view, report))), ...whoAndWhy(view)];
   if (!report) essential.push(mrkdwn(`*Impact:* cannot read the cluster: ${esc(view.problem)}`));
   else if (view.recoveredAfterMinutes !== null)
     essential.push(

@@ -16,6 +16,9 @@ export const LIMITS = {
 export const esc = (text: string): string =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+/** A Slack user id as a mention; anything else (`slotwatch`, a value that is no user id) as escaped text. */
+export const mention = (user: string): string => (/^[UW][A-Z0-9]{2,}$/.test(user) ? `<@${user}>` : esc(user));
+
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

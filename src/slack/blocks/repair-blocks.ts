@@ -4,7 +4,7 @@ import type { Report } from '../../core/report.js';
 import type { RepairProgress } from '../../jobs/repair-progress.js';
 import { FINAL_STATUSES, type RepairRequest } from '../../jobs/requests.js';
 import { lossHolders, lossSentence } from './data-loss.js';
-import { codeTable, context, esc, fitBlocks, header, LIMITS, mrkdwn, truncate } from './limits.js';
+import { codeTable, context, esc, fitBlocks, header, LIMITS, mention, mrkdwn, truncate } from './limits.js';
 import { plural } from './plural.js';
 import { duration, stepChecklist, stepSummary } from './progress-blocks.js';
 import type { SlackMessage } from './report-blocks.js';
@@ -35,9 +35,9 @@ function byHand(cluster: string, report: Report): SlackMessage {
         : '';
     return mrkdwn(`*${f.code}* ${esc(f.summary)}${nodes}\n*By hand:* ${esc(f.next)}`);
   });
-  const title = `:raising_hand: ${cluster}: no automatic repair fits; a person has to act`;
+  const title = `:raising_hand: ${esc(cluster)}: no automatic repair fits; a person has to act`;
   return {
-    text: `${cluster}: no automatic repair fits; ${plural(errors.length, 'error')} need a person`,
+    text: `${esc(cluster)}: no automatic repair fits; ${plural(errors.length, 'error')} need a person`,
     blocks: fitBlocks(
       [
         header(truncate(title, LIMITS.header)),
@@ -75,12 +75,12 @@ export function optionsMessage(
     if (report.state === 'fail' || report.findings.some((f) => f.severity === 'error'))
       return byHand(cluster, report);
     return {
-      text: `${cluster}: nothing to repair`,
+      text: `${esc(cluster)}: nothing to repair`,
       blocks: [mrkdwn(`:white_check_mark: *${esc(cluster)}*: healthy, nothing to repair.`)],
     };
   }
   const blocks = fitBlocks(
-    [header(`:wrench: Repairs for ${cluster}`)],
+    [header(`:wrench: Repairs for ${esc(cluster)}`)],
     options.map((o) => [
       mrkdwn(`*${esc(o.title)}*\n${esc(truncate(o.explanation, 1200))}\n${riskText(o, report)}`),
       requestButton(cluster, o),
@@ -89,7 +89,7 @@ export function optionsMessage(
     (hidden) =>
       `… and ${plural(hidden, 'more option')}: \`slotwatch plan ${esc(report.seeds.join(','))}\` lists every one.`,
   );
-  return { text: `${plural(options.length, 'repair option')} for ${cluster}`, blocks };
+  return { text: `${plural(options.length, 'repair option')} for ${esc(cluster)}`, blocks };
 }
 
 const STATUS_TEXT: Record<RepairRequest['status'], string> = {
@@ -105,7 +105,7 @@ const STATUS_TEXT: Record<RepairRequest['status'], string> = {
 };
 
 const people = (users: readonly string[]) => {
-  const tags = users.map((u) => `<@${esc(u)}>`);
+  const tags = users.map((u) => `${mention(u)}`);
   return tags.length <= 1 ? (tags[0] ?? '') : `${tags.slice(0, -1).join(', ')} and ${tags.at(-1)}`;
 };
 
@@ -153,16 +153,17 @@ export function requestMessage(
   now = Date.now(),
 ): SlackMessage {
   const o = r.option;
-  const votes = r.approvals.map((v) => `<@${v.user}> ${slackDate(v.at, '{time}')}`).join(', ') || 'none yet';
+  const votes =
+    r.approvals.map((v) => `${mention(v.user)} ${slackDate(v.at, '{time}')}`).join(', ') || 'none yet';
   const final = FINAL_STATUSES.includes(r.status);
   const blocks: KnownBlock[] = [
-    header(`Repair request: ${o.title}`),
+    header(`Repair request: ${esc(o.title)}`),
     {
       type: 'section',
       fields: [
         { type: 'mrkdwn', text: `*Cluster*\n${esc(r.cluster)}` },
         { type: 'mrkdwn', text: `*Status*\n${statusText(r, progress)}` },
-        { type: 'mrkdwn', text: `*Requested by*\n<@${r.requester}> ${slackDate(r.createdAt)}` },
+        { type: 'mrkdwn', text: `*Requested by*\n${mention(r.requester)} ${slackDate(r.createdAt)}` },
         {
           type: 'mrkdwn',
           text: `*Approvals*\n${r.approvals.length} of ${plural(r.required, 'approval')}: ${votes}`,
@@ -203,10 +204,12 @@ export function requestMessage(
     );
   if (progress?.banner) blocks.push(mrkdwn(progress.banner));
   if (r.rejectedBy)
-    blocks.push(mrkdwn(`:no_entry: Rejected by <@${r.rejectedBy.user}> ${slackDate(r.rejectedBy.at)}`));
+    blocks.push(mrkdwn(`:no_entry: Rejected by ${mention(r.rejectedBy.user)} ${slackDate(r.rejectedBy.at)}`));
   if (r.cancelledBy)
     blocks.push(
-      mrkdwn(`:octagonal_sign: Cancel asked by <@${r.cancelledBy.user}> ${slackDate(r.cancelledBy.at)}`),
+      mrkdwn(
+        `:octagonal_sign: Cancel asked by ${mention(r.cancelledBy.user)} ${slackDate(r.cancelledBy.at)}`,
+      ),
     );
   if (r.outcome) blocks.push(mrkdwn(`*${final ? 'Result' : 'Outcome'}:* ${esc(r.outcome)}`));
   if (r.status === 'pending') {
@@ -275,5 +278,5 @@ export function requestMessage(
   blocks.push(context(`Request ${r.id}`));
   const step =
     r.status === 'running' && progress?.current ? `, step ${progress.current} of ${o.steps.length}` : '';
-  return { text: `Repair request for ${r.cluster}: ${o.title} (${r.status}${step})`, blocks };
+  return { text: `Repair request for ${esc(r.cluster)}: ${esc(o.title)} (${r.status}${step})`, blocks };
 }

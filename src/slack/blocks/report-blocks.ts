@@ -98,7 +98,7 @@ export function reportMessage(
   { fixButton = false } = {},
 ): SlackMessage {
   const { emoji, word } = verdict(report);
-  const title = header(`${emoji} ${cluster}: ${word}`);
+  const title = header(`${emoji} ${esc(cluster)}: ${word}`);
   const summary = mrkdwn(coverageLine(report));
   const when = context(
     `Cluster *${esc(cluster)}* · probed ${slackDate(Date.parse(report.probedAt), '{date_short_pretty} {time_secs}')} in ${report.durationMs} ms · seeds ${esc(report.seeds.join(','))}`,

@@ -1,6 +1,6 @@
 import type { KnownBlock } from '@slack/types';
 import type { Timeline, TimelineEvent } from '../../jobs/timeline.js';
-import { context, esc, fitBlocks, mrkdwn, truncate } from './limits.js';
+import { context, esc, fitBlocks, mention, mrkdwn, truncate } from './limits.js';
 import { plural } from './plural.js';
 import { duration } from './progress-blocks.js';
 import type { SlackMessage } from './report-blocks.js';
@@ -41,7 +41,7 @@ function line(
   steps: ReadonlyMap<string, number>,
   began: number | null,
 ): string {
-  const who = e.user ? ` by <@${esc(e.user)}>` : '';
+  const who = e.user ? ` by ${mention(e.user)}` : '';
   const total = e.request ? steps.get(e.request) : undefined;
   const step = e.step !== null ? ` ${e.step}${total ? ` of ${total}` : ''}` : '';
   const word = WORDS[e.type].replace(/step (started|done|skipped|failed)\*/, `step${step} $1*`);
@@ -104,7 +104,7 @@ export function timelineMessage(t: Timeline, file: string | null): SlackMessage 
     (hidden) => `… and ${plural(hidden, 'more part')}: the JSON file has every entry.`,
   );
   return {
-    text: `Timeline of the ${t.cluster} incident ${t.incident.id}: ${plural(t.events.length, 'event')}`,
+    text: `Timeline of the ${esc(t.cluster)} incident ${t.incident.id}: ${plural(t.events.length, 'event')}`,
     blocks,
   };
 }
