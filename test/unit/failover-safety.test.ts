@@ -141,3 +141,49 @@ describe('failover safety: the link must be up until the master went silent', ()
     );
   });
 });
+
+describe('failover safety: the offset against the master', () => {
+  it("is data loss when a master the probe still reaches reports an offset far ahead of the replica's", () => {
+    const scene = (masterOffset: number) => {
+      const views: NodeView[] = nodes.map((n) => {
+        const view = fakeView(
+          `127.0.0.1:${n.port}`,
+          nodesText(nodes, n.id, (x) => (x.id === A && n.id !== A ? ['fail'] : [])),
+          'fail',
+        );
+        const replication =
+          n.id === RA
+            ? {
+                role: 'slave',
+                master_link_status: 'up',
+                master_sync_in_progress: '0',
+                slave_repl_offset: '5000',
+              }
+            : { role: 'master', master_repl_offset: n.id === A ? String(masterOffset) : '0' };
+        return { ...view, info: { ...view.info, replication } };
+      });
+      const topology = buildTopology(views);
+      const report = analyze({
+        seeds: ['127.0.0.1:7001'],
+        views,
+        topology,
+        counts: noCounts(),
+        disagreements: findDisagreements(topology),
+        startedAt: 0,
+        finishedAt: 1,
+      });
+      return planRepairs(report).find((o) => o.kind === 'failover');
+    };
+
+    const behind = scene(90_000);
+    const level = scene(5100);
+
+    expect(behind?.risk).toBe('data-loss');
+    expect(behind?.explanation).toMatch(restartAdvice);
+    expect(behind?.explanation).toContain(
+      "85000 bytes behind the master's last known replication offset (90000)",
+    );
+    expect(level?.risk).toBe('safe');
+    expect(level?.explanation).toContain("within 1024 bytes of the master's last known one (5100)");
+  });
+});
