@@ -119,20 +119,17 @@ export function keyspaceKeys(info: InfoSections, db = 'db0'): number {
   return match ? Number(match[1]) : 0;
 }
 
-export interface ReplicaValidity {
-  readonly nodeTimeoutMs: number;
-  /** cluster-replica-validity-factor; 0 turns the rule off. */
-  readonly validityFactor: number;
-  /** repl-ping-replica-period. */
-  readonly pingPeriodMs: number;
-}
+/** Redis's default cluster-node-timeout, for a view whose config could not be read. */
+export const DEFAULT_NODE_TIMEOUT_MS = 15_000;
 
-/** Redis's defaults for the replica validity rule, for what the config does not tell. */
-export const REPLICA_VALIDITY_DEFAULTS: ReplicaValidity = {
-  nodeTimeoutMs: 15_000,
-  validityFactor: 10,
-  pingPeriodMs: 10_000,
-};
+/**
+ * How much earlier than its master's last word on the cluster bus a replica's link may have gone down and
+ * still count as up until the master went silent: INFO and gossip tell whole seconds, and the probe reads
+ * the nodes moments apart. A fifth of the node timeout, between 2 and 5 s.
+ */
+export function linkSlackMs(nodeTimeoutMs: number = DEFAULT_NODE_TIMEOUT_MS): number {
+  return Math.min(5000, Math.max(2000, nodeTimeoutMs / 5));
+}
 
 export interface ReplicaLink {
   /** It finished a sync from its master at least once: its keys are a copy of the master's. */
@@ -154,16 +151,4 @@ export function replicaLink(info: InfoSections): ReplicaLink | null {
     synced: offset > 0 && !syncing && !neverUp,
     downSeconds: up ? 0 : neverUp ? null : downSince,
   };
-}
-
-/**
- * Redis's own rule (cluster-replica-validity-factor): a replica whose data is older than
- * node_timeout × factor + repl-ping-replica-period may not fail over by itself.
- */
-export function beyondReplicaValidity(
-  linkDownMs: number,
-  { nodeTimeoutMs, validityFactor, pingPeriodMs }: ReplicaValidity = REPLICA_VALIDITY_DEFAULTS,
-): boolean {
-  const dataAge = linkDownMs > nodeTimeoutMs ? linkDownMs - nodeTimeoutMs : linkDownMs;
-  return validityFactor > 0 && dataAge > nodeTimeoutMs * validityFactor + pingPeriodMs;
 }

@@ -1,6 +1,6 @@
 import { type ClusterNodeEntry, hasFlag } from './cluster-nodes.js';
 import { groupBy } from './collections.js';
-import { beyondReplicaValidity, REPLICA_VALIDITY_DEFAULTS, replicaLink } from './info.js';
+import { DEFAULT_NODE_TIMEOUT_MS, linkSlackMs, replicaLink } from './info.js';
 import { consensusOwners, IdIndex, OwnerTables } from './owner-tables.js';
 import type { NodeView } from './probe.js';
 
@@ -28,6 +28,8 @@ export interface TopologyNode {
   readonly seenBy: readonly ClusterNodeEntry[];
   /** Ids of the other voting views that list it. */
   readonly listers: readonly string[];
+  /** For a replica: how long ago any voting view last heard its master on the cluster bus; null when none tells. */
+  readonly masterSilentMs: number | null;
 }
 
 export interface Topology {
@@ -134,6 +136,7 @@ interface NodeContext {
   readonly voterSet: ReadonlySet<NodeView>;
   readonly epochOf: ReadonlyMap<string, number>;
   readonly listers: ReadonlyMap<string, string[]>;
+  readonly silentMs: ReadonlyMap<string, number>;
 }
 
 /** One node as the cluster sees it: its own view where we have it, else what most others say. */
@@ -158,11 +161,12 @@ function topologyNode(id: string, entries: readonly ClusterNodeEntry[], ctx: Nod
     : (mostCommon(others.map((e) => e.flags.join(',')))
         ?.split(',')
         .filter(Boolean) ?? []);
+  const masterId = self ? self.masterId : (mostCommon(others.map((e) => e.masterId)) ?? null);
   return {
     id,
     address: announced ?? view?.address ?? null,
     role: self?.role ?? mostCommon(others.map((e) => e.role)) ?? 'unknown',
-    masterId: self ? self.masterId : (mostCommon(others.map((e) => e.masterId)) ?? null),
+    masterId,
     configEpoch: source?.configEpoch ?? ctx.epochOf.get(id) ?? 0,
     flags,
     failed,
@@ -173,7 +177,26 @@ function topologyNode(id: string, entries: readonly ClusterNodeEntry[], ctx: Nod
     listedBy: others.length + (self && view && ctx.voterSet.has(view) ? 1 : 0),
     seenBy: others,
     listers: ctx.listers.get(id) ?? [],
+    masterSilentMs: masterId === null ? null : (ctx.silentMs.get(masterId) ?? null),
   };
+}
+
+/**
+ * How long ago each node was last heard on the cluster bus (its pong_recv), each view by its own clock: the
+ * shortest silence any voting view reports. Nodes no view has heard from are missing.
+ */
+function silences(voters: readonly NodeView[]): Map<string, number> {
+  const silent = new Map<string, number>();
+  for (const view of voters) {
+    const nowMs = Number(view.info?.server?.server_time_usec) / 1000;
+    if (!Number.isFinite(nowMs) || nowMs <= 0) continue;
+    for (const entry of view.nodes ?? []) {
+      if (entry.myself || entry.pongReceived <= 0) continue;
+      const ms = Math.max(0, nowMs - entry.pongReceived);
+      silent.set(entry.id, Math.min(silent.get(entry.id) ?? ms, ms));
+    }
+  }
+  return silent;
 }
 
 /** Builds the cluster's consensus from every node's own view. Pure. */
@@ -214,6 +237,7 @@ export function buildTopology(views: readonly NodeView[]): Topology {
     voterSet: new Set(voters),
     epochOf,
     listers,
+    silentMs: silences(voters),
   };
   const nodes = new Map<string, TopologyNode>();
   for (const [id, entries] of entriesById) nodes.set(id, topologyNode(id, entries, ctx));
@@ -246,18 +270,13 @@ export function buildTopology(views: readonly NodeView[]): Topology {
 export interface ReplicaState {
   /** It finished a sync from its master at least once. */
   readonly synced: boolean;
-  /** How long its link was down while its master still answered the cluster; null when it never came up. */
+  /**
+   * How long before its master went silent its link went down (0: up until then); null when the link never
+   * came up, or when no view tells when the master was last heard.
+   */
   readonly linkDownSeconds: number | null;
-  /** Synced and not disconnected beyond Redis's replica validity: its keys stand for its master's. */
+  /** Synced, and its link up until its master went silent (within `linkSlackMs`): its keys are its master's. */
   readonly current: boolean;
-}
-
-/** How long the replica's own view has not heard from its master on the cluster bus, by its own clock. */
-function masterSilentMs(node: TopologyNode): number | null {
-  const nowUs = Number(node.view?.info?.server?.server_time_usec);
-  const master = node.view?.nodes?.find((e) => e.id === node.masterId);
-  if (!master || master.pongReceived <= 0 || !Number.isFinite(nowUs)) return null;
-  return Math.max(0, nowUs / 1000 - master.pongReceived);
 }
 
 /** What a replica's own INFO says about its copy of the master's data; null for masters and unread nodes. */
@@ -265,16 +284,20 @@ export function replicaState(node: TopologyNode): ReplicaState | null {
   const info = node.view?.info;
   const link = node.role === 'replica' && info ? replicaLink(info) : null;
   if (!link) return null;
-  // The link going down when the master died is no loss: only the time it was down before counts.
-  const downMs =
-    link.downSeconds === null ? null : Math.max(0, link.downSeconds * 1000 - (masterSilentMs(node) ?? 0));
-  const nodeTimeoutMs = node.view?.config.nodeTimeoutMs ?? REPLICA_VALIDITY_DEFAULTS.nodeTimeoutMs;
+  const slackMs = linkSlackMs(node.view?.config.nodeTimeoutMs ?? DEFAULT_NODE_TIMEOUT_MS);
+  const downMs = link.downSeconds === null ? null : link.downSeconds * 1000;
+  // The link going down when the master went silent loses nothing: only how much earlier it went down counts.
+  const earlyMs =
+    downMs === null
+      ? null
+      : downMs <= slackMs
+        ? 0
+        : node.masterSilentMs === null
+          ? null
+          : Math.max(0, downMs - node.masterSilentMs);
   return {
     synced: link.synced,
-    linkDownSeconds: downMs === null ? null : Math.round(downMs / 1000),
-    current:
-      link.synced &&
-      downMs !== null &&
-      !beyondReplicaValidity(downMs, { ...REPLICA_VALIDITY_DEFAULTS, nodeTimeoutMs }),
+    linkDownSeconds: earlyMs === null ? null : Math.round(earlyMs / 1000),
+    current: link.synced && earlyMs !== null && earlyMs <= slackMs,
   };
 }

@@ -1,9 +1,12 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { flags, waitUntilFailed } from '../support/break.js';
 import { NODE_TIMEOUT_MS, startNode, type TestNode, waitUntilHealthy } from '../support/cluster.js';
 import { checkData, seedData } from '../support/data.js';
 import { clusterPerTest } from '../support/lifecycle.js';
+import { cutReplicationLink, writeWhileCut } from '../support/lost-master.js';
 import type { RedisConfig } from '../support/redis-backend.js';
 import { planFor, repair, report } from '../support/repair.js';
 import { waitFor } from '../support/wait.js';
@@ -129,5 +132,123 @@ describe('failover safety, decided from the replica itself', () => {
         await node.process.kill();
       }
     }
+  });
+});
+
+/** Every node with AOF on; replicas never fail over by themselves, so the plan decides. */
+const NO_AUTO_FAILOVER: RedisConfig = { appendonly: 'yes', 'cluster-replica-no-failover': 'yes' };
+
+/** `slotwatch` as its own process (the installed bin): exit code and streams. */
+async function slotwatch(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return promisify(execFile)(process.execPath, ['bin/slotwatch.js', ...args]).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => e,
+  );
+}
+
+const roleOf = async (node: TestNode) => ((await node.redis.call('ROLE')) as unknown[])[0];
+
+describe('failover safety, decided from when the replica lost its link', () => {
+  it('calls failing over to a replica cut off before its master died data loss; the CLI refuses it, a restart keeps every key', async () => {
+    const cluster = await harness.start({ masters: 3, replicasPerMaster: 1, config: NO_AUTO_FAILOVER });
+    const [master, ...others] = cluster.masters as [TestNode, ...TestNode[]];
+    const [replica] = cluster.replicaOf(master) as [TestNode];
+    const restarted: TestNode[] = [];
+    try {
+      const seeded = await seedData(
+        cluster,
+        range(0, 63).map((i) => i * 256),
+        1000,
+      );
+      const dir = ((await master.redis.call('CONFIG', 'GET', 'dir')) as string[])[1] ?? '';
+      await cutReplicationLink(master, replica);
+      // The master keeps taking writes for 10 s that the replica never gets.
+      const missed = await writeWhileCut(master, replica, { slot: 1000, seconds: 10 });
+      expect(await replica.redis.dbsize()).toBeLessThan(await master.redis.dbsize());
+
+      await master.process.kill();
+      const survivors = [...others, ...cluster.replicas];
+      await waitUntilFailed(survivors, master);
+      const seeds = survivors.map((n) => n.address);
+      const before = await report(seeds);
+      const option = await planFor(seeds, 'failover');
+      const refused = await slotwatch(['fix', seeds.join(','), '--option', option.id, '--yes']);
+
+      expect(before.nodes.find((n) => n.id === replica.id)).toMatchObject({
+        role: 'replica',
+        replicaSynced: true,
+        replicaUpToDate: false,
+      });
+      expect(option.risk).toBe('data-loss');
+      expect(option.explanation).toMatch(
+        new RegExp(
+          `^Restart ${master.address} \\(${master.id.slice(0, 8)}\\) from its RDB/AOF first if it can come back: that loses nothing\\.`,
+        ),
+      );
+      const early =
+        /lost its replication link (\d+) s before [^;]+ went silent; writes in between are lost/.exec(
+          option.explanation,
+        );
+      expect(Number(early?.[1])).toBeGreaterThanOrEqual(8);
+      expect(option.loss).toMatchObject({ slots: [[0, 5460]], keys: null });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/loses data .*add --accept-data-loss/);
+      expect(await roleOf(replica)).toBe('slave');
+
+      const back = await testNode({
+        port: master.port,
+        busPort: master.busPort,
+        process: await harness.backend.start(master.port, {
+          ...CLUSTER_CONFIG,
+          ...NO_AUTO_FAILOVER,
+          'cluster-port': String(master.busPort),
+          bind: '127.0.0.1',
+          'protected-mode': 'no',
+          save: '',
+          dir,
+          'repl-diskless-sync-delay': '0',
+        }),
+      });
+      restarted.push(back);
+      await waitUntilHealthy([back, ...survivors]);
+      await waitFor('the replica to sync from the restarted master', async () =>
+        (await replicationOf(replica)).includes('master_link_status:up'),
+      );
+      const data = await checkData(cluster, [...seeded, ...missed]);
+
+      expect(await roleOf(back)).toBe('master');
+      expect(data).toMatchObject({ intact: seeded.length + missed.length, wrong: [] });
+    } finally {
+      for (const node of restarted) {
+        node.redis.disconnect();
+        await node.process.kill();
+      }
+    }
+  });
+
+  it('still offers a safe failover to a replica whose link was up until its master was killed', async () => {
+    const cluster = await harness.start({ masters: 3, replicasPerMaster: 1, config: NO_AUTO_FAILOVER });
+    const [master, ...others] = cluster.masters as [TestNode, ...TestNode[]];
+    const [replica] = cluster.replicaOf(master) as [TestNode];
+    await seedData(
+      cluster,
+      range(0, 63).map((i) => i * 256),
+      1000,
+    );
+
+    await master.process.kill();
+    const survivors = [...others, ...cluster.replicas];
+    await waitUntilFailed(survivors, master);
+    const seeds = survivors.map((n) => n.address);
+    const before = await report(seeds);
+    const option = await planFor(seeds, 'failover');
+
+    expect(before.nodes.find((n) => n.id === replica.id)).toMatchObject({
+      replicaSynced: true,
+      replicaLinkDownSeconds: 0,
+      replicaUpToDate: true,
+    });
+    expect(option.risk).toBe('safe');
+    expect(option.explanation).toMatch(/^Its replication link stayed up until/);
   });
 });

@@ -86,27 +86,49 @@ export function planCoverUnassigned(ctx: PlanContext): RepairOption[] {
 /** Offsets this close are the same data: the replication stream's PINGs, not writes. */
 const OFFSET_SLACK_BYTES = 1024;
 
+/** The highest replication offset its master is known to have reached: its own INFO, else its synced replicas'. */
+function lastKnownOffset(
+  ctx: PlanContext,
+  master: string,
+): { offset: number; from: 'master' | 'replicas' } | null {
+  const own = ctx.report.nodes.find((n) => n.id === master)?.replicationOffset ?? null;
+  const replicas = ctx.report.nodes
+    .filter((n) => n.replicaOf === master && n.replicaSynced && n.replicationOffset !== null)
+    .map((n) => n.replicationOffset ?? 0);
+  if (own !== null) return { offset: Math.max(own, ...replicas), from: 'master' };
+  return replicas.length > 0 ? { offset: Math.max(...replicas), from: 'replicas' } : null;
+}
+
 /** Why promoting `replica` loses writes its master took, or null when its data is the master's. */
 function lossReason(ctx: PlanContext, master: string, replica: NodeReport): string | null {
   const name = ctx.label(replica.id);
+  const masterName = ctx.label(master);
   if (replica.replicaSynced === null || replica.replicaUpToDate === null)
     return `the replication state of ${name} could not be read, so nobody knows what it lacks`;
   if (!replica.replicaSynced)
     return `${name} never finished a sync from it (replication offset ${replica.replicationOffset ?? 'unknown'}): it holds none of the master's keys, and once the old master returns it becomes its replica and drops its own copy too`;
+  if (replica.replicaLinkDownSeconds === null)
+    return `nobody can tell whether the replication link of ${name} was up until ${masterName} went silent (no reachable node says when it last heard from the master), so writes may be missing`;
   if (!replica.replicaUpToDate)
-    return `the replication link of ${name} was down for ${replica.replicaLinkDownSeconds ?? 'an unknown number of'} s while the master still ran, beyond Redis's replica validity (node timeout × 10 + 10 s): writes of that time never reached it`;
-  const best = Math.max(
-    -1,
-    ...ctx.report.nodes
-      .filter((n) => n.replicaOf === master && n.replicaSynced)
-      .map((n) => n.replicationOffset ?? -1),
-  );
+    return `${name} lost its replication link ${replica.replicaLinkDownSeconds} s before ${masterName} went silent; writes in between are lost`;
+  const known = lastKnownOffset(ctx, master);
   const offset = replica.replicationOffset;
-  if (offset === null) return `the replication offset of ${name} is unknown`;
-  if (best - offset > OFFSET_SLACK_BYTES)
-    return `${name} is ${best - offset} bytes behind the best replication offset known (${best})`;
+  if (offset === null || known === null) return `the replication offset of ${name} is unknown`;
+  if (known.offset - offset > OFFSET_SLACK_BYTES)
+    return `${name} is ${known.offset - offset} bytes behind the ${known.from === 'master' ? "master's last known replication offset" : 'best offset of its replicas'} (${known.offset})`;
   return null;
 }
+
+/** How a safe failover was judged safe, and what it could not check. */
+function safeBecause(ctx: PlanContext, master: string): string {
+  const known = lastKnownOffset(ctx, master);
+  const offsets =
+    known?.from === 'master'
+      ? `its replication offset is within ${OFFSET_SLACK_BYTES} bytes of the master's last known one (${known.offset})`
+      : `no replica of the master has a higher offset; the master's own last offset is not known to this probe (it is down), so the link timing vouches for the rest`;
+  return `Its replication link stayed up until ${ctx.label(master)} went silent and ${offsets}. `;
+}
+
 /** A failed (or, without quorum, unreachable) master with a live replica: promote the best replica. */
 export function planFailovers(ctx: PlanContext): RepairOption[] {
   const quorumLost = ctx.hasFinding('QUORUM_LOST');
@@ -123,14 +145,14 @@ export function planFailovers(ctx: PlanContext): RepairOption[] {
     const loses = lossReason(ctx, master, best);
     const mode = quorumLost ? 'TAKEOVER' : 'FORCE';
     const offset = best.replicationOffset ?? 'unknown';
-    const restartFirst = loses
-      ? `Restart ${ctx.label(master)} from its RDB/AOF first if it can come back: that loses nothing. Promoting the replica loses data: ${loses}. `
-      : '';
     const how =
       mode === 'FORCE'
         ? `The master is down and its replica did not take over by itself. CLUSTER FAILOVER FORCE promotes ${ctx.label(best.id)} (the replica with the highest replication offset, ${offset}) with the votes of the other masters; it takes over ${rangesText(ranges)} with the data it has. Writes the old master accepted after offset ${offset} never reached the replica and are lost.`
         : `Too few masters are alive to vote, so FORCE cannot win an election. CLUSTER FAILOVER TAKEOVER makes ${ctx.label(best.id)} (replication offset ${offset}) master of ${rangesText(ranges)} without votes. If the old master is only cut off and still takes writes, those writes are lost when it returns and becomes a replica.`;
     const safe = mode === 'FORCE' && loses === null;
+    const restartFirst = safe
+      ? safeBecause(ctx, master)
+      : `Restart ${ctx.label(master)} from its RDB/AOF first if it can come back: that loses nothing. ${loses ? `Promoting the replica loses data: ${loses}. ` : ''}`;
     return [
       buildOption(ctx, {
         id: `failover-${short(master)}`,
