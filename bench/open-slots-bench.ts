@@ -82,10 +82,14 @@ export async function benchLiveReshard(backend: RedisBackend): Promise<void> {
     let samples = 0;
     let moving = 0;
     const wrong: string[] = [];
+    const undiagnosed: string[] = [];
     while (running) {
       const report = await diagnose(cluster.seeds, { deadlineMs: 20_000 });
-      if (!report.ok) continue;
       samples++;
+      if (!report.ok) {
+        undiagnosed.push(report.error.message);
+        continue;
+      }
       if (report.value.movingSlots.length > 0) moving++;
       const errors = report.value.findings.filter((f) => f.severity === 'error').map((f) => f.code);
       const offered = planRepairs(report.value)
@@ -95,7 +99,7 @@ export async function benchLiveReshard(backend: RedisBackend): Promise<void> {
     }
     const code = await exited;
     console.log(
-      `${'live reshard: 5000 slots, 150k keys'.padEnd(34)} ${samples} samples while it ran (${moving} saw slots moving): ${wrong.length} with a false error or repair${wrong.length > 0 ? ` (${wrong.join(', ')})` : ''}; redis-cli exit ${code}`,
+      `${'live reshard: 5000 slots, 150k keys'.padEnd(34)} ${samples} samples while it ran (${moving} saw slots moving): ${wrong.length} with a false error or repair${wrong.length > 0 ? ` (${wrong.join(', ')})` : ''}, ${undiagnosed.length} could not diagnose${undiagnosed.length > 0 ? ` (${[...new Set(undiagnosed)].join('; ')})` : ''}; redis-cli exit ${code}`,
     );
   } finally {
     await cluster.stop();

@@ -2,12 +2,15 @@ import { type ConnectOptions, connectNode, type NodeClient } from '../connection
 import { sleep } from '../pool.js';
 import type { ProbeOptions } from '../probe.js';
 import { type Snapshot, takeSnapshot } from './snapshot.js';
+import type { SlotResult } from './types.js';
 
 const REPAIR_MAX_REPLY_BYTES = 512 * 1024 * 1024;
 
 /** What a step may do: look at the cluster, talk to one node, wait for agreement. */
 export class ExecContext {
   private readonly clients = new Map<string, Promise<NodeClient>>();
+  /** Each slot's result, from the settle steps run so far. */
+  readonly slotResults: SlotResult[] = [];
 
   constructor(
     readonly seeds: readonly string[],

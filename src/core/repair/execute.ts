@@ -6,7 +6,7 @@ import { fingerprintOf } from './fingerprint.js';
 import { type Journal, memoryJournal } from './journal.js';
 import type { Snapshot } from './snapshot.js';
 import { type Runner, StepRefused } from './step-tools.js';
-import type { RepairOption, RepairStep } from './types.js';
+import type { RepairOption, RepairStep, SlotResult } from './types.js';
 
 export type ExecutionEvent =
   | { readonly type: 'step-started'; readonly step: RepairStep }
@@ -29,6 +29,8 @@ export interface ExecutionResult {
   readonly dbsizeAfter: Readonly<Record<string, number | null>>;
   /** Steps not finished when it stopped: exactly what is left of the approved repair. */
   readonly remaining: readonly RepairStep[];
+  /** Each slot a settle step worked on, with its result. */
+  readonly slots: readonly SlotResult[];
 }
 
 export interface ExecuteOptions extends DiagnoseOptions {
@@ -138,6 +140,7 @@ export async function executeRepair(
     dbsizeAfter: {},
     stoppedAt: null,
     remaining: option.steps,
+    slots: [],
   };
   if (option.risk === 'data-loss' && !options.acceptDataLoss) {
     return {
@@ -247,5 +250,6 @@ export async function executeRepair(
     after: typeof after === 'string' ? null : after,
     dbsizeBefore: mastersDbsize(before),
     dbsizeAfter: mastersDbsize(typeof after === 'string' ? null : after),
+    slots: ctx.slotResults,
   };
 }

@@ -1,44 +1,21 @@
 import { plural } from '../finding.js';
 import { mapBounded } from '../pool.js';
+import { formatRanges, rangesFromSlots } from '../slot-ranges.js';
 import type { ExecContext } from './exec-context.js';
+import { collectKeys, countKeys, type KeyCounts, MAX_READ_BACK_KEYS, readBack } from './read-back.js';
 import type { Snapshot } from './snapshot.js';
 import { epochIsHighest, moveKeys, onNode, type Runner, StepRefused } from './step-tools.js';
-import type { RepairAction, SlotSettlement } from './types.js';
+import type { RepairAction, SlotResult, SlotSettlement } from './types.js';
 
 type Settle = Extract<RepairAction, { type: 'settle-slots' }>;
-type Counts = ReadonlyMap<string, ReadonlyMap<number, number>>;
 
 /** Slots worked on at once: each needs a few round trips to a few nodes, so many overlap well. */
 const PARALLEL_SLOTS = 64;
-const COUNT_BATCH = 2000;
-/** Notes per slot only for small repairs; big ones get one summary line. */
-const NOTE_EACH_UP_TO = 10;
 
 const short = (id: string) => id.slice(0, 8);
 
-/** COUNTKEYSINSLOT of every slot on every reachable master, pipelined per node. */
-async function countAll(s: Snapshot, ctx: ExecContext, slots: readonly number[]): Promise<Counts> {
-  const counts = new Map<string, Map<number, number>>();
-  await Promise.all(
-    s.masters().map(async (id) => {
-      const client = await ctx.client(s, id);
-      const mine = new Map<number, number>();
-      for (let i = 0; i < slots.length; i += COUNT_BATCH) {
-        const batch = slots.slice(i, i + COUNT_BATCH);
-        const replies = await client.pipeline(batch.map((slot) => ['CLUSTER', 'COUNTKEYSINSLOT', slot]));
-        replies.forEach((reply, k) => {
-          if (reply instanceof Error) throw reply;
-          if (Number(reply) > 0) mine.set(batch[k] as number, Number(reply));
-        });
-      }
-      counts.set(id, mine);
-    }),
-  );
-  return counts;
-}
-
 /** Why the slot is not settled yet, or null when every node agrees on the owner, nothing is open, no stray key. */
-function unsettledReason(s: Snapshot, counts: Counts, { slot, owner }: SlotSettlement): string | null {
+function unsettledReason(s: Snapshot, counts: KeyCounts, { slot, owner }: SlotSettlement): string | null {
   const masters = s.masters();
   const open = masters.filter((id) => s.hasOpenState(id, slot));
   if (open.length > 0) return `still open on ${open.map(short).join(', ')}`;
@@ -70,7 +47,7 @@ function peerFor(s: Snapshot, slot: number, owner: string): string | undefined {
 async function settleOne(
   s: Snapshot,
   ctx: ExecContext,
-  counts: Counts,
+  counts: KeyCounts,
   target: SlotSettlement,
 ): Promise<number> {
   const { slot, owner } = target;
@@ -136,92 +113,83 @@ async function settleOne(
   return moved;
 }
 
-/**
- * Reads every key of the slots back the way a cluster client would: every other master answers MOVED to the
- * owner, and the owner serves each key. Pipelined per node, so the cost is a few round trips per node.
- */
-async function unreadable(
-  s: Snapshot,
-  ctx: ExecContext,
-  settled: readonly SlotSettlement[],
-): Promise<Map<number, string>> {
-  const problems = new Map<number, string>();
-  const address = (id: string) => s.topology.nodes.get(id)?.address ?? '';
-  const byOwner = new Map<string, number[]>();
-  for (const { slot, owner } of settled) byOwner.set(owner, [...(byOwner.get(owner) ?? []), slot]);
-  const sample = new Map<number, Buffer>();
-  await Promise.all(
-    [...byOwner].map(async ([owner, slots]) => {
-      const client = await ctx.client(s, owner);
-      const pages = await client.pipeline(
-        slots.map((slot) => ['CLUSTER', 'GETKEYSINSLOT', slot, 100_000]),
-        { buffers: true },
-      );
-      const keys = pages.flatMap((page, i) => {
-        const list = (Array.isArray(page) ? page : []) as Buffer[];
-        if (list[0] !== undefined) sample.set(slots[i] as number, list[0]);
-        return list.map((key) => ({ slot: slots[i] as number, key }));
-      });
-      for (let i = 0; i < keys.length; i += COUNT_BATCH) {
-        const batch = keys.slice(i, i + COUNT_BATCH);
-        const served = await client.pipeline(batch.map(({ key }) => ['EXISTS', key]));
-        served.forEach((reply, k) => {
-          const slot = batch[k]?.slot as number;
-          if (reply instanceof Error || Number(reply) !== 1)
-            problems.set(
-              slot,
-              `a key is not served by ${short(owner)} (${reply instanceof Error ? reply.message : 'missing'})`,
-            );
-        });
-      }
-    }),
-  );
-  const owners = new Map(settled.map((t) => [t.slot, t.owner]));
-  const probes = [...sample];
-  await Promise.all(
-    s.masters().map(async (id) => {
-      const asked = probes.filter(([slot]) => owners.get(slot) !== id);
-      if (asked.length === 0) return;
-      const replies = await (await ctx.client(s, id)).pipeline(asked.map(([, key]) => ['EXISTS', key]));
-      replies.forEach((reply, k) => {
-        const slot = asked[k]?.[0] as number;
-        const owner = owners.get(slot) as string;
-        const text = reply instanceof Error ? reply.message : `answered ${String(reply)}`;
-        if (!text.startsWith(`MOVED ${slot} ${address(owner)}`))
-          problems.set(slot, `${short(id)} does not send clients to ${short(owner)} (${text})`);
-      });
-    }),
-  );
-  return problems;
+/** Where a client starts reading a slot: the owner the cluster names (its slot map), else the settlement's. */
+function startAt(s: Snapshot, a: Settle): (slot: number) => string | null {
+  const owners = new Map(a.slots.map((t) => [t.slot, t.owner]));
+  return (slot) => s.topology.owners[slot] ?? owners.get(slot) ?? null;
 }
+
+/** `settled 998 slots: 0-997 (39900 keys moved); already stable 1 slot: 998; failed 1 slot: 999`. */
+function summary(results: readonly SlotResult[]): string {
+  const group = (result: SlotResult['result']) => results.filter((r) => r.result === result);
+  const list = (rs: readonly SlotResult[]) =>
+    `${plural(rs.length, 'slot')}: ${formatRanges(rangesFromSlots(rs.map((r) => r.slot)))}`;
+  const settled = group('settled');
+  const moved = settled.reduce((n, r) => n + r.moved, 0);
+  return [
+    settled.length > 0 ? `settled ${list(settled)} (${plural(moved, 'key')} moved)` : 'settled no slot',
+    ...(group('stable').length > 0 ? [`already stable ${list(group('stable'))}`] : []),
+    ...(group('failed').length > 0 ? [`failed ${list(group('failed'))}`] : []),
+  ].join('; ');
+}
+
+/** Every failed slot with its reason in full; slots that failed for the very same reason share a line. */
+function failureText(results: readonly SlotResult[]): string {
+  const failed = results.filter((r) => r.result === 'failed');
+  const byReason = new Map<string, number[]>();
+  for (const r of failed) {
+    const slots = byReason.get(r.reason ?? '');
+    if (slots) slots.push(r.slot);
+    else byReason.set(r.reason ?? '', [r.slot]);
+  }
+  const lines = [...byReason].map(([why, slots]) => {
+    const ranges = rangesFromSlots(slots);
+    return `${slots.length === 1 ? 'slot' : 'slots'} ${formatRanges(ranges)}: ${why}`;
+  });
+  return `${plural(failed.length, 'slot')} of ${results.length} not settled: ${lines.join('; ')} (${summary(results)})`;
+}
+
+const outcome = (
+  t: SlotSettlement,
+  failures: ReadonlyMap<number, string>,
+  moved: ReadonlyMap<number, number>,
+): SlotResult => {
+  const reason = failures.get(t.slot);
+  if (reason !== undefined)
+    return { slot: t.slot, owner: t.owner, result: 'failed', reason, moved: moved.get(t.slot) ?? 0 };
+  const keys = moved.get(t.slot);
+  return {
+    slot: t.slot,
+    owner: t.owner,
+    result: keys === undefined ? 'stable' : 'settled',
+    reason: null,
+    moved: keys ?? 0,
+  };
+};
 
 export const settleSlots = (a: Settle): Runner => ({
   async done(s, ctx) {
-    const counts = await countAll(
-      s,
-      ctx,
-      a.slots.map((t) => t.slot),
-    );
-    return a.slots.every((t) => unsettledReason(s, counts, t) === null);
+    const slots = a.slots.map((t) => t.slot);
+    const counts = await countKeys(s, ctx, slots);
+    if (!a.slots.every((t) => unsettledReason(s, counts, t) === null)) return false;
+    // Settled in every view is not enough: every key must read back through the cluster too.
+    const { keys } = await collectKeys(s, ctx, counts, slots);
+    if ((await readBack(s, ctx, keys, startAt(s, a))).size > 0) return false;
+    ctx.slotResults.push(...a.slots.map((t) => outcome(t, new Map(), new Map())));
+    return true;
   },
   async run(s, ctx) {
-    const counts = await countAll(
-      s,
-      ctx,
-      a.slots.map((t) => t.slot),
-    );
+    const slots = a.slots.map((t) => t.slot);
+    const counts = await countKeys(s, ctx, slots);
+    // Listed before any key moves, on every node holding some: the read-back looks for each of these keys.
+    const before = await collectKeys(s, ctx, counts, slots);
     const failures = new Map<number, string>();
+    const moved = new Map<number, number>();
     let refused = false;
-    let moved = 0;
     await mapBounded(a.slots, PARALLEL_SLOTS, async (target) => {
       if (unsettledReason(s, counts, target) === null) return;
       try {
-        const keys = await settleOne(s, ctx, counts, target);
-        moved += keys;
-        if (a.slots.length <= NOTE_EACH_UP_TO)
-          ctx.note(
-            `slot ${target.slot}: ${keys > 0 ? `moved ${plural(keys, 'key')} to` : 'settled on'} ${short(target.owner)}`,
-          );
+        moved.set(target.slot, await settleOne(s, ctx, counts, target));
       } catch (error) {
         refused ||= error instanceof StepRefused;
         const message = error instanceof Error ? error.message : String(error);
@@ -239,7 +207,7 @@ export const settleSlots = (a: Settle): Runner => ({
         `every node agrees on the owner of ${plural(attempted.length, 'settled slot')}`,
         async (n) => {
           last = n;
-          const now = await countAll(
+          const now = await countKeys(
             n,
             ctx,
             attempted.map((t) => t.slot),
@@ -248,7 +216,7 @@ export const settleSlots = (a: Settle): Runner => ({
         },
       );
     } catch {
-      const now = await countAll(
+      const now = await countKeys(
         last,
         ctx,
         attempted.map((t) => t.slot),
@@ -259,16 +227,17 @@ export const settleSlots = (a: Settle): Runner => ({
       }
     }
     const settled = a.slots.filter((t) => !failures.has(t.slot));
-    for (const [slot, problem] of await unreadable(last, ctx, settled)) failures.set(slot, problem);
+    const keys = new Map(settled.map((t) => [t.slot, before.keys.get(t.slot) ?? []]));
+    for (const [slot, problem] of await readBack(last, ctx, keys, startAt(last, a)))
+      failures.set(slot, problem);
+    const results = a.slots.map((t) => outcome(t, failures, moved));
+    ctx.slotResults.push(...results);
+    const read = [...keys.values()].reduce((n, k) => n + k.length, 0);
     ctx.note(
-      `${plural(a.slots.length - failures.size, 'slot')} of ${a.slots.length} settled and every key of them read back through its owner; ${plural(moved, 'key')} moved`,
+      `${summary(results)}; ${plural(read, 'key')} read back through the cluster as a client reads them${before.unread > 0 ? ` (${plural(before.unread, 'key')} past the bound of ${MAX_READ_BACK_KEYS} not read back)` : ''}`,
     );
     if (failures.size === 0) return;
-    const list = [...failures].sort(([x], [y]) => x - y);
-    const text = `${plural(list.length, 'slot')} of ${a.slots.length} not settled (the others are): ${list
-      .slice(0, 20)
-      .map(([slot, why]) => `slot ${slot}: ${why}`)
-      .join('; ')}${list.length > 20 ? '; …' : ''}`;
+    const text = failureText(results);
     throw refused ? new StepRefused(text) : new Error(text);
   },
 });

@@ -25,6 +25,17 @@ export interface SlotSettlement {
   readonly why: string;
 }
 
+/** What a settle step made of one slot: settled by this run, already stable, or failed and why. */
+export interface SlotResult {
+  readonly slot: number;
+  readonly owner: string;
+  readonly result: 'settled' | 'stable' | 'failed';
+  /** Why it failed, in full; null otherwise. */
+  readonly reason: string | null;
+  /** Keys this run moved to the owner. */
+  readonly moved: number;
+}
+
 export interface RepairStep {
   /** 1-based position in its option. */
   readonly index: number;
