@@ -66,12 +66,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (second) await stopBot(second);
-  await bot?.stop();
-  await recorder?.stop();
-  for (const c of [cluster, storm, rec]) await c?.stop();
-  await queue?.process.kill();
-  await backend?.stopAll();
+  try {
+    if (second) await stopBot(second);
+  } finally {
+    await bot?.stop();
+    await recorder?.stop();
+    for (const c of [cluster, storm, rec]) await c?.stop();
+    await queue?.process.kill();
+    await backend?.stopAll();
+  }
 });
 
 const alert = (status: 'firing' | 'resolved', labels: Record<string, string>) => ({
