@@ -35,7 +35,7 @@ describe('the requests index', () => {
       });
       await store.create(request);
     }
-    const kept = await redis.zrange(`${prefix}:requests`, 0, -1);
+    const kept = await redis.zrange(`${prefix}:requests`, '0', '-1');
     // Created at 59 s: everything created within the 10 s before it stays, older ones are gone.
     expect(kept).toEqual(Array.from({ length: 10 }, (_, k) => `rq-${50 + k}`));
   });
