@@ -209,7 +209,9 @@ describe('alert webhooks', () => {
     );
     expect(byLabel).toMatchObject({ status: 202, body: { accepted: ['prod'] } });
     expect(byAddress).toMatchObject({ status: 202, body: { accepted: ['prod'] } });
-    expect(signed.status).toBe(202);
+    // Signed without a timestamp it could be replayed forever: refused (GRAFANA_HMAC_TIMESTAMP defaults to required).
+    expect(signed.status).toBe(401);
+    expect(signed.body.error).toContain('missing X-Grafana-Alert-Timestamp');
     expect(timed.status).toBe(202);
     expect(forged.status).toBe(401);
     expect(generic.status).toBe(202);
