@@ -190,6 +190,7 @@ export const Env = z.object({
   MONITOR_INTERVAL: duration('MONITOR_INTERVAL', '15s'),
   WEBHOOK_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   GRAFANA_HMAC_SECRET: z.string().optional(),
+  GRAFANA_HMAC_TIMESTAMP: z.enum(['required', 'optional']).default('required'),
   ALERT_CLUSTER_LABEL: z.string().default('cluster'),
   READ_ONLY: flag,
   QUEUE_PREFIX: z
@@ -249,6 +250,8 @@ export interface Config {
   readonly monitorIntervalMs: number;
   readonly webhookToken: string | null;
   readonly grafanaHmacSecret: string | null;
+  /** 'required': a Grafana signature without X-Grafana-Alert-Timestamp (replayable forever) is refused. */
+  readonly grafanaHmacTimestamp: 'required' | 'optional';
   readonly alertClusterLabel: string;
   readonly readOnly: boolean;
   readonly port: number;
@@ -417,6 +420,7 @@ export function loadConfig(
     monitorIntervalMs: e.MONITOR_INTERVAL,
     webhookToken: e.WEBHOOK_TOKEN ?? null,
     grafanaHmacSecret: e.GRAFANA_HMAC_SECRET ?? null,
+    grafanaHmacTimestamp: e.GRAFANA_HMAC_TIMESTAMP,
     alertClusterLabel: e.ALERT_CLUSTER_LABEL,
     readOnly: e.READ_ONLY,
     port: e.PORT,

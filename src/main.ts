@@ -211,6 +211,7 @@ async function start(
   const webhookDeps = {
     token: config.webhookToken,
     grafanaSecret: config.grafanaHmacSecret,
+    grafanaTimestamp: config.grafanaHmacTimestamp,
     clusters: config.clusters,
     clusterLabel: config.alertClusterLabel,
     knownNodes: async (cluster: string) => (known ? known.of(cluster) : []),

@@ -21,6 +21,11 @@ export const GRAFANA_MAX_SKEW_MS = 5 * 60_000;
 export interface WebhookDeps {
   readonly token: string | null;
   readonly grafanaSecret: string | null;
+  /**
+   * 'required' (the default): a signature must come with X-Grafana-Alert-Timestamp, so that a captured request
+   * cannot be replayed after GRAFANA_MAX_SKEW_MS. 'optional' also takes a signature of the body alone.
+   */
+  readonly grafanaTimestamp?: 'required' | 'optional';
   readonly clusters: readonly ClusterConfig[];
   readonly clusterLabel: string;
   /** Node addresses recently probed, per cluster; throws when they cannot be read. */
@@ -82,11 +87,22 @@ function checkGrafanaTimestamp(timestamp: string, now: number): void {
 }
 
 /** X-Grafana-Alert-Signature: hex HMAC-SHA256 of the body, or of `{timestamp}:{body}` with a timestamp header. */
-function checkGrafanaSignature(req: IncomingMessage, body: string, secret: string, now: number): void {
+function checkGrafanaSignature(
+  req: IncomingMessage,
+  body: string,
+  secret: string,
+  now: number,
+  timestampPolicy: 'required' | 'optional',
+): void {
   const signature = String(req.headers['x-grafana-alert-signature'] ?? '');
   if (!signature) throw new HttpError(401, 'missing X-Grafana-Alert-Signature');
   const header = req.headers['x-grafana-alert-timestamp'];
   const timestamp = Array.isArray(header) ? header.join(',') : header;
+  if (timestamp === undefined && timestampPolicy === 'required')
+    throw new HttpError(
+      401,
+      "missing X-Grafana-Alert-Timestamp: set it as the Timestamp Header of Grafana's HMAC signature (or GRAFANA_HMAC_TIMESTAMP=optional, which lets a captured alert be replayed)",
+    );
   if (timestamp !== undefined) checkGrafanaTimestamp(timestamp, now);
   const signed = timestamp !== undefined ? `${timestamp}:${body}` : body;
   const expected = createHmac('sha256', secret).update(signed).digest('hex');
@@ -167,7 +183,13 @@ export function webhookHandler(kind: Kind, deps: WebhookDeps) {
       authorize(req, deps);
       const body = await readBody(req);
       if (kind === 'grafana' && deps.grafanaSecret)
-        checkGrafanaSignature(req, body, deps.grafanaSecret, (deps.now ?? Date.now)());
+        checkGrafanaSignature(
+          req,
+          body,
+          deps.grafanaSecret,
+          (deps.now ?? Date.now)(),
+          deps.grafanaTimestamp ?? 'required',
+        );
       const { signals, unmatched } =
         kind === 'generic'
           ? (() => {

@@ -92,19 +92,25 @@ export class SocketConnection {
     this.attempt++;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.connecting = this.client
-        .start()
-        .then(
-          // A reconnect that finished after stop() began must not leave a socket open.
-          () => (this.stopping ? this.client.disconnect() : undefined),
-          (error: unknown) => {
-            this.log.warn({ err: error, attempt: this.attempt }, 'slack socket reconnect failed');
-          },
-        )
-        .finally(() => {
-          this.connecting = null;
-          if (!this.up) this.schedule();
-        });
+      this.connecting = this.reconnect().finally(() => {
+        this.connecting = null;
+        if (!this.up) this.schedule();
+      });
     }, delay);
+  }
+
+  /** One attempt; never rejects (it runs from a timer, where nobody would handle it). */
+  private async reconnect(): Promise<void> {
+    try {
+      await this.client.start();
+    } catch (error) {
+      this.log.warn({ err: error, attempt: this.attempt }, 'slack socket reconnect failed');
+      return;
+    }
+    // A reconnect that finished after stop() began must not leave a socket open.
+    if (!this.stopping) return;
+    await this.client.disconnect().catch((error: unknown) => {
+      this.log.warn({ err: error }, 'slack socket close after stop failed');
+    });
   }
 }

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { request } from 'node:http';
 import { pino } from 'pino';
@@ -8,7 +7,8 @@ import { executeRepair } from '../../src/core/repair/execute.js';
 import { planRepairs } from '../../src/core/repair/planner.js';
 import { type Running, startSlotwatch } from '../../src/main.js';
 import { testBackend } from '../support/backend.js';
-import { killMasterAndReplicas, waitUntilState } from '../support/break.js';
+import { type SpawnedBot, spawnBot, stopBot } from '../support/bots.js';
+import { deleteSlotsEverywhere, killMasterAndReplicas, waitUntilState } from '../support/break.js';
 import { startCluster, startNode, type TestCluster } from '../support/cluster.js';
 import { freePort } from '../support/free-port.js';
 import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
@@ -19,11 +19,14 @@ import { waitFor } from '../support/wait.js';
 const TOKEN = 'webhook-token-0123456789abcdef';
 const HMAC = 'grafana-hmac-secret';
 let backend: RedisBackend;
+/** One cluster per story, so that no test depends on what another did to its cluster. */
 let cluster: TestCluster;
+let storm: TestCluster;
+let rec: TestCluster;
 let queue: { port: number; process: RedisProcess };
 let recorder: SlackRecorder;
 let bot: Running;
-let second: { child: ChildProcess; exit: Promise<number | null>; port: number };
+let second: SpawnedBot;
 const prefix = `al${Date.now()}`;
 
 function env(port: number): Record<string, string> {
@@ -31,7 +34,11 @@ function env(port: number): Record<string, string> {
     SLACK_BOT_TOKEN: 'xoxb-test',
     SLACK_SIGNING_SECRET: 'alerts-secret-0123',
     SLACK_API_URL: recorder.apiUrl,
-    CLUSTERS: `prod=${cluster.nodes.map((n) => n.address).join(',')}`,
+    CLUSTERS: [
+      `prod=${cluster.nodes.map((n) => n.address).join(',')}`,
+      `storm=${storm.nodes.map((n) => n.address).join(',')}`,
+      `rec=${rec.nodes.map((n) => n.address).join(',')}`,
+    ].join(';'),
     ALERT_CHANNEL: 'C0ALERTS',
     QUEUE_REDIS_URL: `redis://127.0.0.1:${queue.port}`,
     QUEUE_PREFIX: prefix,
@@ -47,30 +54,27 @@ beforeAll(async () => {
   backend = await testBackend();
   recorder = new SlackRecorder();
   await recorder.start();
-  cluster = await startCluster(backend);
+  [cluster, storm, rec] = await Promise.all([
+    startCluster(backend),
+    startCluster(backend),
+    startCluster(backend, { masters: 3, replicasPerMaster: 0 }),
+  ]);
   queue = await startNode(backend, {});
   bot = await startSlotwatch(loadConfig(env(0)), pino({ level: 'silent' }));
   // A second bot process on the same queue Redis: together they must still post once.
-  const port = await freePort();
-  const child = spawn(process.execPath, ['dist/main.js'], {
-    env: { PATH: process.env.PATH ?? '', ...env(port) },
-    stdio: 'ignore',
-  });
-  second = { child, port, exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
-  await waitFor(
-    'the second bot',
-    async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok,
-  );
+  second = await spawnBot({ PATH: process.env.PATH ?? '', ...env(await freePort()) });
 });
 
 afterAll(async () => {
-  second?.child.kill('SIGTERM');
-  await second?.exit;
-  await bot?.stop();
-  await recorder?.stop();
-  await cluster?.stop();
-  await queue?.process.kill();
-  await backend?.stopAll();
+  try {
+    if (second) await stopBot(second);
+  } finally {
+    await bot?.stop();
+    await recorder?.stop();
+    for (const c of [cluster, storm, rec]) await c?.stop();
+    await queue?.process.kill();
+    await backend?.stopAll();
+  }
 });
 
 const alert = (status: 'firing' | 'resolved', labels: Record<string, string>) => ({
@@ -111,16 +115,25 @@ async function post(
   };
 }
 
-const incidentPosts = () =>
+const incidentPosts = (name: string) =>
   recorder.requests.filter(
     (r) =>
       r.path === '/api/chat.postMessage' &&
-      String((r.body as { text?: string }).text).startsWith(':rotating_light: Incident'),
+      String((r.body as { text?: string }).text).startsWith(`:rotating_light: Incident: ${name}:`),
   );
 const threadPosts = () =>
   recorder.requests.filter(
     (r) => r.path === '/api/chat.postMessage' && (r.body as { thread_ts?: string }).thread_ts,
   );
+/** "A, B fired, but Slotwatch sees prod healthy…" posts that name `alert` (one post may name several). */
+const healthyPosts = (name: string, alertName: string) =>
+  recorder.requests.filter((r) => {
+    const text = String((r.body as { text?: string }).text);
+    const names = text.split(` fired, but Slotwatch sees ${name} healthy`);
+    return (
+      r.path === '/api/chat.postMessage' && names.length > 1 && names[0]?.split(', ').includes(alertName)
+    );
+  });
 
 describe('alert webhooks', () => {
   it.each([
@@ -165,7 +178,7 @@ describe('alert webhooks', () => {
     );
     const byAddress = await post(
       '/webhooks/alertmanager',
-      JSON.stringify(alertmanager([alert('firing', { instance: cluster.nodes[4]?.address ?? '' })])),
+      JSON.stringify(alertmanager([alert('firing', { instance: cluster.nodes.at(-1)?.address ?? '' })])),
     );
     const grafanaBody = JSON.stringify({
       ...alertmanager([alert('firing', { cluster: 'prod' })]),
@@ -196,23 +209,44 @@ describe('alert webhooks', () => {
     );
     expect(byLabel).toMatchObject({ status: 202, body: { accepted: ['prod'] } });
     expect(byAddress).toMatchObject({ status: 202, body: { accepted: ['prod'] } });
-    expect(signed.status).toBe(202);
+    // Signed without a timestamp it could be replayed forever: refused (GRAFANA_HMAC_TIMESTAMP defaults to required).
+    expect(signed.status).toBe(401);
+    expect(signed.body.error).toContain('missing X-Grafana-Alert-Timestamp');
     expect(timed.status).toBe(202);
     expect(forged.status).toBe(401);
     expect(generic.status).toBe(202);
     // The cluster is healthy: no incident, but one short post per alert name saying so, across both bots.
-    const healthy = (name: string) =>
-      recorder.requests.filter((r) =>
-        String((r.body as { text?: string }).text).startsWith(
-          `${name} fired, but Slotwatch sees prod healthy`,
-        ),
-      );
-    await waitFor('the healthy-cluster posts', () => healthy('RedisClusterStateNotOk').length > 0);
-    await waitFor('the generic alert’s post', () => healthy('generic alert').length > 0);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(incidentPosts()).toEqual([]);
-    expect(healthy('RedisClusterStateNotOk')).toHaveLength(1);
-    expect(healthy('generic alert')).toHaveLength(1);
+    await waitFor(
+      'the healthy-cluster posts',
+      () => healthyPosts('prod', 'RedisClusterStateNotOk').length > 0,
+    );
+    await waitFor('the generic alert’s post', () => healthyPosts('prod', 'generic alert').length > 0);
+    // The same alerts again, through the other bot, then a new one: once the new one is answered, every look
+    // that could have answered the repeats has ended (one look per cluster at a time, alerts taken in order).
+    const again = await Promise.all([
+      post(
+        '/webhooks/alertmanager',
+        JSON.stringify(alertmanager([alert('firing', { cluster: 'prod' })])),
+        undefined,
+        second.port,
+      ),
+      post(
+        '/webhooks/generic',
+        JSON.stringify({ cluster: 'prod', status: 'firing' }),
+        undefined,
+        second.port,
+      ),
+    ]);
+    expect(again.map((r) => r.status)).toEqual([202, 202]);
+    const marker = await post(
+      '/webhooks/generic',
+      JSON.stringify({ cluster: 'prod', status: 'firing', alertname: 'LaterAlert' }),
+    );
+    expect(marker.status).toBe(202);
+    await waitFor('the later alert’s post', () => healthyPosts('prod', 'LaterAlert').length > 0);
+    expect(incidentPosts('prod')).toEqual([]);
+    expect(healthyPosts('prod', 'RedisClusterStateNotOk')).toHaveLength(1);
+    expect(healthyPosts('prod', 'generic alert')).toHaveLength(1);
   });
 });
 
@@ -268,11 +302,11 @@ describe('webhook limits', () => {
 
 describe('incidents', () => {
   it('posts one incident for a real CLUSTERDOWN and a 1,000-alert storm, across two bots', async () => {
-    const [victim] = cluster.masters;
+    const [victim] = storm.masters;
     if (!victim) throw new Error('no master');
-    await killMasterAndReplicas(cluster, victim);
+    await killMasterAndReplicas(storm, victim);
     const body = JSON.stringify(
-      alertmanager([alert('firing', { cluster: 'prod', alertname: 'RedisClusterSlotFail' })]),
+      alertmanager([alert('firing', { cluster: 'storm', alertname: 'RedisClusterSlotFail' })]),
     );
     const statuses: number[] = [];
     for (let i = 0; i < 1000; i += 50) {
@@ -287,10 +321,25 @@ describe('incidents', () => {
       );
     }
     expect(new Set(statuses)).toEqual(new Set([202]));
-    await waitFor('the incident post', () => incidentPosts().length > 0, { timeoutMs: 20_000 });
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    expect(incidentPosts()).toHaveLength(1);
-    const post0 = incidentPosts()[0]?.body as {
+    await waitFor('the incident post', () => incidentPosts('storm').length > 0, { timeoutMs: 20_000 });
+    // A later alert of another name shows in the incident: once it does, every look at the storm has ended.
+    const later = await post(
+      '/webhooks/alertmanager',
+      JSON.stringify(alertmanager([alert('firing', { cluster: 'storm', alertname: 'LaterStormAlert' })])),
+      undefined,
+      second.port,
+    );
+    expect(later.status).toBe(202);
+    await waitFor(
+      'a message naming the later alert',
+      () =>
+        recorder.requests.find(
+          (r) => r.path.startsWith('/api/chat.') && JSON.stringify(r.body).includes('LaterStormAlert'),
+        ),
+      { timeoutMs: 20_000 },
+    );
+    expect(incidentPosts('storm')).toHaveLength(1);
+    const post0 = incidentPosts('storm')[0]?.body as {
       channel: string;
       text: string;
       blocks: unknown[];
@@ -299,33 +348,41 @@ describe('incidents', () => {
     expect(post0.channel).toBe('C0ALERTS');
     // The first look may come from a monitor tick before FAIL is agreed (owner-unreachable): one post either way.
     expect(post0.text).toMatch(
-      /^:rotating_light: Incident: prod: (CLUSTERDOWN|FAIL) — 10923\/16384 slots covered, 5461 uncovered/,
+      /^:rotating_light: Incident: storm: (CLUSTERDOWN|FAIL) — 10923\/16384 slots covered, 5461 uncovered/,
     );
     expect(JSON.stringify(post0.blocks)).toMatch(/\(0-5460; owner (failed|unreachable)\)/);
     expect(post0.attachments[0]?.color).toBe('#D92D20');
   });
 
   it('notices the repair and posts the recovery once, after two healthy looks', async () => {
-    const alive = cluster.nodes.filter((n) => n.redis.status === 'ready');
-    const seeds = alive.map((n) => n.address);
-    const broken = await report(seeds);
-    const option = planRepairs(broken).find((o) => o.kind === 'take-over-slots');
-    if (!option) throw new Error('no take-over option');
-    const result = await executeRepair(option, seeds, { ...PROBE, acceptDataLoss: true });
+    await deleteSlotsEverywhere(rec.nodes, 0, 99);
+    await waitUntilState(rec.nodes, 'fail');
+    await waitFor('the incident post', () => incidentPosts('rec').length > 0, { timeoutMs: 20_000 });
+    const option = planRepairs(await report(rec.seeds)).find((o) => o.kind === 'cover-unassigned');
+    if (!option) throw new Error('no cover-unassigned option');
+    const result = await executeRepair(option, rec.seeds, PROBE);
     expect(result.status).toBe('done');
-    await waitUntilState(alive, 'ok');
-    const recovered = await waitFor(
-      'the recovery post',
-      () => threadPosts().find((r) => String((r.body as { text: string }).text).includes('recovered after')),
-      { timeoutMs: 20_000 },
-    );
+    await waitUntilState(rec.nodes, 'ok');
+    const recoveries = () =>
+      threadPosts().filter((r) => String((r.body as { text: string }).text).includes('rec recovered after'));
+    const recovered = await waitFor('the recovery post', () => recoveries()[0], { timeoutMs: 20_000 });
     expect((recovered.body as { thread_ts?: string }).thread_ts).toBeTruthy();
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    expect(
-      threadPosts().filter((r) => String((r.body as { text: string }).text).includes('recovered after')),
-    ).toHaveLength(1);
-    const update = recorder.requests.filter((r) => r.path === '/api/chat.update').at(-1);
-    expect(JSON.stringify(update?.body)).toContain('prod: recovered after');
+    // An alert after the recovery gets the healthy-cluster answer: the looks that could repeat it have ended.
+    const later = await post(
+      '/webhooks/generic',
+      JSON.stringify({ cluster: 'rec', status: 'firing', alertname: 'AfterRecovery' }),
+    );
+    expect(later.status).toBe(202);
+    await waitFor(
+      'the healthy-cluster post (or another recovery)',
+      () => healthyPosts('rec', 'AfterRecovery').length > 0 || recoveries().length > 1,
+    );
+    expect(recoveries()).toHaveLength(1);
+    expect(incidentPosts('rec')).toHaveLength(1);
+    const update = recorder.requests
+      .filter((r) => r.path === '/api/chat.update' && JSON.stringify(r.body).includes('rec: recovered after'))
+      .at(-1);
+    expect(update).toBeDefined();
     // Green at recovery, as alert tools colour a resolved alert.
     const coloured = (update?.body ?? {}) as { attachments?: { color: string }[] };
     expect(coloured.attachments?.[0]?.color).toBe('#2EB67D');

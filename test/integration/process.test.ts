@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackend } from '../support/backend.js';
+import { expectNoUnhandledRejection } from '../support/bots.js';
 import { startCluster, type TestCluster } from '../support/cluster.js';
 import { freePort } from '../support/free-port.js';
 import type { RedisBackend } from '../support/redis-backend.js';
@@ -55,6 +56,7 @@ describe('the slotwatch process', () => {
     });
     expect(await bot.exit).toBe(1);
     expect(bot.output()).toContain('CLUSTERS: "prod=nohostport" must be name=host:port');
+    expectNoUnhandledRejection(bot.output());
   });
 
   it('finishes the command it is answering on SIGTERM, then exits 0, logging no secret', async () => {
@@ -87,5 +89,6 @@ describe('the slotwatch process', () => {
     }
     expect(bot.output()).toContain('"msg":"stopped"');
     expect(bot.output()).not.toContain('xoxb-secret-bot-token');
+    expectNoUnhandledRejection(bot.output());
   });
 });

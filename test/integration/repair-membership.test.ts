@@ -32,6 +32,24 @@ async function flicker(cluster: TestCluster, node: TestNode): Promise<void> {
   await waitFor('the suspicion to clear', async () => !(await suspected()));
 }
 
+/** Waits until every node has had a pong (which carries gossip) from every other node since now. */
+async function gossipRound(nodes: readonly TestNode[]): Promise<void> {
+  const since = Date.now();
+  const ids = new Set(nodes.map((n) => n.id));
+  await waitFor('a pong from every node to every other', async () => {
+    const views = await Promise.all(nodes.map((n) => n.redis.call('CLUSTER', 'NODES')));
+    return views.every((view) => {
+      const peers = String(view)
+        .trim()
+        .split('\n')
+        .map((line) => line.split(' '))
+        .filter(([id, , flags]) => ids.has(id ?? '') && !flags?.includes('myself'));
+      // pong-recv, the sixth field, is the Unix time in ms of the last pong from that peer.
+      return peers.length === nodes.length - 1 && peers.every((fields) => Number(fields[5]) > since);
+    });
+  });
+}
+
 describe('repairs of membership, staleness and resumption', () => {
   it('brings a replica reset with CLUSTER RESET SOFT back as a replica of its old master', async () => {
     const cluster = await harness.start();
@@ -69,8 +87,9 @@ describe('repairs of membership, staleness and resumption', () => {
     const result = await repair(await planFor(seeds, 'forget-failed'), seeds);
 
     expect(result.status).toBe('done');
-    // Several gossip rounds later (node timeout 1.5 s) nobody has learnt it back.
-    await new Promise((resolve) => setTimeout(resolve, 4000));
+    // Two gossip rounds later (every node has had two pongs from every other since) nobody has learnt it back.
+    await gossipRound(alive);
+    await gossipRound(alive);
     const views = await Promise.all(alive.map((n) => n.redis.call('CLUSTER', 'NODES')));
     expect(views.every((v) => !String(v).includes(victim.id))).toBe(true);
     expect((await report(seeds)).findings.map((f) => f.code)).not.toContain('NODE_FORGETTABLE');

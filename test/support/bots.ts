@@ -46,9 +46,17 @@ export interface SpawnedBot {
   output(): string;
 }
 
+/** Bots still running: killed when the test worker exits, so a failed test leaves no process behind. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 /** The bot as its own process (the built dist/, as `npm start` runs it), ready when /healthz answers. */
 export async function spawnBot(vars: Record<string, string>): Promise<SpawnedBot> {
   const child = spawn(process.execPath, ['dist/main.js'], { env: vars, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -66,9 +74,20 @@ export async function spawnBot(vars: Record<string, string>): Promise<SpawnedBot
   return { child, port, exit, output: () => output };
 }
 
+/** What the bot logs on a rejection nobody handled (src/main.ts): a bug, whatever the test was about. */
+export const UNHANDLED_REJECTION = 'BUG: unhandled rejection';
+
+/** Throws, quoting the lines, when the bot's output shows an unhandled rejection. */
+export function expectNoUnhandledRejection(output: string, who = 'a spawned bot'): void {
+  const lines = output.split('\n').filter((line) => line.includes(UNHANDLED_REJECTION));
+  if (lines.length > 0) throw new Error(`${who} logged ${UNHANDLED_REJECTION}:\n${lines.join('\n')}`);
+}
+
+/** Stops the bot (already dead is fine), then fails when it ever logged an unhandled rejection. */
 export async function stopBot(bot: SpawnedBot, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill(signal);
   await bot.exit;
+  expectNoUnhandledRejection(bot.output(), `the bot on port ${bot.port}`);
 }
 
 let counter = 0;
