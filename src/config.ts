@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { validateSeeds } from './core/diagnose.js';
+import { MAX_NODES_CEILING } from './core/probe.js';
 import { parseDuration } from './duration.js';
 
 const duration = (name: string, fallback: string) =>
@@ -216,7 +217,10 @@ export const Env = z.object({
     .number()
     .int('must be a whole number')
     .min(1, 'must be at least 1')
-    .max(100_000, 'must be at most 100000')
+    .max(
+      MAX_NODES_CEILING,
+      `must be at most ${MAX_NODES_CEILING} (Redis Cluster's own ceiling; the cost of a diagnosis grows with its square)`,
+    )
     .default(1000),
   PORT: z.coerce.number().int().min(0).max(65535, 'must be a TCP port').default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

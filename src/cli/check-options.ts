@@ -1,6 +1,6 @@
 import { DEFAULT_MAX_REPLY_BYTES } from '../core/connection.js';
 import type { DiagnoseOptions } from '../core/diagnose.js';
-import { DEFAULT_MAX_NODES } from '../core/probe.js';
+import { DEFAULT_MAX_NODES, MAX_NODES_CEILING } from '../core/probe.js';
 import { type CliIo, UsageError } from './io.js';
 
 export interface CheckFlags {
@@ -93,7 +93,7 @@ export async function diagnoseOptions(flags: CheckFlags, io: CliIo): Promise<Dia
       65_536,
       2 ** 30,
     ),
-    maxNodes: parseWhole('max-nodes', flags['max-nodes'], DEFAULT_MAX_NODES, 1, 100_000),
+    maxNodes: parseWhole('max-nodes', flags['max-nodes'], DEFAULT_MAX_NODES, 1, MAX_NODES_CEILING),
     ...(flags.user !== undefined ? { username: flags.user } : {}),
     ...(password !== undefined ? { password } : {}),
     ...(flags.tls

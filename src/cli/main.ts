@@ -14,7 +14,7 @@ check   diagnoses a Redis Cluster: exit 0 healthy, 1 at least one error finding,
         The password may also come from SLOTWATCH_PASSWORD (a flag shows in ps).
         --timeout-ms is each node's deadline (default 2000); the whole probe ends by 2.5x that + 1 s.
         --max-reply-bytes caps what one node may send for one request (default 16777216, 16 MiB);
-        --max-nodes caps the lines of one CLUSTER NODES reply and the nodes probed (default 1000).
+        --max-nodes caps the lines of one CLUSTER NODES reply and the nodes probed (default and maximum 1000).
 plan    lists the repairs that fit the current state, each with a stable id, its risk and its steps.
 fix     runs one of them locally (break-glass; the Slack path needs two approvals). Options that can lose
         data refuse without --accept-data-loss. Exit 0 only when the cluster has no error finding after.

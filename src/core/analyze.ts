@@ -25,6 +25,7 @@ import type { Discovery, NodeView } from './probe.js';
 import type { Finding, NodeReport, Report, Severity } from './report.js';
 import { analyzeRouting, type SlotRouting } from './routing.js';
 import { countSlots, rangesFromSlots, SLOT_COUNT } from './slot-ranges.js';
+import { runSteps, runStepsSliced, type Steps, type TimeSlicer } from './time-slices.js';
 import { compareAddresses, replicaState, type Topology, type TopologyNode } from './topology.js';
 import { type Disagreement, viewsDisagree } from './views-disagree.js';
 
@@ -131,10 +132,21 @@ function strangers(views: readonly NodeView[], topology: Topology): Finding[] {
 
 /** Turns every node's view into one Report. Pure. */
 export function analyze(input: AnalysisInput): Report {
+  return runSteps(analysisSteps(input));
+}
+
+/** analyze in time slices: lets the event loop run between the findings and nodes of a large cluster. */
+export function analyzeSliced(input: AnalysisInput, slicer: TimeSlicer): Promise<Report> {
+  return runStepsSliced(analysisSteps(input), slicer);
+}
+
+function* analysisSteps(input: AnalysisInput): Steps<Report> {
   const { topology, counts } = input;
   const gaps = findGaps(topology, counts);
   const moving = input.moving ?? new Set<number>();
+  yield;
   const routing = input.routing ?? analyzeRouting(topology, counts);
+  yield;
   const openSlots = findOpenSlots(topology, counts, moving);
   const ctx: AnalysisContext = {
     topology,
@@ -145,27 +157,33 @@ export function analyze(input: AnalysisInput): Report {
     moving,
     seeds: input.seeds.join(','),
   };
-  const findings = [
-    ...notCluster(input.views),
-    ...replyUnparseable(input.views),
-    ...limitExceeded(input.views, input.discovery),
-    ...clusterDown(ctx),
-    ...slotsUnassigned(ctx),
-    ...slotsOwnerFailed(ctx),
-    ...quorumLost(ctx),
-    ...keysOrphaned(ctx),
-    ...slotsUnroutable(ctx),
-    ...slotsOpen(ctx),
-    ...nodeFailed(ctx),
-    ...nodeUnreachable(ctx),
-    ...strangers(input.views, topology),
-    ...nodeIsolated(ctx),
-    ...nodeHandshake(ctx),
-    ...nodeForgettable(ctx),
-    ...viewsDisagree(ctx, input.disagreements),
-    ...masterNoReplica(ctx),
-    ...fullCoverageDisabled(ctx),
-  ].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
+  const groups: (() => Finding[])[] = [
+    () => notCluster(input.views),
+    () => replyUnparseable(input.views),
+    () => limitExceeded(input.views, input.discovery),
+    () => clusterDown(ctx),
+    () => slotsUnassigned(ctx),
+    () => slotsOwnerFailed(ctx),
+    () => quorumLost(ctx),
+    () => keysOrphaned(ctx),
+    () => slotsUnroutable(ctx),
+    () => slotsOpen(ctx),
+    () => nodeFailed(ctx),
+    () => nodeUnreachable(ctx),
+    () => strangers(input.views, topology),
+    () => nodeIsolated(ctx),
+    () => nodeHandshake(ctx),
+    () => nodeForgettable(ctx),
+    () => viewsDisagree(ctx, input.disagreements),
+    () => masterNoReplica(ctx),
+    () => fullCoverageDisabled(ctx),
+  ];
+  const findings: Finding[] = [];
+  for (const group of groups) {
+    yield;
+    findings.push(...group());
+  }
+  findings.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
 
   const uncovered = countSlots(gaps.map((g) => [g.start, g.end] as const));
   const anyDown = [...topology.nodes.values()].some((n) => n.view?.clusterInfo?.state === 'fail');
@@ -174,6 +192,12 @@ export function analyze(input: AnalysisInput): Report {
   );
   const [firstCounted, ...otherCounted] = counts.counted.values();
   const countedEverywhere = firstCounted ? firstCounted.intersect(otherCounted) : [];
+  const nodes: NodeReport[] = [];
+  for (const node of topology.nodes.values()) {
+    nodes.push(nodeReport(node, topology, counts));
+    yield;
+  }
+  nodes.sort((a, b) => compareAddresses(a.address ?? '', b.address ?? ''));
   return {
     // Never ok while any error stands: an unreadable view, an unroutable slot or a node down all count.
     state: anyDown || uncovered > 0 || findings.some((f) => f.severity === 'error') ? 'fail' : 'ok',
@@ -187,9 +211,7 @@ export function analyze(input: AnalysisInput): Report {
       .filter(([slot]) => !moving.has(slot))
       .map(([slot, nodes]) => ({ slot, nodes: [...nodes] }))
       .sort((a, b) => a.slot - b.slot),
-    nodes: [...topology.nodes.values()]
-      .map((n) => nodeReport(n, topology, counts))
-      .sort((a, b) => compareAddresses(a.address ?? '', b.address ?? '')),
+    nodes,
     findings,
     config: input.views.filter((v) => v.reachable).map((v) => ({ address: v.address, ...v.config })),
     keyCounts,

@@ -7,6 +7,7 @@ import {
 } from './cluster-node-fields.js';
 import { err, ok, type ParseError, parseError, type Result } from './result.js';
 import type { SlotRange } from './slot-ranges.js';
+import { TimeSlicer } from './time-slices.js';
 
 export { NodeFieldsMemo, type SlotMigration } from './cluster-node-fields.js';
 
@@ -163,6 +164,10 @@ class NodesReader {
     return this.offset >= this.text.length;
   }
 
+  get linesRead(): number {
+    return this.lineNo;
+  }
+
   /** Parses up to `maxLines` more lines; the first bad line ends the reading with its error. */
   read(maxLines: number): ParseError | null {
     for (let n = 0; n < maxLines && !this.done; n++) {
@@ -205,21 +210,45 @@ export function parseClusterNodes(
   return error ? err(error) : reader.finish();
 }
 
+/** Parsing stopped at the probe's deadline: the reply was received but is too long to read in time. */
+export interface LateParse {
+  readonly code: 'LATE';
+  readonly message: string;
+  readonly linesRead: number;
+}
+
+export interface SlicedParseOptions {
+  /** Yields to the event loop whenever its slice is used up. @defaultValue a new TimeSlicer */
+  readonly slicer?: TimeSlicer;
+  /** Parsing gives up past this time (`now()`): the result is a LateParse. */
+  readonly deadlineAt?: number;
+  readonly now?: () => number;
+}
+
 /**
- * parseClusterNodes in batches of `batchLines`, yielding to the event loop between batches, so that a
- * huge reply never stalls other work (timers, HTTP health checks). Pass one memo to every reply of a probe.
+ * parseClusterNodes cut into time slices: between batches of `batchLines` it lets the event loop run once
+ * the slice is used up, so that a huge reply never stalls other work (timers, HTTP health checks), and gives
+ * up at `deadlineAt`. Pass one memo to every reply of a probe.
  */
 export async function parseClusterNodesInBatches(
   text: string,
-  batchLines = 500,
+  batchLines = 64,
   memo = new NodeFieldsMemo(),
-): Promise<Result<ClusterNodeEntry[], ParseError>> {
+  options: SlicedParseOptions = {},
+): Promise<Result<ClusterNodeEntry[], ParseError | LateParse>> {
   if (typeof text !== 'string') return notText(text);
+  const slicer = options.slicer ?? new TimeSlicer();
+  const now = options.now ?? Date.now;
   const reader = new NodesReader(text, memo);
   while (!reader.done) {
     const error = reader.read(batchLines);
     if (error) return err(error);
-    if (!reader.done) await new Promise(setImmediate);
+    if (reader.done) break;
+    await slicer.pause();
+    if (options.deadlineAt !== undefined && now() >= options.deadlineAt) {
+      const linesRead = reader.linesRead;
+      return err({ code: 'LATE', message: `not read by the deadline (${linesRead} lines read)`, linesRead });
+    }
   }
   return reader.finish();
 }

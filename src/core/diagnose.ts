@@ -1,4 +1,4 @@
-import { analyze } from './analyze.js';
+import { analyzeSliced } from './analyze.js';
 import { countKeys, openSlotNumbers } from './key-counts.js';
 import { sleep } from './pool.js';
 import { closeProbe, type Probe, type ProbeOptions, probeCluster, rereadViews } from './probe.js';
@@ -6,7 +6,7 @@ import type { Report } from './report.js';
 import { err, ok, type Result } from './result.js';
 import { analyzeRouting } from './routing.js';
 import { movingSlots } from './second-look.js';
-import { buildTopology, type Topology } from './topology.js';
+import { buildTopologySliced, type Topology } from './topology.js';
 import { type Disagreement, findDisagreements } from './views-disagree.js';
 
 export type DiagnoseErrorCode = 'NO_SEED_REACHABLE' | 'AUTH_FAILED' | 'BAD_SEED';
@@ -58,13 +58,15 @@ async function settle(
   settleMs: number,
   now: () => number,
 ): Promise<{ probe: Probe; topology: Topology; found: Disagreement[] }> {
-  const topology = buildTopology(probe.views);
+  const topology = await buildTopologySliced(probe.views, probe.slicer);
+  await probe.slicer.pause();
   const first = findDisagreements(topology);
   if (first.length === 0) return { probe, topology, found: [] };
   const wait = Math.min(settleMs, probe.deadlineAt - now() - 200);
   if (wait > 0) await sleep(wait);
   const again = await rereadViews(probe);
-  const settled = buildTopology(again.views);
+  const settled = await buildTopologySliced(again.views, probe.slicer);
+  await probe.slicer.pause();
   const firstKeys = new Set(first.map((d) => d.key));
   return {
     probe: again,
@@ -93,7 +95,9 @@ export async function diagnose(
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       now,
     });
+    await probe.slicer.pause();
     const routing = analyzeRouting(topology, counts);
+    await probe.slicer.pause();
     const suspects = new Set([...openSlotNumbers(topology), ...routing.problems.map((p) => p.slot)]);
     const moving = await movingSlots(probe, topology, counts, suspects, {
       deadlineAt: probe.deadlineAt,
@@ -101,19 +105,23 @@ export async function diagnose(
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       now,
     });
+    await probe.slicer.pause();
     return ok(
-      analyze({
-        seeds: valid.value,
-        views: probe.views,
-        topology,
-        counts,
-        routing,
-        moving,
-        disagreements: settled.found,
-        discovery: probe.discovery,
-        startedAt: probe.startedAt,
-        finishedAt: now(),
-      }),
+      await analyzeSliced(
+        {
+          seeds: valid.value,
+          views: probe.views,
+          topology,
+          counts,
+          routing,
+          moving,
+          disagreements: settled.found,
+          discovery: probe.discovery,
+          startedAt: probe.startedAt,
+          finishedAt: now(),
+        },
+        probe.slicer,
+      ),
     );
   } finally {
     closeProbe(probe);

@@ -54,7 +54,7 @@ export function replyUnparseable(views: readonly NodeView[]): Finding[] {
 }
 
 const NEXT_LIMIT =
-  'A Redis node never sends that much for these commands: check what listens there. If the cluster really is that large, raise the limit (--max-reply-bytes / --max-nodes, or PROBE_MAX_REPLY_BYTES / PROBE_MAX_NODES for the bot).';
+  'A Redis node never sends that much for these commands: check what listens there. If the cluster really is that large, raise the limit (--max-reply-bytes / --max-nodes, or PROBE_MAX_REPLY_BYTES / PROBE_MAX_NODES for the bot; at most 1000 nodes).';
 
 /** Nodes whose replies passed a limit, and addresses discovery did not dial. */
 export function limitExceeded(views: readonly NodeView[], discovery: Discovery | undefined): Finding[] {

@@ -15,6 +15,7 @@ import { type ClusterInfo, type InfoSections, parseClusterInfo, parseInfo } from
 import { OWN_COUNT_SCRIPT, type OwnKeyCounts, parseOwnCounts } from './own-key-counts.js';
 import { mapBounded, within } from './pool.js';
 import { err, ok, type ParseError, parseError, type Result } from './result.js';
+import { TimeSlicer } from './time-slices.js';
 
 export interface ClusterConfig {
   readonly requireFullCoverage: boolean | null;
@@ -55,6 +56,8 @@ export interface ProbeOptions extends Omit<ConnectOptions, 'timeoutMs'> {
    * @defaultValue 1000
    */
   readonly maxNodes?: number;
+  /** Paces the CPU work between reads (parsing, and the analysis after it). @defaultValue a new one per probe */
+  readonly slicer?: TimeSlicer;
   readonly now?: () => number;
 }
 
@@ -75,6 +78,8 @@ export interface Probe {
   readonly discovery: Discovery;
   /** CLUSTER NODES fields already parsed, shared by every read of this probe. */
   readonly fieldsMemo: NodeFieldsMemo;
+  /** Shared by every CPU stage of this probe, so that they take turns with the event loop. */
+  readonly slicer: TimeSlicer;
 }
 
 const CONFIG_KEYS = [
@@ -92,6 +97,12 @@ const NO_CONFIG: ClusterConfig = {
 export const DEFAULT_NODE_TIMEOUT_MS = 2000;
 export const DEFAULT_DEADLINE_MS = 5000;
 export const DEFAULT_MAX_NODES = 1000;
+/**
+ * Highest node limit allowed: Redis Cluster's documented ceiling. Every node lists every other, so a
+ * diagnosis costs the square of the node count: 1,000 nodes take ~2.5 s of CPU and ~450 MB, 2,000 would not
+ * fit the bot's 1 GiB heap nor the probe's deadline.
+ */
+export const MAX_NODES_CEILING = 1000;
 /** Nodes probed at once: a 60-node cluster in one go; bounds memory to this many replies in flight. */
 export const DEFAULT_CONCURRENCY = 64;
 
@@ -135,21 +146,44 @@ type NodesRead =
   | { readonly kind: 'unparseable'; readonly error: ParseError }
   | { readonly kind: 'limit'; readonly error: NodeError };
 
-/** Reads a CLUSTER NODES reply: counted before it is parsed, parsed in batches. */
-async function readNodesReply(reply: unknown, maxNodes: number, memo: NodeFieldsMemo): Promise<NodesRead> {
+/** How the CPU work on a probe's replies is paced and bounded. */
+interface ReadContext {
+  readonly maxNodes: number;
+  readonly memo: NodeFieldsMemo;
+  readonly slicer: TimeSlicer;
+  readonly deadlineAt: number;
+  readonly now: () => number;
+}
+
+/**
+ * Reads a CLUSTER NODES reply: counted before it is parsed, parsed in time slices, given up at the probe's
+ * deadline (a reply received but too long to read in time is a limit, never "no answer").
+ */
+async function readNodesReply(reply: unknown, ctx: ReadContext): Promise<NodesRead> {
   const body = replyText('cluster-nodes', reply);
   if (!body.ok) return { kind: 'unparseable', error: body.error };
-  if (countLines(body.value, maxNodes) > maxNodes) {
+  const lines = countLines(body.value, ctx.maxNodes);
+  if (lines > ctx.maxNodes) {
     return {
       kind: 'limit',
       error: {
         code: 'limit',
-        message: `CLUSTER NODES lists more than ${maxNodes} lines (the node limit); its view was not read`,
+        message: `CLUSTER NODES lists more than ${ctx.maxNodes} lines (the node limit); its view was not read`,
       },
     };
   }
-  const nodes = await parseClusterNodesInBatches(body.value, undefined, memo);
-  return nodes.ok ? { kind: 'nodes', nodes: nodes.value } : { kind: 'unparseable', error: nodes.error };
+  const nodes = await parseClusterNodesInBatches(body.value, undefined, ctx.memo, ctx);
+  if (nodes.ok) return { kind: 'nodes', nodes: nodes.value };
+  if (nodes.error.code === 'LATE') {
+    return {
+      kind: 'limit',
+      error: {
+        code: 'limit',
+        message: `answered CLUSTER NODES with ${lines} lines that could not be read before the probe deadline (${nodes.error.linesRead} read)`,
+      },
+    };
+  }
+  return { kind: 'unparseable', error: nodes.error };
 }
 
 function parseConfigReply(reply: unknown): ClusterConfig {
@@ -180,19 +214,20 @@ const unreachable = (address: string, error: NodeError, latencyMs: number): Node
   parseErrors: [],
 });
 
-async function readNode(
-  client: NodeClient,
-  maxNodes: number,
-  memo: NodeFieldsMemo,
+const PROBE_COMMANDS = [
+  ['CLUSTER', 'NODES'],
+  ['CLUSTER', 'INFO'],
+  ['CONFIG', 'GET', ...CONFIG_KEYS],
+  ...INFO_SECTIONS.map((section) => ['INFO', section]),
+  // The keys of its own slots now, so that a healthy master needs no second round trip for key counts.
+  ['EVAL_RO', OWN_COUNT_SCRIPT, 0],
+];
+
+/** What one node's replies say; refused commands that mean "unreachable" are thrown. */
+async function readReplies(
+  replies: readonly unknown[],
+  ctx: ReadContext,
 ): Promise<Omit<NodeView, 'address' | 'latencyMs'>> {
-  const replies = await client.pipeline([
-    ['CLUSTER', 'NODES'],
-    ['CLUSTER', 'INFO'],
-    ['CONFIG', 'GET', ...CONFIG_KEYS],
-    ...INFO_SECTIONS.map((section) => ['INFO', section]),
-    // The keys of its own slots now, so that a healthy master needs no second round trip for key counts.
-    ['EVAL_RO', OWN_COUNT_SCRIPT, 0],
-  ]);
   const [nodesReply, infoReply, configReply, ...infoReplies] = replies.slice(0, -1);
   const ownKeys = parseOwnCounts(replies.at(-1));
   const parseErrors: ParseError[] = [];
@@ -224,7 +259,7 @@ async function readNode(
             nodesReply.message,
           ),
         }
-      : await readNodesReply(nodesReply, maxNodes, memo);
+      : await readNodesReply(nodesReply, ctx);
   if (nodes.kind === 'limit') {
     return {
       ...base,
@@ -261,36 +296,25 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
   const clients = new Map<string, NodeClient>();
   const views = new Map<string, NodeView>();
   const dial = (address: string) => options.addressMap?.[address] ?? address;
-  const maxNodes = options.maxNodes ?? DEFAULT_MAX_NODES;
+  const maxNodes = Math.min(options.maxNodes ?? DEFAULT_MAX_NODES, MAX_NODES_CEILING);
   const fieldsMemo = new NodeFieldsMemo();
+  const slicer = options.slicer ?? new TimeSlicer();
+  const ctx: ReadContext = { maxNodes, memo: fieldsMemo, slicer, deadlineAt, now };
 
-  const probeOne = async (address: string): Promise<NodeView> => {
-    const began = now();
-    const budget = Math.min(nodeTimeoutMs, deadlineAt - began);
-    if (budget <= 0)
-      return unreachable(address, { code: 'timeout', message: 'probe deadline reached first' }, 0);
-    const connectOptions: ConnectOptions = { ...options, timeoutMs: budget };
+  /** Connects and sends every probe command: the node's own deadline covers only this, the network part. */
+  const fetchOne = async (address: string, budget: number, began: number) => {
     let abandoned = false;
-    const attempt = (async (): Promise<NodeView> => {
-      const connected = await connectNode(dial(address), connectOptions);
+    const attempt = (async (): Promise<NodeView | { client: NodeClient; replies: unknown[] }> => {
+      const connected = await connectNode(dial(address), { ...options, timeoutMs: budget });
       if (!connected.ok) return unreachable(address, connected.error, now() - began);
       const client = connected.value;
-      const drop = () => {
-        clients.delete(address);
-        client.close();
-      };
-      if (abandoned) drop();
+      if (abandoned) client.close();
       else clients.set(address, client);
       try {
-        const view: NodeView = {
-          address,
-          latencyMs: now() - began,
-          ...(await readNode(client, maxNodes, fieldsMemo)),
-        };
-        if (!view.reachable || abandoned) drop();
-        return view;
+        return { client, replies: await client.pipeline(PROBE_COMMANDS) };
       } catch (error) {
-        drop();
+        clients.delete(address);
+        client.close();
         return unreachable(address, classifyError(error), now() - began);
       }
     })();
@@ -301,6 +325,30 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
     clients.get(address)?.close();
     clients.delete(address);
     return unreachable(address, { code: 'timeout', message: `no answer within ${budget} ms` }, now() - began);
+  };
+
+  const probeOne = async (address: string): Promise<NodeView> => {
+    const began = now();
+    const budget = Math.min(nodeTimeoutMs, deadlineAt - began);
+    if (budget <= 0)
+      return unreachable(address, { code: 'timeout', message: 'probe deadline reached first' }, 0);
+    const fetched = await fetchOne(address, budget, began);
+    if (!('replies' in fetched)) return fetched;
+    const { client, replies } = fetched;
+    const latencyMs = now() - began;
+    const drop = () => {
+      clients.delete(address);
+      client.close();
+    };
+    try {
+      // Reading what arrived is CPU work, paced and bounded by the probe's deadline, not the node's.
+      const view: NodeView = { address, latencyMs, ...(await readReplies(replies, ctx)) };
+      if (!view.reachable) drop();
+      return view;
+    } catch (error) {
+      drop();
+      return unreachable(address, classifyError(error), latencyMs);
+    }
   };
 
   const skipped = new Set<string>();
@@ -316,6 +364,7 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
     for (const view of batch) views.set(view.address, view);
     const discovered = new Set<string>();
     for (const view of batch) {
+      await slicer.pause();
       for (const node of view.nodes ?? []) {
         const address = node.address;
         if (address !== null && !views.has(address) && !skipped.has(address)) discovered.add(address);
@@ -332,6 +381,7 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
     options,
     discovery: { maxNodes, skipped: skipped.size },
     fieldsMemo,
+    slicer,
   };
 }
 
@@ -345,7 +395,13 @@ export async function rereadViews(probe: Probe): Promise<Probe> {
       if (!client || !view.nodes) return view;
       const reply = await client.call('CLUSTER', 'NODES').catch((error: Error) => error);
       if (reply instanceof Error) return view;
-      const nodes = await readNodesReply(reply, probe.discovery.maxNodes, probe.fieldsMemo);
+      const nodes = await readNodesReply(reply, {
+        maxNodes: probe.discovery.maxNodes,
+        memo: probe.fieldsMemo,
+        slicer: probe.slicer,
+        deadlineAt: probe.deadlineAt,
+        now: probe.options.now ?? Date.now,
+      });
       // Views read again may have changed: keys are counted after, against the settled views.
       return nodes.kind === 'nodes' ? { ...view, nodes: nodes.nodes, ownKeys: null } : view;
     },

@@ -8,10 +8,23 @@ export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
 }
 
+import { StringDecoder } from 'node:string_decoder';
+
 const CR = 13;
 const LF = 10;
 /** No RESP2 line (type, length or status) is this long: a node sending one is not speaking RESP. */
 const MAX_LINE = 1 << 20;
+/** A bulk string at least this long is read as its chunks arrive, never joined and decoded in one go. */
+const STREAMED_BULK = 256 * 1024;
+
+/** A long bulk string being read: its text so far (or its parts, as Buffers), and what is still to come. */
+interface PendingBulk {
+  bodyLeft: number;
+  crlfLeft: number;
+  text: string;
+  readonly decoder: StringDecoder | null;
+  readonly parts: Buffer[];
+}
 
 interface Frame {
   readonly items: unknown[];
@@ -36,10 +49,17 @@ export class RespReader {
   private need = 0;
   private readonly stack: Frame[] = [];
   private buffersNow = false;
+  private bulk: PendingBulk | null = null;
 
   constructor(private readonly events: ReaderEvents) {}
 
-  push(chunk: Buffer): void {
+  push(received: Buffer): void {
+    let chunk = received;
+    if (this.bulk) {
+      const used = this.feedBulk(chunk, 0);
+      if (used === chunk.length) return;
+      chunk = chunk.subarray(used);
+    }
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     if (this.buffered < this.need) return;
@@ -87,6 +107,18 @@ export class RespReader {
           this.deliver(null);
           return next;
         }
+        if (next + length + 2 > data.length && length >= STREAMED_BULK) {
+          // Decoded chunk by chunk as it arrives: a 16 MiB reply never holds the event loop in one piece.
+          const buffers = this.buffersNow;
+          this.bulk = {
+            bodyLeft: length,
+            crlfLeft: 2,
+            text: '',
+            decoder: buffers ? null : new StringDecoder('utf8'),
+            parts: [],
+          };
+          return this.feedBulk(data, next);
+        }
         if (next + length + 2 > data.length) {
           this.need = next + length + 2 - at;
           return -1;
@@ -105,6 +137,27 @@ export class RespReader {
       default:
         throw new ProtocolError(`Protocol error: unexpected reply type byte ${data[at]}`);
     }
+  }
+
+  /** Takes what belongs to the pending bulk string from `data` at `at`; returns where its use ends. */
+  private feedBulk(data: Buffer, at: number): number {
+    const bulk = this.bulk as PendingBulk;
+    let offset = at;
+    const body = Math.min(bulk.bodyLeft, data.length - offset);
+    if (body > 0) {
+      const part = data.subarray(offset, offset + body);
+      if (bulk.decoder) bulk.text += bulk.decoder.write(part);
+      else bulk.parts.push(part);
+      bulk.bodyLeft -= body;
+      offset += body;
+    }
+    const crlf = Math.min(bulk.crlfLeft, data.length - offset);
+    bulk.crlfLeft -= crlf;
+    offset += crlf;
+    if (bulk.bodyLeft > 0 || bulk.crlfLeft > 0) return offset;
+    this.bulk = null;
+    this.deliver(bulk.decoder ? bulk.text + bulk.decoder.end() : Buffer.concat(bulk.parts));
+    return offset;
   }
 
   private deliver(value: unknown): void {

@@ -3,6 +3,7 @@ import { groupBy } from './collections.js';
 import { DEFAULT_NODE_TIMEOUT_MS, linkSlackMs, replicaLink } from './info.js';
 import { consensusOwners, IdIndex, OwnerTables } from './owner-tables.js';
 import type { NodeView } from './probe.js';
+import { runSteps, runStepsSliced, type Steps, type TimeSlicer } from './time-slices.js';
 
 /** One node as the cluster as a whole sees it. */
 export interface TopologyNode {
@@ -82,9 +83,12 @@ function mostCommon<T>(values: readonly T[]): T | undefined {
 }
 
 /** Views of distinct nodes; a node reached under two addresses keeps the view under its announced one. */
-function dedupeViews(views: readonly NodeView[]): Map<string, NodeView> {
+function* dedupeViews(views: readonly NodeView[]): Steps<Map<string, NodeView>> {
   const announced = new Set<string | null>();
-  for (const view of views) for (const node of view.nodes ?? []) announced.add(node.address);
+  for (const view of views) {
+    for (const node of view.nodes ?? []) announced.add(node.address);
+    yield;
+  }
   const byId = new Map<string, NodeView>();
   for (const view of views) {
     const self = selfOf(view);
@@ -104,10 +108,10 @@ export const compareAddresses: (a: string, b: string) => number = new Intl.Colla
 export const addressOrder = (a: NodeView, b: NodeView): number => compareAddresses(a.address, b.address);
 
 /** Every line the voters have about each node, and which other voters list it (in address order). */
-function linesById(voters: readonly NodeView[]): {
+function* linesById(voters: readonly NodeView[]): Steps<{
   entriesById: Map<string, ClusterNodeEntry[]>;
   listers: Map<string, string[]>;
-} {
+}> {
   const entriesById = new Map<string, ClusterNodeEntry[]>();
   for (const view of voters) {
     for (const entry of view.nodes ?? []) {
@@ -115,6 +119,7 @@ function linesById(voters: readonly NodeView[]): {
       if (group) group.push(entry);
       else entriesById.set(entry.id, [entry]);
     }
+    yield;
   }
   const listers = new Map<string, string[]>();
   for (const view of [...voters].sort(addressOrder)) {
@@ -126,6 +131,7 @@ function linesById(voters: readonly NodeView[]): {
       if (list) list.push(viewer);
       else listers.set(entry.id, [viewer]);
     }
+    yield;
   }
   return { entriesById, listers };
 }
@@ -201,7 +207,16 @@ function silences(voters: readonly NodeView[]): Map<string, number> {
 
 /** Builds the cluster's consensus from every node's own view. Pure. */
 export function buildTopology(views: readonly NodeView[]): Topology {
-  const viewsById = dedupeViews(views);
+  return runSteps(topologySteps(views));
+}
+
+/** buildTopology in time slices: lets the event loop run between views and nodes of a large cluster. */
+export function buildTopologySliced(views: readonly NodeView[], slicer: TimeSlicer): Promise<Topology> {
+  return runStepsSliced(topologySteps(views), slicer);
+}
+
+function* topologySteps(views: readonly NodeView[]): Steps<Topology> {
+  const viewsById = yield* dedupeViews(views);
   const clusterViews = [...viewsById.values()];
   const largest = Math.max(0, ...clusterViews.map((v) => v.nodes?.length ?? 0));
   const loners = clusterViews.filter(
@@ -214,18 +229,24 @@ export function buildTopology(views: readonly NodeView[]): Topology {
   for (const view of voters) {
     for (const node of view.nodes ?? [])
       epochOf.set(node.id, Math.max(epochOf.get(node.id) ?? 0, node.configEpoch));
+    yield;
   }
 
   const ids = new IdIndex();
   const tables = new OwnerTables(ids);
-  const perView = voters.map((v) => tables.of(v.nodes ?? []));
+  const perView: Int32Array[] = [];
+  for (const view of voters) {
+    perView.push(tables.of(view.nodes ?? []));
+    yield;
+  }
   const ownerIndex = consensusOwners(
     tables.distinct,
     ids.ids.map((id) => epochOf.get(id) ?? 0),
   );
   const owners = Array.from(ownerIndex, (i) => (i < 0 ? null : (ids.ids[i] ?? null)));
 
-  const { entriesById, listers } = linesById(voters);
+  yield;
+  const { entriesById, listers } = yield* linesById(voters);
   for (const view of loners) {
     const self = selfOf(view);
     if (self && !entriesById.has(self.id)) entriesById.set(self.id, []);
@@ -240,7 +261,10 @@ export function buildTopology(views: readonly NodeView[]): Topology {
     silentMs: silences(voters),
   };
   const nodes = new Map<string, TopologyNode>();
-  for (const [id, entries] of entriesById) nodes.set(id, topologyNode(id, entries, ctx));
+  for (const [id, entries] of entriesById) {
+    nodes.set(id, topologyNode(id, entries, ctx));
+    yield;
+  }
   const ownedSlots = new Map<string, number[]>();
   for (let slot = 0; slot < owners.length; slot++) {
     const owner = owners[slot];

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Report } from '../core/report.js';
 
@@ -31,12 +32,27 @@ export class Metrics {
     labelNames: ['subcommand', 'outcome'],
     registers: [this.registry],
   });
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  /** The longest the event loop was held (a diagnosis must never stall it), since the previous scrape. */
+  readonly loopDelayMax = new Gauge({
+    name: 'slotwatch_event_loop_delay_max_seconds',
+    help: 'Longest event-loop delay since the previous scrape',
+    registers: [this.registry],
+    collect: () => {
+      this.loopDelayMax.set(this.loopDelay.max / 1e9);
+      this.loopDelay.reset();
+    },
+  });
   private readonly lastSuccess = new Gauge({
     name: 'slotwatch_last_successful_probe_timestamp_seconds',
     help: 'Unix time of the last diagnosis that reached the cluster',
     labelNames: ['cluster'],
     registers: [this.registry],
   });
+
+  constructor() {
+    this.loopDelay.enable();
+  }
 
   /** Times one diagnosis; its report, when there is one, goes to `observed`. */
   probed(cluster: string, seconds: number, reached: boolean): void {

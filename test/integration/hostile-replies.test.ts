@@ -167,7 +167,8 @@ describe('hostile replies', () => {
       /--max-reply-bytes must be a whole number from 65536 to 1073741824, got "lots"/,
     ],
     [['--max-reply-bytes', '1024'], /--max-reply-bytes must be a whole number from 65536/],
-    [['--max-nodes', '0'], /--max-nodes must be a whole number from 1 to 100000, got "0"/],
+    [['--max-nodes', '0'], /--max-nodes must be a whole number from 1 to 1000, got "0"/],
+    [['--max-nodes', '100000'], /--max-nodes must be a whole number from 1 to 1000, got "100000"/],
     [['--max-nodes', '2.5'], /--max-nodes must be a whole number/],
   ])('rejects check %j with exit 2 and a specific message', async (flags, message) => {
     const runs = await Promise.all(

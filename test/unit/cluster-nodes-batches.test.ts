@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { countLines, parseClusterNodes, parseClusterNodesInBatches } from '../../src/core/cluster-nodes.js';
+import { TimeSlicer } from '../../src/core/time-slices.js';
 
 const line = (n: number, self = false) =>
   `${n.toString(16).padStart(40, '0')} 127.0.0.1:${7000 + n}@${17000 + n} ${self ? 'myself,' : ''}master - 0 0 ${n} connected`;
@@ -48,7 +49,7 @@ describe('parseClusterNodesInBatches', () => {
     );
   });
 
-  it('yields to the event loop between batches', async () => {
+  it('yields to the event loop between batches once its slice is used up', async () => {
     const text = [line(0, true), ...Array.from({ length: 999 }, (_, i) => line(i + 1))].join('\n');
     let turns = 0;
     let parsing = true;
@@ -58,11 +59,24 @@ describe('parseClusterNodesInBatches', () => {
     };
     setImmediate(otherWork);
 
-    const parsed = await parseClusterNodesInBatches(text, 10);
+    const parsed = await parseClusterNodesInBatches(text, 10, undefined, { slicer: new TimeSlicer(0) });
     parsing = false;
 
     expect(parsed.ok && parsed.value).toHaveLength(1000);
     expect(turns).toBeGreaterThanOrEqual(99);
+  });
+
+  it('gives up at the deadline, saying how many lines it read', async () => {
+    const text = [line(0, true), ...Array.from({ length: 999 }, (_, i) => line(i + 1))].join('\n');
+    let clock = 0;
+
+    const parsed = await parseClusterNodesInBatches(text, 100, undefined, {
+      slicer: new TimeSlicer(0),
+      deadlineAt: 3,
+      now: () => ++clock,
+    });
+
+    expect(parsed).toEqual({ ok: false, error: expect.objectContaining({ code: 'LATE', linesRead: 300 }) });
   });
 
   it('names the first bad line and stops there', async () => {

@@ -30,6 +30,10 @@ describe('probe limits in the configuration', () => {
     [{ PROBE_MAX_REPLY_BYTES: '1024' }, /must be at least 65536 \(64 KiB\)\s+→ at PROBE_MAX_REPLY_BYTES/],
     [{ PROBE_MAX_NODES: '0' }, /must be at least 1\s+→ at PROBE_MAX_NODES/],
     [{ PROBE_MAX_NODES: '1.5' }, /must be a whole number\s+→ at PROBE_MAX_NODES/],
+    [
+      { PROBE_MAX_NODES: '100000' },
+      /must be at most 1000 \(Redis Cluster's own ceiling.*\s+→ at PROBE_MAX_NODES/,
+    ],
   ])('refuses %j naming the variable', (override, message) => {
     expect(() => loadConfig({ ...base, ...override })).toThrow(message);
   });

@@ -124,7 +124,11 @@ export async function fixCommand(args: string[], io: CliIo): Promise<number> {
   const option = repairs.find((o) => o.id === id);
   if (!option) {
     const known = repairs.map((o) => o.id).join(', ') || 'none: nothing to repair';
-    throw new UsageError(`no repair option "${id}" for the current state; options now: ${known}`);
+    // What the plan leaves out on purpose (slots moving, slots for a person) says how to wait or whom to call.
+    const notes = planNotes(report.value).map((n) => `\nNote: ${n}`);
+    throw new UsageError(
+      `no repair option "${id}" for the current state; options now: ${known}${notes.join('')}`,
+    );
   }
   if (option.risk === 'data-loss' && !values['accept-data-loss']) {
     throw new UsageError(
