@@ -185,6 +185,13 @@ async function killWhen(scene: Scene, bot: SpawnedBot, id: string, stage: Stage)
     );
     bot.child.kill('SIGKILL');
     await bot.exit;
+  } catch (error) {
+    // What the worker and the cluster looked like, so that a missed kill says where the run was.
+    const doc = await requestDoc(scene.queue, scene.prefix, id);
+    const seen = (await views(scene)).map((v) => v.lostSlotsOwned);
+    throw new Error(
+      `${(error as Error).message}; request ${JSON.stringify(doc)}; lost slots owned per view ${seen}; worker said: ${bot.output().slice(-2000)}`,
+    );
   } finally {
     if (hold) await releaseWrites(scene.queue);
   }
@@ -278,8 +285,9 @@ describe('a worker killed inside a step of a take-over', () => {
     const { steps } = JSON.parse((await scene.queue.get(`${scene.prefix}:request:${id}:option`)) ?? '{}') as {
       steps: { index: number; where: string; command: string }[];
     };
+    // A BUMPEPOCH found done already (its master has the highest epoch) counts as finished; the claims do not.
     const left = steps
-      .filter((s) => s.index >= 3)
+      .filter((s) => !end.finished.includes(s.index))
       .map((s) => `step ${s.index} (${s.where}: ${s.command})`)
       .join('; ');
     expect(end.status).toBe('failed');
@@ -289,15 +297,19 @@ describe('a worker killed inside a step of a take-over', () => {
     );
     expect(end.outcome).toMatch(/\. Left to do: .*\.$/);
     expect(end.outcome?.slice(end.outcome.indexOf('Left to do: '))).toBe(`Left to do: ${left}.`);
-    expect([...end.finished].sort()).toEqual([1, 2]);
+    expect(end.finished).toEqual(expect.arrayContaining([1, 2]));
+    expect(end.finished).not.toEqual(expect.arrayContaining([3]));
+    expect(end.finished).not.toEqual(expect.arrayContaining([4]));
+    expect(left).toMatch(/^step 3 \(.*ADDSLOTSRANGE 0 \d+\); step 4 \(.*ADDSLOTSRANGE \d+ 5460\); step 5 /);
     // No key of the master is lost: all of them are still on it, and it still owns its slots.
     expect(Number(await back.dbsize())).toBe(theirs.length);
-    expect(await back.exists(...theirs)).toBe(theirs.length);
+    const present = (await back.pipeline(theirs.map((key) => ['exists', key])).exec()) ?? [];
+    expect(present.filter(([error, n]) => !error && n === 1)).toHaveLength(theirs.length);
     expect((await viewOf({ ...victim, redis: back })).lostSlotsOwned).toBe(5461);
     // Nothing claimed its slots, no step of the claim wave acted.
     expect((await views(scene)).map((v) => v.lostSlotsOwned)).toEqual(scene.alive.map(() => 0));
     const audit = await auditOf(scene.queue, scene.prefix, id);
-    expect(audit.filter((e) => e.event === 'step' && /^step [3-6] done/.test(e.detail))).toEqual([]);
+    expect(audit.filter((e) => e.event === 'step' && /^step [34] done/.test(e.detail))).toEqual([]);
     expect(audit.some((e) => e.detail.startsWith('step 3 failed: refused: not giving'))).toBe(true);
     expect(second.child.exitCode).toBeNull();
     for (const bot of [first, second]) expect(bot.output()).not.toContain('unhandled rejection');
