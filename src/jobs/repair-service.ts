@@ -7,6 +7,7 @@ import { probeOptions } from '../cluster-probe.js';
 import type { ClusterConfig } from '../config.js';
 import { sleep, within } from '../core/pool.js';
 import { type ExecutionResult, executeRepair } from '../core/repair/execute.js';
+import type { Journal } from '../core/repair/journal.js';
 import type { RepairOption } from '../core/repair/types.js';
 import type { Report } from '../core/report.js';
 import { SLOT_COUNT } from '../core/slot-ranges.js';
@@ -67,6 +68,7 @@ interface JobData {
 const QUEUE = 'repairs';
 const LOCK_TTL_MS = 120_000;
 const HEARTBEAT_MS = 1000;
+const LOCK_LOST = 'the cluster lock was lost to another repair';
 
 type FinalStatus = 'done' | 'failed' | 'stale' | 'cancelled';
 
@@ -332,9 +334,7 @@ export class RepairService {
       if (!mine || !locked) {
         log.warn({ mine, locked }, 'repair lost its request or lock: stops at the next step boundary');
         abort.abort(
-          mine
-            ? 'the cluster lock was lost to another repair'
-            : 'another worker took the repair over (this one stopped answering for too long)',
+          mine ? LOCK_LOST : 'another worker took the repair over (this one stopped answering for too long)',
         );
       }
     });
@@ -343,19 +343,24 @@ export class RepairService {
       result = await executeRepair(request.option, cluster.seeds, {
         ...probeOptions(cluster),
         journal: progress.journal(
-          requestJournal({
-            store: this.store,
+          this.lockChecked(
+            requestJournal({
+              store: this.store,
+              id,
+              token,
+              signal: abort.signal,
+              ...(this.options.pauseLimitMs ? { pauseLimitMs: this.options.pauseLimitMs } : {}),
+              onPause: (paused) =>
+                progress.banner(
+                  paused
+                    ? ':double_vertical_bar: The queue Redis does not answer: the repair waits at the step boundary.'
+                    : ':arrow_forward: The queue Redis is back: the repair goes on.',
+                ),
+            }),
+            cluster.name,
             id,
-            token,
-            signal: abort.signal,
-            ...(this.options.pauseLimitMs ? { pauseLimitMs: this.options.pauseLimitMs } : {}),
-            onPause: (paused) =>
-              progress.banner(
-                paused
-                  ? ':double_vertical_bar: The queue Redis does not answer: the repair waits at the step boundary.'
-                  : ':arrow_forward: The queue Redis is back: the repair goes on.',
-              ),
-          }),
+            abort,
+          ),
         ),
         acceptDataLoss: true,
         signal: abort.signal,
@@ -374,6 +379,24 @@ export class RepairService {
     await this.finish(request, token, status, outcome, summaryOf(result));
     await this.lock.release(cluster.name, id).catch(() => {});
     this.lastShown.delete(id);
+  }
+
+  /**
+   * The heartbeat checks the cluster lock once a second; a step also checks it as it starts, so that no step
+   * starts on a lock already lost (the whole repair stops there). A lock that cannot be read now (queue Redis
+   * down) is left to the journal, which waits for the queue Redis, and to the heartbeat.
+   */
+  private lockChecked(inner: Journal, cluster: string, id: string, abort: AbortController): Journal {
+    return {
+      ...inner,
+      markStarted: async (step, detail) => {
+        if ((await this.lock.extend(cluster, id, LOCK_TTL_MS).catch(() => null)) === false) {
+          abort.abort(LOCK_LOST);
+          return LOCK_LOST;
+        }
+        return inner.markStarted(step, detail);
+      },
+    };
   }
 
   /** Takes the request: at once when queued; when another runner went silent; waits while it is alive. */

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseClusterNodes } from '../../src/core/cluster-nodes.js';
+import { keySlot } from '../../src/core/key-slot.js';
 import { RequestStore } from '../../src/jobs/requests.js';
 import { testBackend } from '../support/backend.js';
 import {
@@ -24,7 +26,7 @@ import {
 import { startCluster, startNode, type TestCluster, type TestNode } from '../support/cluster.js';
 import { checkData, type Written } from '../support/data.js';
 import { freePort } from '../support/free-port.js';
-import { loseFirstMasterWithData } from '../support/lost-master.js';
+import { type LostMaster, loseFirstMasterWithData, restartWithData } from '../support/lost-master.js';
 import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
 import { expectHealthy } from '../support/repair.js';
 import { SlackRecorder } from '../support/slack-recorder.js';
@@ -41,6 +43,7 @@ const bots: SpawnedBot[] = [];
 let cluster: TestCluster | undefined;
 let queue: { port: number; process: RedisProcess; dir: string } | undefined;
 let queueClient: Redis | undefined;
+let restarted: { process: RedisProcess; redis: Redis } | undefined;
 
 beforeAll(async () => {
   backend = await testBackend();
@@ -49,6 +52,9 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   for (const bot of bots.splice(0)) await stopBot(bot, 'SIGKILL');
+  restarted?.redis.disconnect();
+  await restarted?.process.kill();
+  restarted = undefined;
   queueClient?.disconnect();
   await queue?.process.kill();
   await cluster?.stop();
@@ -75,15 +81,17 @@ interface Scene {
   readonly alive: TestNode[];
   readonly written: Written[];
   readonly lost: Set<number>;
+  readonly dead: LostMaster;
   readonly queue: Redis;
   readonly prefix: string;
   bot(extra?: Record<string, string>): Promise<SpawnedBot>;
 }
 
 /** A cluster holding data whose first master and its replica died, a queue Redis, and a way to start bots. */
-async function brokenScene(): Promise<Scene> {
+async function brokenScene({ keepData = false } = {}): Promise<Scene> {
   cluster = await startCluster(backend);
-  const { alive, written, lost } = await loseFirstMasterWithData(cluster);
+  const dead = await loseFirstMasterWithData(cluster, { keepData });
+  const { alive, written, lost } = dead;
   queue = await startQueue();
   queueClient = new Redis({ port: queue.port, host: '127.0.0.1', retryStrategy: () => 200 });
   queueClient.on('error', () => {});
@@ -93,6 +101,7 @@ async function brokenScene(): Promise<Scene> {
     alive,
     written,
     lost,
+    dead,
     queue: queueClient,
     prefix,
     bot: async (extra = {}) => {
@@ -128,36 +137,219 @@ async function expectConverged(scene: Scene, id: string, survivors: readonly Spa
   }
 }
 
+/** The node ids this live node's CLUSTER NODES lists, and how many of the dead master's slots (0-5460) it sees owned. */
+async function viewOf(node: TestNode): Promise<{ ids: string[]; lostSlotsOwned: number }> {
+  const parsed = parseClusterNodes(String(await node.redis.call('CLUSTER', 'NODES')));
+  if (!parsed.ok) throw new Error(parsed.error.message);
+  let owned = 0;
+  for (const entry of parsed.value)
+    for (const [start, end] of entry.slots) owned += Math.max(0, Math.min(end, 5460) - start + 1);
+  return { ids: parsed.value.map((e) => e.id), lostSlotsOwned: owned };
+}
+
+const views = (scene: Scene) => Promise.all(scene.alive.map(viewOf));
+
+/**
+ * Holds the worker at its next write to the queue Redis (a step recorded finished): CLIENT PAUSE WRITE stops
+ * every write, the worker's included, and a paused command of a client that dies is dropped, never run.
+ */
+const holdWrites = (queue: Redis) => queue.call('CLIENT', 'PAUSE', '30000', 'WRITE');
+const releaseWrites = (queue: Redis) => queue.call('CLIENT', 'UNPAUSE');
+
+type Doc = Awaited<ReturnType<typeof requestDoc>>;
+
+/** Where a worker dies: `hold` (optional) pauses its writes, `acted` says the wave changed the cluster. */
+interface Stage {
+  readonly hold?: (doc: Doc) => Promise<boolean>;
+  readonly acted: (doc: Doc) => Promise<boolean>;
+}
+
+/** Kills the worker of `id` once `acted` holds (holding its writes from when `hold` holds, when given). */
+async function killWhen(scene: Scene, bot: SpawnedBot, id: string, stage: Stage): Promise<Doc> {
+  const { hold } = stage;
+  if (hold) {
+    await waitFor('the wave to start', async () => hold(await requestDoc(scene.queue, scene.prefix, id)), {
+      timeoutMs: 30_000,
+      intervalMs: 2,
+    });
+    await holdWrites(scene.queue);
+  }
+  try {
+    await waitFor(
+      'the wave to act on the cluster',
+      async () => stage.acted(await requestDoc(scene.queue, scene.prefix, id)),
+      {
+        timeoutMs: 30_000,
+        intervalMs: 2,
+      },
+    );
+    bot.child.kill('SIGKILL');
+    await bot.exit;
+  } catch (error) {
+    // What the worker and the cluster looked like, so that a missed kill says where the run was.
+    const doc = await requestDoc(scene.queue, scene.prefix, id);
+    const seen = (await views(scene)).map((v) => v.lostSlotsOwned);
+    throw new Error(
+      `${(error as Error).message}; request ${JSON.stringify(doc)}; lost slots owned per view ${seen}; worker said: ${bot.output().slice(-2000)}`,
+    );
+  } finally {
+    if (hold) await releaseWrites(scene.queue);
+  }
+  return requestDoc(scene.queue, scene.prefix, id);
+}
+
 describe('a worker killed inside a step of a take-over', () => {
   // 6 steps in two waves: forget the master and its replica (1-2), then two ADDSLOTSRANGE and two BUMPEPOCH
-  // at once (3-6). Killed while a wave acts: started, none of it finished.
-  type Doc = Awaited<ReturnType<typeof requestDoc>>;
-  it.each<[string, (doc: Doc) => boolean]>([
-    ['the first wave (forget)', (doc) => doc.step !== null && doc.finished.length === 0],
-    ['the last wave (claim the slots)', (doc) => (doc.step ?? 0) >= 3 && !doc.finished.includes(3)],
-  ])('is taken over and finished by another worker when killed inside %s', async (_, inside) => {
+  // at once (3-6). Each kill lands after the wave really changed the cluster and before it was recorded
+  // finished, so the next worker finds the cluster changed since the plan (and must not call it stale).
+  const forgot = async (scene: Scene) =>
+    (await views(scene)).some((v) => !v.ids.includes(scene.dead.victim.id));
+  const claiming = (doc: Doc) => doc.finished.includes(2) && !doc.finished.includes(3);
+  const owned = async (scene: Scene) => (await views(scene)).map((v) => v.lostSlotsOwned);
+  it.each<[string, (scene: Scene) => Stage, (doc: Doc) => boolean]>([
+    [
+      'the first wave, after a node forgot the dead master',
+      (scene) => ({
+        hold: async (doc) => doc.step === 2 && doc.finished.length === 0,
+        acted: async () => forgot(scene),
+      }),
+      (doc) => doc.finished.length === 0,
+    ],
+    [
+      'the claim wave, with part of the slots claimed',
+      (scene) => ({
+        acted: async (doc) => {
+          if (!claiming(doc)) return false;
+          const counts = await owned(scene);
+          return counts.some((n) => n > 0) && counts.some((n) => n < 5461);
+        },
+      }),
+      claiming,
+    ],
+    [
+      'the claim wave, after every slot was claimed',
+      (scene) => ({
+        hold: async (doc) => claiming(doc) && (await owned(scene)).some((n) => n > 0),
+        acted: async () => (await owned(scene)).every((n) => n === 5461),
+      }),
+      claiming,
+    ],
+  ])('is taken over and finished by another worker when killed inside %s', async (_, stage, inside) => {
     const scene = await brokenScene();
     const first = await scene.bot();
     const id = await approvedTakeOver(scene, first);
 
-    await waitFor('the wave to start', async () => inside(await requestDoc(scene.queue, scene.prefix, id)), {
-      timeoutMs: 30_000,
-      intervalMs: 2,
-    });
-    first.child.kill('SIGKILL');
-    await first.exit;
-    const atKill = await requestDoc(scene.queue, scene.prefix, id);
+    const atKill = await killWhen(scene, first, id, stage(scene));
+    const changed = await forgot(scene);
     const second = await scene.bot();
 
     expect(atKill.status).toBe('running');
     expect(inside(atKill)).toBe(true);
+    expect(changed).toBe(true);
     await expectConverged(scene, id, [second]);
+    expect(first.output()).not.toContain('unhandled rejection');
     const audit = await auditOf(scene.queue, scene.prefix, id);
     expect(audit.filter((e) => e.event === 'started').map((e) => e.detail)).toEqual([
       expect.stringMatching(/^take-over-/),
       'resumed after a worker stopped answering',
     ]);
     expect(audit.at(-1)?.event).toBe('finished');
+  });
+
+  it('stops with exactly what is left, and loses no key, when the dead master comes back before the resume', async () => {
+    const scene = await brokenScene({ keepData: true });
+    const { victim, dir } = scene.dead;
+    const [deadReplica] = scene.cluster.replicaOf(victim) as [TestNode];
+    const first = await scene.bot();
+    const id = await approvedTakeOver(scene, first);
+    // Killed once every live node forgot the master and its replica (step 1-2 acted, not recorded finished).
+    await killWhen(scene, first, id, {
+      hold: async (doc) => doc.step === 2 && doc.finished.length === 0,
+      acted: async () =>
+        (await views(scene)).every((v) => !v.ids.includes(victim.id) && !v.ids.includes(deadReplica.id)),
+    });
+    // The master restarts from its RDB, with its keys; it sees its dead replica failed before the resume.
+    restarted = await restartWithData(backend, victim, dir ?? '');
+    const back = restarted.redis;
+    await waitFor('the master to see its replica failed', async () => {
+      const line = String(await back.call('CLUSTER', 'NODES'))
+        .split('\n')
+        .find((l) => l.startsWith(deadReplica.id));
+      return /fail/.test(line?.split(' ')[2] ?? '');
+    });
+    const theirs = scene.written.filter((w) => keySlot(w.key) <= 5460).map((w) => w.key);
+
+    const second = await scene.bot();
+    const end = await finalState(scene.queue, scene.prefix, id);
+
+    const { steps } = JSON.parse((await scene.queue.get(`${scene.prefix}:request:${id}:option`)) ?? '{}') as {
+      steps: { index: number; where: string; command: string }[];
+    };
+    // A BUMPEPOCH found done already (its master has the highest epoch) counts as finished; the claims do not.
+    const left = steps
+      .filter((s) => !end.finished.includes(s.index))
+      .map((s) => `step ${s.index} (${s.where}: ${s.command})`)
+      .join('; ');
+    expect(end.status).toBe('failed');
+    expect(end.outcome).toContain('Stopped at step 3: not giving');
+    expect(end.outcome).toContain(
+      `${victim.address} (${victim.id.slice(0, 8)}), a node this repair was to forget as dead: it answers again holds`,
+    );
+    expect(end.outcome).toMatch(/\. Left to do: .*\.$/);
+    expect(end.outcome?.slice(end.outcome.indexOf('Left to do: '))).toBe(`Left to do: ${left}.`);
+    expect(end.finished).toEqual(expect.arrayContaining([1, 2]));
+    expect(end.finished).not.toEqual(expect.arrayContaining([3]));
+    expect(end.finished).not.toEqual(expect.arrayContaining([4]));
+    expect(left).toMatch(/^step 3 \(.*ADDSLOTSRANGE 0 \d+\); step 4 \(.*ADDSLOTSRANGE \d+ 5460\); step 5 /);
+    // No key of the master is lost: all of them are still on it, and it still owns its slots.
+    expect(Number(await back.dbsize())).toBe(theirs.length);
+    const present = (await back.pipeline(theirs.map((key) => ['exists', key])).exec()) ?? [];
+    expect(present.filter(([error, n]) => !error && n === 1)).toHaveLength(theirs.length);
+    expect((await viewOf({ ...victim, redis: back })).lostSlotsOwned).toBe(5461);
+    // Nothing claimed its slots, no step of the claim wave acted.
+    expect((await views(scene)).map((v) => v.lostSlotsOwned)).toEqual(scene.alive.map(() => 0));
+    const audit = await auditOf(scene.queue, scene.prefix, id);
+    expect(audit.filter((e) => e.event === 'step' && /^step [34] done/.test(e.detail))).toEqual([]);
+    expect(audit.some((e) => e.detail.startsWith('step 3 failed: refused: not giving'))).toBe(true);
+    expect(second.child.exitCode).toBeNull();
+    for (const bot of [first, second]) expect(bot.output()).not.toContain('unhandled rejection');
+  });
+});
+
+describe('a repair that loses its cluster lock', () => {
+  it('stops at the step boundary, says the lock was lost and starts no further step', async () => {
+    const scene = await brokenScene();
+    const bot = await scene.bot();
+    const id = await approvedTakeOver(scene, bot);
+    const lock = `${scene.prefix}:lock:prod`;
+    // Atomically while the first wave runs (steps 1-2 started, none finished): someone else takes the lock.
+    const steal = `local r = cjson.decode(redis.call('GET', KEYS[1]) or '{}')
+if r.step == 2 and (type(r.finished) ~= 'table' or #r.finished == 0) then
+  redis.call('SET', KEYS[2], 'thief', 'PX', 60000) return 1 end return 0`;
+    await waitFor(
+      'the first wave to run',
+      async () => (await scene.queue.eval(steal, 2, `${scene.prefix}:request:${id}`, lock)) === 1,
+      { timeoutMs: 30_000, intervalMs: 2 },
+    );
+
+    const end = await finalState(scene.queue, scene.prefix, id);
+
+    expect(end.status).toBe('failed');
+    expect(end.outcome).toMatch(
+      /^Stopped before step 3: the cluster lock was lost to another repair\. .* Left to do: step 3 \(.*\); step 4 \(.*\); step 5 \(.*\); step 6 \(.*\)\.$/,
+    );
+    expect([...end.finished].sort()).toEqual([1, 2]);
+    const steps = (await auditOf(scene.queue, scene.prefix, id))
+      .filter((e) => e.event === 'step')
+      .map((e) => e.detail);
+    expect(steps.filter((d) => /^step [3-6]\b/.test(d))).toEqual([]);
+    expect(steps.filter((d) => /^step [12]: CLUSTER FORGET/.test(d))).toHaveLength(2);
+    expect(await scene.queue.get(lock)).toBe('thief');
+    // The claim wave never ran: nobody owns the dead master's slots.
+    expect((await views(scene)).map((v) => v.lostSlotsOwned)).toEqual(scene.alive.map(() => 0));
+    expect((await fetch(`http://127.0.0.1:${bot.port}/healthz`)).ok).toBe(true);
+    expect(bot.child.exitCode).toBeNull();
+    expect(bot.output()).not.toContain('unhandled rejection');
   });
 });
 

@@ -1,8 +1,10 @@
+import { Redis } from 'ioredis';
 import { keySlot } from '../../src/core/key-slot.js';
 import { killMasterAndReplicas } from './break.js';
-import type { TestCluster, TestNode } from './cluster.js';
+import { NODE_TIMEOUT_MS, type TestCluster, type TestNode } from './cluster.js';
 import { seedData, type Written } from './data.js';
 import { writeKeys } from './keys.js';
+import type { RedisBackend, RedisProcess } from './redis-backend.js';
 import { waitFor } from './wait.js';
 
 export interface LostMaster {
@@ -10,10 +12,19 @@ export interface LostMaster {
   readonly written: Written[];
   /** Slots of the dead master (0-5460) that held keys: their keys are gone with it. */
   readonly lost: Set<number>;
+  readonly victim: TestNode;
+  /** Where the victim saved its RDB and nodes.conf before it died (with `keepData`), else null. */
+  readonly dir: string | null;
 }
 
-/** 2,000 keys over 64 slots, then the first master and its replica die: the take-over scenario with data. */
-export async function loseFirstMasterWithData(cluster: TestCluster): Promise<LostMaster> {
+/**
+ * 2,000 keys over 64 slots, then the first master and its replica die: the take-over scenario with data.
+ * `keepData`: the master saves an RDB first, so that it can be restarted with its keys (restartWithData).
+ */
+export async function loseFirstMasterWithData(
+  cluster: TestCluster,
+  { keepData = false }: { keepData?: boolean } = {},
+): Promise<LostMaster> {
   const written = await seedData(
     cluster,
     Array.from({ length: 64 }, (_, i) => i * 256),
@@ -21,8 +32,41 @@ export async function loseFirstMasterWithData(cluster: TestCluster): Promise<Los
   );
   const [victim] = cluster.masters as [TestNode];
   const lost = new Set(written.map((w) => keySlot(w.key)).filter((s) => s <= 5460));
+  let dir: string | null = null;
+  if (keepData) {
+    await victim.redis.call('SAVE');
+    dir = String(((await victim.redis.call('CONFIG', 'GET', 'dir')) as string[])[1]);
+  }
   const alive = await killMasterAndReplicas(cluster, victim);
-  return { alive, written, lost };
+  return { alive, written, lost, victim, dir };
+}
+
+/** Starts a dead cluster node again on its ports, from the RDB and nodes.conf it left in `dir`. */
+export async function restartWithData(
+  backend: RedisBackend,
+  node: TestNode,
+  dir: string,
+): Promise<{ process: RedisProcess; redis: Redis }> {
+  const process = await backend.start(node.port, {
+    bind: '127.0.0.1',
+    'protected-mode': 'no',
+    save: '',
+    appendonly: 'no',
+    'cluster-enabled': 'yes',
+    'cluster-config-file': 'nodes.conf',
+    'cluster-node-timeout': String(NODE_TIMEOUT_MS),
+    'cluster-port': String(node.busPort),
+    'repl-diskless-sync-delay': '0',
+    dir,
+  });
+  const redis = new Redis({
+    port: node.port,
+    host: '127.0.0.1',
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => {});
+  return { process, redis };
 }
 
 /**

@@ -1,11 +1,13 @@
 import { plural } from '../finding.js';
 import { parseClusterInfo } from '../info.js';
+import { countSlots as countKeysOf } from '../key-counts.js';
 import { countSlots, rangesFromSlots, type SlotRange, slotsIn } from '../slot-ranges.js';
 import type { ExecContext } from './exec-context.js';
+import { rangesText } from './plan-context.js';
 import { settleSlots } from './settle-slots.js';
 import type { Snapshot } from './snapshot.js';
 import { epochIsHighest, moveKeys, onNode, type Runner, StepRefused, waveRunner } from './step-tools.js';
-import type { RepairAction } from './types.js';
+import type { RepairAction, RepairOption } from './types.js';
 
 const ignore = (pattern: RegExp) => (error: Error) => {
   if (!pattern.test(error.message)) throw error;
@@ -50,19 +52,88 @@ async function announce(s: Snapshot, ctx: ExecContext, owner: string, ranges: re
   );
 }
 
-const addSlots = (a: Extract<RepairAction, { type: 'add-slots' }>): Runner =>
-  waveRunner((s) => s.everyoneSeesOwner(a.node, a.ranges), {
-    key: 'claim',
-    what: `every node sees ${a.node.slice(0, 8)} owning ${plural(countSlots(a.ranges), 'slot')}`,
-    async act(s, ctx) {
-      const missing = unassignedIn(s, a.node, a.ranges, a.node);
-      if (missing.length > 0) {
-        await onNode(ctx, s, a.node, 'CLUSTER', 'ADDSLOTSRANGE', ...rangesFromSlots(missing).flat());
-      }
-      await announce(s, ctx, a.node, a.ranges);
-    },
-    confirmed: (n) => n.everyoneSeesOwner(a.node, a.ranges),
+const label = (s: Snapshot, id: string) => `${s.address(id) ?? 'unknown address'} (${id.slice(0, 8)})`;
+
+/**
+ * Nodes whose keys count for a claim: every reachable node but the receiver, except replicas whose master
+ * answers (their master's count stands for them) or is the receiver.
+ */
+function keyHolders(s: Snapshot, receiver: string): string[] {
+  const reachable = new Set(s.reachable());
+  return [...reachable].filter((id) => {
+    if (id === receiver) return false;
+    const self = s.self(id);
+    if (self?.role !== 'replica' || !self.masterId) return true;
+    return self.masterId !== receiver && !reachable.has(self.masterId);
   });
+}
+
+/**
+ * Refuses to claim slots whose keys a reachable node other than the receiver holds: the claim would strand
+ * them. Allowed only where the option itself moves those keys to the receiver (adopt-keys), or where they were
+ * counted in the data loss the option was approved with (its lost slots, on a node it does not forget, no more
+ * keys than it counted). A node the option forgets that answers again never counts as accepted loss.
+ */
+async function refuseStranding(
+  s: Snapshot,
+  ctx: ExecContext,
+  a: Extract<RepairAction, { type: 'add-slots' }>,
+  option: RepairOption | null,
+): Promise<void> {
+  const missing = unassignedIn(s, a.node, a.ranges, a.node);
+  if (missing.length === 0) return;
+  const steps = option?.steps ?? [];
+  const moved = new Set(
+    steps.flatMap(({ action: x }) =>
+      x.type === 'adopt-keys' && x.owner === a.node ? [`${x.slot}:${x.holder}`] : [],
+    ),
+  );
+  const forgotten = new Set(steps.flatMap(({ action: x }) => (x.type === 'forget' ? [x.target] : [])));
+  const lossSlots = new Set(slotsIn(option?.loss?.slots ?? []));
+  let acceptedLeft = option?.loss?.keys ?? 0;
+  const stranded: string[] = [];
+  for (const id of keyHolders(s, a.node)) {
+    const counts = await countKeysOf(await ctx.client(s, id), missing);
+    let keys = 0;
+    const slots: number[] = [];
+    for (const [slot, n] of counts) {
+      if (moved.has(`${slot}:${id}`)) continue;
+      if (!forgotten.has(id) && lossSlots.has(slot) && n <= acceptedLeft) {
+        acceptedLeft -= n;
+        continue;
+      }
+      keys += n;
+      slots.push(slot);
+    }
+    if (keys === 0) continue;
+    const back = forgotten.has(id) ? ', a node this repair was to forget as dead: it answers again' : '';
+    stranded.push(
+      `${label(s, id)}${back} holds ${plural(keys, 'key')} in ${plural(slots.length, 'slot')} (${rangesText(rangesFromSlots(slots))})`,
+    );
+  }
+  if (stranded.length > 0)
+    throw new StepRefused(
+      `not giving ${plural(missing.length, 'slot')} to ${label(s, a.node)}: ${stranded.join('; ')}; claiming them would strand those keys, a loss this repair was not approved for. Bring those keys back into the cluster (restart or rejoin their node) or plan again`,
+    );
+}
+
+const addSlots = (a: Extract<RepairAction, { type: 'add-slots' }>, option: RepairOption | null): Runner =>
+  waveRunner(
+    (s) => s.everyoneSeesOwner(a.node, a.ranges),
+    {
+      key: 'claim',
+      what: `every node sees ${a.node.slice(0, 8)} owning ${plural(countSlots(a.ranges), 'slot')}`,
+      async act(s, ctx) {
+        const missing = unassignedIn(s, a.node, a.ranges, a.node);
+        if (missing.length > 0) {
+          await onNode(ctx, s, a.node, 'CLUSTER', 'ADDSLOTSRANGE', ...rangesFromSlots(missing).flat());
+        }
+        await announce(s, ctx, a.node, a.ranges);
+      },
+      confirmed: (n) => n.everyoneSeesOwner(a.node, a.ranges),
+    },
+    { guard: (s, ctx) => refuseStranding(s, ctx, a, option) },
+  );
 
 const failover = (a: Extract<RepairAction, { type: 'failover' }>): Runner => ({
   done: (s) => s.self(a.node)?.role === 'master' && s.everyoneSeesOwner(a.node, a.ranges),
@@ -79,20 +150,47 @@ const failover = (a: Extract<RepairAction, { type: 'failover' }>): Runner => ({
 const knownBy = (s: Snapshot, target: string) =>
   s.reachable().filter((id) => id !== target && (s.viewOf(id) ?? []).some((e) => e.id === target));
 
+/** Flags that say a node's link to it is down (or it was never reached): nobody talks to it. */
+const UNSEEN = ['fail', 'fail?', 'noaddr', 'handshake'];
+
+/**
+ * Refuses to forget a node that is not dead any more: it answers, or a reachable node talks to it again
+ * (lists it without FAIL or PFAIL). Forgetting it would drop a live node and hand its slots and keys away.
+ */
+function refuseForgettingLive(s: Snapshot, target: string): void {
+  if (s.reachable().includes(target))
+    throw new StepRefused(
+      `${label(s, target)} answers again: it is not dead, so it is not forgotten (its slots and keys may be its own again); check it and plan again`,
+    );
+  const seeing = s
+    .reachable()
+    .filter((id) =>
+      (s.viewOf(id) ?? []).some((e) => e.id === target && !e.flags.some((f) => UNSEEN.includes(f))),
+    );
+  if (seeing.length > 0)
+    throw new StepRefused(
+      `${target.slice(0, 8)} is no longer seen failed by ${seeing.map((id) => label(s, id)).join(', ')}: it is not forgotten; check it and plan again`,
+    );
+}
+
 const forget = (a: Extract<RepairAction, { type: 'forget' }>): Runner =>
-  waveRunner((s) => knownBy(s, a.target).length === 0, {
-    key: 'forget',
-    what: `no node lists ${a.target.slice(0, 8)} any more`,
-    // All at once: CLUSTER FORGET bans the id for 60 s, and gossip from any node that still knows it brings it back.
-    async act(s, ctx) {
-      await Promise.all(
-        knownBy(s, a.target).map((id) =>
-          onNode(ctx, s, id, 'CLUSTER', 'FORGET', a.target).catch(ignore(/Unknown node/i)),
-        ),
-      );
+  waveRunner(
+    (s) => knownBy(s, a.target).length === 0,
+    {
+      key: 'forget',
+      what: `no node lists ${a.target.slice(0, 8)} any more`,
+      // All at once: CLUSTER FORGET bans the id for 60 s, and gossip from any node that still knows it brings it back.
+      async act(s, ctx) {
+        await Promise.all(
+          knownBy(s, a.target).map((id) =>
+            onNode(ctx, s, id, 'CLUSTER', 'FORGET', a.target).catch(ignore(/Unknown node/i)),
+          ),
+        );
+      },
+      confirmed: (n) => knownBy(n, a.target).length === 0,
     },
-    confirmed: (n) => knownBy(n, a.target).length === 0,
-  });
+    { guard: async (s) => refuseForgettingLive(s, a.target) },
+  );
 
 /**
  * Every node sees `id` with at least the epoch its BUMPEPOCH gave it (above every epoch the cluster had, the
@@ -178,10 +276,11 @@ const replicate = (a: Extract<RepairAction, { type: 'replicate' }>): Runner => (
   },
 });
 
-export function runnerFor(action: RepairAction): Runner {
+/** The runner of one action; `option` (the approved repair it belongs to) bounds what its guards accept. */
+export function runnerFor(action: RepairAction, option: RepairOption | null = null): Runner {
   switch (action.type) {
     case 'add-slots':
-      return addSlots(action);
+      return addSlots(action, option);
     case 'failover':
       return failover(action);
     case 'forget':

@@ -65,13 +65,13 @@ interface Planned {
 
 /** The step indexes of each wave, in plan order: steps of one wave act at once and are confirmed together. */
 export const stepWaves = (steps: readonly RepairStep[]): number[][] =>
-  wavesOf(steps).map((wave) => wave.map(({ step }) => step.index));
+  wavesOf(steps, null).map((wave) => wave.map(({ step }) => step.index));
 
 /** Consecutive steps whose runners share a wave key, in plan order; every other step is a wave of its own. */
-function wavesOf(steps: readonly RepairStep[]): Planned[][] {
+function wavesOf(steps: readonly RepairStep[], option: RepairOption | null): Planned[][] {
   const waves: Planned[][] = [];
   for (const step of steps) {
-    const planned = { step, runner: runnerFor(step.action) };
+    const planned = { step, runner: runnerFor(step.action, option) };
     const last = waves.at(-1);
     const key = planned.runner.wave?.key;
     if (last && key !== undefined && last[0]?.runner.wave?.key === key) last.push(planned);
@@ -173,7 +173,7 @@ export async function executeRepair(
     if (current) emit({ type: 'step-note', step: current, message });
   });
   try {
-    for (const wave of wavesOf(option.steps)) {
+    for (const wave of wavesOf(option.steps, option)) {
       const todo = wave.filter(({ step }) => {
         if (!finished.has(step.index)) return true;
         emit({ type: 'step-skipped', step, reason: 'finished by an earlier run' });
@@ -206,6 +206,11 @@ export async function executeRepair(
         } else pending.push(planned);
       }
       if (pending.length === 0) continue;
+      // Every step of the wave is checked before any acts: a refusal leaves the whole wave untouched.
+      for (const planned of pending) {
+        current = planned.step;
+        await planned.runner.guard?.(snapshot, ctx);
+      }
       const began = Date.now();
       // Only runners with a wave share one (wavesOf), so a step of its own runs and confirms by itself.
       const [only] = pending;

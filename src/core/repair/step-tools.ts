@@ -8,6 +8,11 @@ export interface Runner {
   done(snapshot: Snapshot, ctx: ExecContext): boolean | Promise<boolean>;
   run(snapshot: Snapshot, ctx: ExecContext): Promise<void>;
   /**
+   * Checked on the current state before a step that is not done acts (every step of a wave before any acts):
+   * throws StepRefused when acting now would lose data the approved option did not accept.
+   */
+  guard?(snapshot: Snapshot, ctx: ExecContext): Promise<void>;
+  /**
    * Steps that can run side by side: consecutive steps with the same wave act at once and are confirmed by one
    * pass of re-reading every node (one wait for gossip instead of one per step).
    */
@@ -24,10 +29,15 @@ export interface Wave {
 }
 
 /** A runner whose run() is its wave's act() then waiting for its confirmation alone. */
-export function waveRunner(done: Runner['done'], wave: Wave, settleFactor = 1): Runner {
+export function waveRunner(
+  done: Runner['done'],
+  wave: Wave,
+  { settleFactor = 1, guard }: { settleFactor?: number; guard?: Runner['guard'] } = {},
+): Runner {
   return {
     done,
     wave,
+    ...(guard ? { guard } : {}),
     async run(s, ctx) {
       await wave.act(s, ctx);
       await ctx.until(wave.what, (n) => wave.confirmed(n, ctx), ctx.settleMs * settleFactor);
