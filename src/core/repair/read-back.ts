@@ -1,4 +1,5 @@
 import { plural } from '../finding.js';
+import { countSlots } from '../key-counts.js';
 import { sleep } from '../pool.js';
 import type { ExecContext } from './exec-context.js';
 import { keyText } from './move-keys.js';
@@ -7,22 +8,12 @@ import type { Snapshot } from './snapshot.js';
 /** Keys of each slot by node id and slot, as COUNTKEYSINSLOT counted them. */
 export type KeyCounts = ReadonlyMap<string, ReadonlyMap<number, number>>;
 
-/** COUNTKEYSINSLOT of every slot on every reachable master, pipelined per node. */
+/** Non-zero key counts of `slots` on every reachable master (a script where allowed, else pipelined). */
 export async function countKeys(s: Snapshot, ctx: ExecContext, slots: readonly number[]): Promise<KeyCounts> {
-  const counts = new Map<string, Map<number, number>>();
+  const counts = new Map<string, ReadonlyMap<number, number>>();
   await Promise.all(
     s.masters().map(async (id) => {
-      const client = await ctx.client(s, id);
-      const mine = new Map<number, number>();
-      for (let i = 0; i < slots.length; i += BATCH) {
-        const batch = slots.slice(i, i + BATCH);
-        const replies = await client.pipeline(batch.map((slot) => ['CLUSTER', 'COUNTKEYSINSLOT', slot]));
-        replies.forEach((reply, k) => {
-          if (reply instanceof Error) throw reply;
-          if (Number(reply) > 0) mine.set(batch[k] as number, Number(reply));
-        });
-      }
-      counts.set(id, mine);
+      counts.set(id, await countSlots(await ctx.client(s, id), slots));
     }),
   );
   return counts;
