@@ -94,8 +94,12 @@ function checkGrafanaSignature(
   now: number,
   timestampPolicy: 'required' | 'optional',
 ): void {
-  const signature = String(req.headers['x-grafana-alert-signature'] ?? '');
-  if (!signature) throw new HttpError(401, 'missing X-Grafana-Alert-Signature');
+  // Grafana's own default header name is X-Grafana-Alerting-Signature; either name is taken.
+  const signature = String(
+    req.headers['x-grafana-alert-signature'] ?? req.headers['x-grafana-alerting-signature'] ?? '',
+  );
+  if (!signature)
+    throw new HttpError(401, 'missing X-Grafana-Alert-Signature (or X-Grafana-Alerting-Signature)');
   const header = req.headers['x-grafana-alert-timestamp'];
   const timestamp = Array.isArray(header) ? header.join(',') : header;
   if (timestamp === undefined && timestampPolicy === 'required')

@@ -72,6 +72,22 @@ describe('Grafana signatures and replay', () => {
     expect(route.queued.map((s) => s.cluster)).toEqual(['prod']);
   });
 
+  it("takes Grafana's default header name, X-Grafana-Alerting-Signature, and refuses a wrong one there", async () => {
+    const route = await grafanaRoute('required');
+    const fresh = String(NOW / 1000 - 10);
+    const ok = await send(route.url, {
+      'x-grafana-alerting-signature': sign(`${fresh}:${body}`),
+      'x-grafana-alert-timestamp': fresh,
+    });
+    const wrong = await send(route.url, {
+      'x-grafana-alerting-signature': sign(`${fresh}:${body}x`),
+      'x-grafana-alert-timestamp': fresh,
+    });
+    expect(ok.status).toBe(202);
+    expect(wrong.status).toBe(401);
+    expect(route.queued).toHaveLength(1);
+  });
+
   it.each(['required', 'optional'] as const)(
     'takes a fresh timestamped signature and refuses it replayed 6 minutes later (policy %s)',
     async (policy) => {
