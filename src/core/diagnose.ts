@@ -5,7 +5,7 @@ import { closeProbe, type Probe, type ProbeOptions, probeCluster, rereadViews } 
 import type { Report } from './report.js';
 import { err, ok, type Result } from './result.js';
 import { analyzeRouting } from './routing.js';
-import { movingSlots } from './second-look.js';
+import { lastAnnouncedOffsets, movingSlots } from './second-look.js';
 import { buildTopologySliced, type Topology } from './topology.js';
 import { type Disagreement, findDisagreements } from './views-disagree.js';
 
@@ -75,6 +75,18 @@ async function settle(
   };
 }
 
+/** The report with each silent master's last announced replication offset, where its replicas told one. */
+function withLastKnownOffsets(report: Report, announced: ReadonlyMap<string, number>): Report {
+  if (announced.size === 0) return report;
+  return {
+    ...report,
+    nodes: report.nodes.map((node) => {
+      const offset = announced.get(node.id);
+      return offset === undefined ? node : { ...node, lastKnownOffset: offset };
+    }),
+  };
+}
+
 /** Probe → topology → key counts → report: the one diagnosis every door calls. */
 export async function diagnose(
   seeds: readonly string[],
@@ -99,28 +111,38 @@ export async function diagnose(
     const routing = analyzeRouting(topology, counts);
     await probe.slicer.pause();
     const suspects = new Set([...openSlotNumbers(topology), ...routing.problems.map((p) => p.slot)]);
-    const moving = await movingSlots(probe, topology, counts, suspects, {
-      deadlineAt: probe.deadlineAt,
-      ...(options.liveCheckMs !== undefined ? { waitMs: options.liveCheckMs } : {}),
-      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
-      now,
-    });
+    const [moving, announced] = await Promise.all([
+      movingSlots(probe, topology, counts, suspects, {
+        deadlineAt: probe.deadlineAt,
+        ...(options.liveCheckMs !== undefined ? { waitMs: options.liveCheckMs } : {}),
+        ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+        now,
+      }),
+      lastAnnouncedOffsets(probe, topology, {
+        deadlineAt: probe.deadlineAt,
+        ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+        now,
+      }),
+    ]);
     await probe.slicer.pause();
     return ok(
-      await analyzeSliced(
-        {
-          seeds: valid.value,
-          views: probe.views,
-          topology,
-          counts,
-          routing,
-          moving,
-          disagreements: settled.found,
-          discovery: probe.discovery,
-          startedAt: probe.startedAt,
-          finishedAt: now(),
-        },
-        probe.slicer,
+      withLastKnownOffsets(
+        await analyzeSliced(
+          {
+            seeds: valid.value,
+            views: probe.views,
+            topology,
+            counts,
+            routing,
+            moving,
+            disagreements: settled.found,
+            discovery: probe.discovery,
+            startedAt: probe.startedAt,
+            finishedAt: now(),
+          },
+          probe.slicer,
+        ),
+        announced,
       ),
     );
   } finally {

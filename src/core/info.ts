@@ -152,3 +152,49 @@ export function replicaLink(info: InfoSections): ReplicaLink | null {
     downSeconds: up ? 0 : neverUp ? null : downSince,
   };
 }
+
+/** A flat RESP2 map (`[key, value, key, value, …]`) as entries; null when it is not one. */
+function flatMap(value: unknown): Map<string, unknown> | null {
+  if (!Array.isArray(value) || value.length % 2 !== 0) return null;
+  const entries = new Map<string, unknown>();
+  for (let i = 0; i < value.length; i += 2) {
+    const key = value[i];
+    const name = typeof key === 'string' ? key : Buffer.isBuffer(key) ? key.toString('utf8') : null;
+    if (name === null) return null;
+    entries.set(name, value[i + 1]);
+  }
+  return entries;
+}
+
+const text = (value: unknown): string | null =>
+  typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : null;
+
+/**
+ * The `replication-offset` a CLUSTER SHARDS reply gives each of `ids` (what that node last announced on the
+ * cluster bus). A hostile reply is read as data: anything not shaped as Redis sends it is skipped, never
+ * trusted, and the walk is linear in the reply. Only non-negative safe integers count.
+ */
+export function shardOffsets(reply: unknown, ids: ReadonlySet<string>): Map<string, number> {
+  const offsets = new Map<string, number>();
+  if (!Array.isArray(reply)) return offsets;
+  for (const shard of reply) {
+    const nodes = flatMap(shard)?.get('nodes');
+    if (!Array.isArray(nodes)) continue;
+    for (const entry of nodes) {
+      const node = flatMap(entry);
+      const id = text(node?.get('id'));
+      if (id === null || !ids.has(id)) continue;
+      const raw = node?.get('replication-offset');
+      const digits = text(raw);
+      const offset =
+        typeof raw === 'number'
+          ? raw
+          : digits !== null && /^\d{1,16}$/.test(digits)
+            ? Number(digits)
+            : Number.NaN;
+      if (!Number.isSafeInteger(offset) || offset < 0) continue;
+      offsets.set(id, Math.max(offsets.get(id) ?? 0, offset));
+    }
+  }
+  return offsets;
+}

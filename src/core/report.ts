@@ -76,6 +76,11 @@ export const NodeReport = z.object({
   knownNodes: z.number().int().nullable(),
   version: z.string().nullable(),
   replicationOffset: z.number().int().nullable(),
+  /**
+   * For a failed or unreachable master with live replicas: the highest replication offset any of them last
+   * heard it announce on the cluster bus (CLUSTER SHARDS, Redis 7+); absent when not read or not told.
+   */
+  lastKnownOffset: z.number().int().optional(),
   replicaLinkUp: z.boolean().nullable(),
   /** A replica that finished a sync from its master at least once; null for masters and unread nodes. */
   replicaSynced: z.boolean().nullable(),

@@ -1,3 +1,4 @@
+import { shardOffsets } from './info.js';
 import { countSlots, type KeyCounts } from './key-counts.js';
 import { mapBounded, sleep, within } from './pool.js';
 import { type Probe, rereadViews } from './probe.js';
@@ -101,4 +102,40 @@ async function recountSlots(
     if (counted.done && counted.value) again.set(node.id, counted.value);
   });
   return again;
+}
+
+/**
+ * For each master that failed or does not answer while some of its replicas do: the highest replication
+ * offset those replicas last heard it announce on the cluster bus (CLUSTER SHARDS), by master id. One read
+ * per such replica, only then: a healthy cluster pays nothing. The announced offset is a few pings old (up
+ * to about half the node timeout, 0 when none was heard), so it can only show a replica behind, never prove
+ * one level.
+ */
+export async function lastAnnouncedOffsets(
+  probe: Probe,
+  topology: Topology,
+  options: { readonly deadlineAt: number; readonly concurrency?: number; readonly now?: () => number },
+): Promise<Map<string, number>> {
+  const now = options.now ?? Date.now;
+  const silent = [...topology.nodes.values()].filter(
+    (n) => n.role === 'master' && (n.failed || !n.view?.reachable),
+  );
+  const asks = silent.flatMap((master) =>
+    (topology.replicasOf.get(master.id) ?? []).flatMap((replica) => {
+      const client = replica.view?.reachable ? probe.clients.get(replica.view.address) : undefined;
+      return client ? [{ master: master.id, client }] : [];
+    }),
+  );
+  const offsets = new Map<string, number>();
+  await mapBounded(asks, options.concurrency ?? 16, async ({ master, client }) => {
+    const read = await within(
+      client.call('CLUSTER', 'SHARDS').catch(() => null),
+      options.deadlineAt - now(),
+    );
+    if (!read.done) return;
+    const heard = shardOffsets(read.value, new Set([master])).get(master);
+    // 0: the replica never heard an offset from it (its last ping predates the first write).
+    if (heard !== undefined && heard > 0) offsets.set(master, Math.max(offsets.get(master) ?? 0, heard));
+  });
+  return offsets;
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { flags, waitUntilFailed } from '../support/break.js';
 import { NODE_TIMEOUT_MS, startNode, type TestNode, waitUntilHealthy } from '../support/cluster.js';
 import { checkData, seedData } from '../support/data.js';
+import { writeKeys } from '../support/keys.js';
 import { clusterPerTest } from '../support/lifecycle.js';
 import { cutReplicationLink, writeWhileCut } from '../support/lost-master.js';
 import type { RedisConfig } from '../support/redis-backend.js';
@@ -146,6 +147,18 @@ async function slotwatch(args: readonly string[]): Promise<{ code: number; stdou
   );
 }
 
+/** The replication offset `replica` last heard `masterId` announce on the cluster bus (its CLUSTER SHARDS). */
+async function announcedOffset(replica: TestNode, masterId: string): Promise<number> {
+  const reply = (await replica.redis.call('CLUSTER', 'SHARDS')) as unknown[][];
+  for (const shard of reply) {
+    for (const node of (shard[shard.indexOf('nodes') + 1] ?? []) as unknown[][]) {
+      if (node[node.indexOf('id') + 1] === masterId)
+        return Number(node[node.indexOf('replication-offset') + 1]);
+    }
+  }
+  return 0;
+}
+
 const roleOf = async (node: TestNode) => ((await node.redis.call('ROLE')) as unknown[])[0];
 
 describe('failover safety, decided from when the replica lost its link', () => {
@@ -235,6 +248,13 @@ describe('failover safety, decided from when the replica lost its link', () => {
       range(0, 63).map((i) => i * 256),
       1000,
     );
+    const masterOffset = async () =>
+      Number(/master_repl_offset:(\d+)/.exec(await master.redis.info('replication'))?.[1] ?? Number.NaN);
+    // The cluster bus tells a node's offset with every ping: wait for one that carries the writes.
+    await waitFor(
+      'the replica to hear the master announce its offset',
+      async () => (await announcedOffset(replica, master.id)) >= (await masterOffset()),
+    );
 
     await master.process.kill();
     const survivors = [...others, ...cluster.replicas];
@@ -245,10 +265,65 @@ describe('failover safety, decided from when the replica lost its link', () => {
 
     expect(before.nodes.find((n) => n.id === replica.id)).toMatchObject({
       replicaSynced: true,
-      replicaLinkDownSeconds: 0,
       replicaUpToDate: true,
     });
+    // INFO tells the link's down time in whole seconds, the bus the master's silence in ms: ±1 s of rounding.
+    expect(before.nodes.find((n) => n.id === replica.id)?.replicaLinkDownSeconds).toBeLessThanOrEqual(1);
     expect(option.risk).toBe('safe');
     expect(option.explanation).toMatch(/^Its replication link stayed up until/);
+    // The replica told what the dead master last announced on the cluster bus (CLUSTER SHARDS).
+    const announced = before.nodes.find((n) => n.id === master.id)?.lastKnownOffset;
+    expect(announced).toBeGreaterThan(0);
+    expect(option.explanation).toContain(`the last offset the master was known to have (${announced},`);
+  });
+
+  it('calls failing over data loss when the replica lagged behind the offset its master announced, its link up until the master died', async () => {
+    const cluster = await harness.start({ masters: 3, replicasPerMaster: 1, config: NO_AUTO_FAILOVER });
+    const [master, ...others] = cluster.masters as [TestNode, ...TestNode[]];
+    const [replica] = cluster.replicaOf(master) as [TestNode];
+    await seedData(
+      cluster,
+      range(0, 63).map((i) => i * 256),
+      1000,
+    );
+    const replicaOffset = async () =>
+      Number(/slave_repl_offset:(\d+)/.exec(await replicationOf(replica))?.[1] ?? Number.NaN);
+    // The replica holds back the replication stream (its master's commands are writes) but keeps its link
+    // and the cluster bus: it hears the master announce offsets it has not applied.
+    await replica.redis.call('CLIENT', 'PAUSE', '60000', 'WRITE');
+    let lagging = 0;
+    await waitFor('the master to announce an offset well ahead of the paused replica', async () => {
+      await writeKeys(master.redis, 1000, 200, `lag${lagging}-`);
+      lagging += 1;
+      return (await announcedOffset(replica, master.id)) - (await replicaOffset()) > 64 * 1024;
+    });
+    expect(await replicationOf(replica)).toContain('master_link_status:up');
+    const announcedBeforeDeath = await announcedOffset(replica, master.id);
+    const keysOnMaster = await master.redis.dbsize();
+
+    await master.process.kill();
+    await replica.redis.call('CLIENT', 'UNPAUSE');
+    const survivors = [...others, ...cluster.replicas];
+    await waitUntilFailed(survivors, master);
+    const seeds = survivors.map((n) => n.address);
+    const before = await report(seeds);
+    const option = await planFor(seeds, 'failover');
+
+    // The link timing alone would call it safe: it went down when the master died.
+    expect(before.nodes.find((n) => n.id === replica.id)).toMatchObject({
+      replicaSynced: true,
+      replicaUpToDate: true,
+    });
+    expect(before.nodes.find((n) => n.id === master.id)?.lastKnownOffset).toBeGreaterThanOrEqual(
+      announcedBeforeDeath,
+    );
+    expect(option.risk).toBe('data-loss');
+    expect(option.explanation).toMatch(
+      /^Restart .* from its RDB\/AOF first if it can come back: that loses nothing\./,
+    );
+    expect(option.explanation).toMatch(
+      /is \d+ bytes behind the last offset .* was known to have \(\d+\); writes in between are lost/,
+    );
+    expect(await replica.redis.dbsize()).toBeLessThan(keysOnMaster);
   });
 });

@@ -3,6 +3,7 @@ import { analyze } from '../../src/core/analyze.js';
 import { linkSlackMs } from '../../src/core/info.js';
 import type { NodeView } from '../../src/core/probe.js';
 import { planRepairs } from '../../src/core/repair/planner.js';
+import type { Report } from '../../src/core/report.js';
 import { buildTopology } from '../../src/core/topology.js';
 import { findDisagreements } from '../../src/core/views-disagree.js';
 import { deadView, type FakeNode, fakeId, fakeView, noCounts, nodesText } from '../support/synthetic.js';
@@ -185,5 +186,48 @@ describe('failover safety: the offset against the master', () => {
     );
     expect(level?.risk).toBe('safe');
     expect(level?.explanation).toContain("within 1024 bytes of the master's last known one (5100)");
+  });
+});
+
+/** The report with what A's live replicas heard it announce last (CLUSTER SHARDS), as diagnose adds it. */
+const announcedBy = (report: Report, offset: number): Report => ({
+  ...report,
+  nodes: report.nodes.map((n) => (n.id === A ? { ...n, lastKnownOffset: offset } : n)),
+});
+
+describe("failover safety: the offset against the dead master's last announced one", () => {
+  // The link went down with the master (timing looks fine) and the replica is at 5000.
+  const scene = () => afterDeath({ downSeconds: 30, silentMs: { [RA]: 30_000 } });
+
+  it('is data loss when the dead master was known to be more than 1 KiB ahead of the replica', () => {
+    const { report } = scene();
+    const failover = planRepairs(announcedBy(report, 90_000)).find((o) => o.kind === 'failover');
+
+    expect(failover?.risk).toBe('data-loss');
+    expect(failover?.explanation).toMatch(restartAdvice);
+    expect(failover?.explanation).toContain(
+      `127.0.0.1:7003 (${RA.slice(0, 8)}) is 85000 bytes behind the last offset 127.0.0.1:7000 (${A.slice(0, 8)}) was known to have (90000); writes in between are lost`,
+    );
+    expect(failover?.loss).toMatchObject({ slots: [[0, 5460]], keys: null });
+  });
+
+  it('stays safe within 1 KiB, and says the announced offset vouched for it', () => {
+    const { report } = scene();
+    const level = planRepairs(announcedBy(report, 6024)).find((o) => o.kind === 'failover');
+    const over = planRepairs(announcedBy(report, 6025)).find((o) => o.kind === 'failover');
+
+    expect(level?.risk).toBe('safe');
+    expect(level?.explanation).toMatch(
+      /^Its replication link stayed up until 127\.0\.0\.1:7000 \(0{8}\) went silent and its replication offset is within 1024 bytes of the last offset the master was known to have \(6024, as it last announced on the cluster bus/,
+    );
+    expect(over?.risk).toBe('data-loss');
+  });
+
+  it('never lets the announced offset excuse a link that dropped early', () => {
+    const { report } = afterDeath({ downSeconds: 72, silentMs: { [RA]: 30_000 } });
+    const failover = planRepairs(announcedBy(report, 5000)).find((o) => o.kind === 'failover');
+
+    expect(failover?.risk).toBe('data-loss');
+    expect(failover?.explanation).toContain('lost its replication link 42 s before');
   });
 });

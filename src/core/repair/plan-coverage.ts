@@ -99,6 +99,11 @@ function lastKnownOffset(
   return replicas.length > 0 ? { offset: Math.max(...replicas), from: 'replicas' } : null;
 }
 
+/** The offset a silent master last announced on the cluster bus, as its live replicas heard it; null if none. */
+function lastAnnounced(ctx: PlanContext, master: string): number | null {
+  return ctx.report.nodes.find((n) => n.id === master)?.lastKnownOffset ?? null;
+}
+
 /** Why promoting `replica` loses writes its master took, or null when its data is the master's. */
 function lossReason(ctx: PlanContext, master: string, replica: NodeReport): string | null {
   const name = ctx.label(replica.id);
@@ -114,6 +119,9 @@ function lossReason(ctx: PlanContext, master: string, replica: NodeReport): stri
   const known = lastKnownOffset(ctx, master);
   const offset = replica.replicationOffset;
   if (offset === null || known === null) return `the replication offset of ${name} is unknown`;
+  const announced = lastAnnounced(ctx, master);
+  if (announced !== null && announced - offset > OFFSET_SLACK_BYTES)
+    return `${name} is ${announced - offset} bytes behind the last offset ${masterName} was known to have (${announced}); writes in between are lost`;
   if (known.offset - offset > OFFSET_SLACK_BYTES)
     return `${name} is ${known.offset - offset} bytes behind the ${known.from === 'master' ? "master's last known replication offset" : 'best offset of its replicas'} (${known.offset})`;
   return null;
@@ -122,10 +130,13 @@ function lossReason(ctx: PlanContext, master: string, replica: NodeReport): stri
 /** How a safe failover was judged safe, and what it could not check. */
 function safeBecause(ctx: PlanContext, master: string): string {
   const known = lastKnownOffset(ctx, master);
+  const announced = lastAnnounced(ctx, master);
   const offsets =
     known?.from === 'master'
       ? `its replication offset is within ${OFFSET_SLACK_BYTES} bytes of the master's last known one (${known.offset})`
-      : `no replica of the master has a higher offset; the master's own last offset is not known to this probe (it is down), so the link timing vouches for the rest`;
+      : announced !== null
+        ? `its replication offset is within ${OFFSET_SLACK_BYTES} bytes of the last offset the master was known to have (${announced}, as it last announced on the cluster bus) and no replica of the master has a higher one; writes in its last moments may not have been announced, so the link timing vouches for those`
+        : `no replica of the master has a higher offset; the master's own last offset is not known to this probe (it is down), so the link timing vouches for the rest`;
   return `Its replication link stayed up until ${ctx.label(master)} went silent and ${offsets}. `;
 }
 
