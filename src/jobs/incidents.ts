@@ -261,8 +261,10 @@ export class IncidentService {
     const cluster = this.options.clusters.find((c) => c.name === signal.cluster);
     if (!cluster) return;
     const log = this.options.log.child({ cluster: cluster.name, source: signal.source });
-    // Newest first: what was noted since the last look, then what this signal carries.
-    const noted = mergeAlerts([], [...(await this.takeAlerts(cluster.name)), ...(signal.alerts ?? [])]);
+    // Newest first. The signal's own alerts were noted at the webhook too, so the list (in arrival order) is
+    // newer than the job's copy: a job that started before later alerts arrived must not undo them (a resolved
+    // alert in its payload would hide the same alert firing again just after).
+    const noted = mergeAlerts([], [...(signal.alerts ?? []), ...(await this.takeAlerts(cluster.name))]);
     if (await this.silencedUntil(cluster.name)) return;
     const result = await this.options.diagnose(cluster);
     const report = result.ok ? result.value : null;

@@ -131,6 +131,25 @@ describe('IncidentService', () => {
     expect(await incidents.current('prod')).toMatchObject({ ts: '111.1', posting: false });
   });
 
+  it('answers an alert that fires again after the resolved copy a running look carries (noted list is newer)', async () => {
+    const { calls, incidents } = service([base]);
+    const alert = (status: 'firing' | 'resolved') =>
+      ({ name: 'RedisClusterStateNotOk', status, severity: 'critical', summary: null, links: [] }) as const;
+    const resolved = {
+      ...tick,
+      source: 'alertmanager',
+      status: 'resolved',
+      alerts: [alert('resolved')],
+    } as const;
+    const firing = { ...tick, source: 'alertmanager', status: 'firing', alerts: [alert('firing')] } as const;
+    // Both arrive at the webhook and are noted; the job that runs carries the first one only.
+    await incidents.noteAlerts([resolved, firing]);
+
+    await incidents.handle(resolved);
+
+    expect(calls).toEqual(['healthy prod RedisClusterStateNotOk']);
+  });
+
   it('opens once, threads only changes, and closes after two healthy looks in a row (no flapping)', async () => {
     const { calls, incidents } = service([
       base,
