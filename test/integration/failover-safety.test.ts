@@ -159,20 +159,26 @@ async function announcedOffset(replica: TestNode, masterId: string): Promise<num
   return 0;
 }
 
+/** Three masters with a replica each, automatic failover off, keys in 64 slots: the first master and its replica. */
+async function seededPair() {
+  const cluster = await harness.start({ masters: 3, replicasPerMaster: 1, config: NO_AUTO_FAILOVER });
+  const [master, ...others] = cluster.masters as [TestNode, ...TestNode[]];
+  const [replica] = cluster.replicaOf(master) as [TestNode];
+  const seeded = await seedData(
+    cluster,
+    range(0, 63).map((i) => i * 256),
+    1000,
+  );
+  return { cluster, master, others, replica, seeded };
+}
+
 const roleOf = async (node: TestNode) => ((await node.redis.call('ROLE')) as unknown[])[0];
 
 describe('failover safety, decided from when the replica lost its link', () => {
   it('calls failing over to a replica cut off before its master died data loss; the CLI refuses it, a restart keeps every key', async () => {
-    const cluster = await harness.start({ masters: 3, replicasPerMaster: 1, config: NO_AUTO_FAILOVER });
-    const [master, ...others] = cluster.masters as [TestNode, ...TestNode[]];
-    const [replica] = cluster.replicaOf(master) as [TestNode];
+    const { cluster, master, others, replica, seeded } = await seededPair();
     const restarted: TestNode[] = [];
     try {
-      const seeded = await seedData(
-        cluster,
-        range(0, 63).map((i) => i * 256),
-        1000,
-      );
       const dir = ((await master.redis.call('CONFIG', 'GET', 'dir')) as string[])[1] ?? '';
       await cutReplicationLink(master, replica);
       // The master keeps taking writes for 10 s that the replica never gets.
@@ -240,14 +246,7 @@ describe('failover safety, decided from when the replica lost its link', () => {
   });
 
   it('still offers a safe failover to a replica whose link was up until its master was killed', async () => {
-    const cluster = await harness.start({ masters: 3, replicasPerMaster: 1, config: NO_AUTO_FAILOVER });
-    const [master, ...others] = cluster.masters as [TestNode, ...TestNode[]];
-    const [replica] = cluster.replicaOf(master) as [TestNode];
-    await seedData(
-      cluster,
-      range(0, 63).map((i) => i * 256),
-      1000,
-    );
+    const { cluster, master, others, replica } = await seededPair();
     const masterOffset = async () =>
       Number(/master_repl_offset:(\d+)/.exec(await master.redis.info('replication'))?.[1] ?? Number.NaN);
     // The cluster bus tells a node's offset with every ping: wait for one that carries the writes.
@@ -278,14 +277,7 @@ describe('failover safety, decided from when the replica lost its link', () => {
   });
 
   it('calls failing over data loss when the replica lagged behind the offset its master announced, its link up until the master died', async () => {
-    const cluster = await harness.start({ masters: 3, replicasPerMaster: 1, config: NO_AUTO_FAILOVER });
-    const [master, ...others] = cluster.masters as [TestNode, ...TestNode[]];
-    const [replica] = cluster.replicaOf(master) as [TestNode];
-    await seedData(
-      cluster,
-      range(0, 63).map((i) => i * 256),
-      1000,
-    );
+    const { cluster, master, others, replica } = await seededPair();
     const replicaOffset = async () =>
       Number(/slave_repl_offset:(\d+)/.exec(await replicationOf(replica))?.[1] ?? Number.NaN);
     // The replica holds back the replication stream (its master's commands are writes) but keeps its link

@@ -30,6 +30,21 @@ interface Scene {
 }
 
 /** A died; each survivor's view, by its own clock, last heard A `silentMs[id]` ago. */
+/** The report of `views` and the failover the planner offers for it. */
+function planOf(views: NodeView[]) {
+  const topology = buildTopology(views);
+  const report = analyze({
+    seeds: ['127.0.0.1:7001'],
+    views,
+    topology,
+    counts: noCounts(),
+    disagreements: findDisagreements(topology),
+    startedAt: 0,
+    finishedAt: 1,
+  });
+  return { report, failover: planRepairs(report).find((o) => o.kind === 'failover') };
+}
+
 function afterDeath({ downSeconds, silentMs, nodeTimeoutMs = 15_000, offset = 5000 }: Scene) {
   const views: NodeView[] = [
     deadView('127.0.0.1:7000'),
@@ -59,17 +74,7 @@ function afterDeath({ downSeconds, silentMs, nodeTimeoutMs = 15_000, offset = 50
         };
       }),
   ];
-  const topology = buildTopology(views);
-  const report = analyze({
-    seeds: ['127.0.0.1:7001'],
-    views,
-    topology,
-    counts: noCounts(),
-    disagreements: findDisagreements(topology),
-    startedAt: 0,
-    finishedAt: 1,
-  });
-  const failover = planRepairs(report).find((o) => o.kind === 'failover');
+  const { report, failover } = planOf(views);
   return { report, failover, replica: report.nodes.find((n) => n.id === RA) };
 }
 
@@ -163,17 +168,7 @@ describe('failover safety: the offset against the master', () => {
             : { role: 'master', master_repl_offset: n.id === A ? String(masterOffset) : '0' };
         return { ...view, info: { ...view.info, replication } };
       });
-      const topology = buildTopology(views);
-      const report = analyze({
-        seeds: ['127.0.0.1:7001'],
-        views,
-        topology,
-        counts: noCounts(),
-        disagreements: findDisagreements(topology),
-        startedAt: 0,
-        finishedAt: 1,
-      });
-      return planRepairs(report).find((o) => o.kind === 'failover');
+      return planOf(views).failover;
     };
 
     const behind = scene(90_000);
