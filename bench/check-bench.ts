@@ -3,11 +3,12 @@ import { benchAlerts } from './alerts-bench.js';
 import { benchAnalysisCpu } from './analysis-cpu-bench.js';
 import { benchCheckSpeed } from './check-speed-bench.js';
 import { benchFix } from './fix-bench.js';
+import { goalTable, recordGoal } from './goals.js';
 import { benchHostile } from './hostile-bench.js';
 import { machineLine } from './machine.js';
 import { benchLiveReshard, benchOpenSlots } from './open-slots-bench.js';
 import { benchReplicas } from './replicas-bench.js';
-import { speedTable } from './speed-table.js';
+import { speedGoals, speedTable } from './speed-table.js';
 import { RUNS } from './timing.js';
 
 const SECTIONS = [
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
       console.log(`\nCheck speed (${RUNS} runs each, medians, measured in turns; ${machine})\n`);
       console.log(speedTable(speed));
       console.log('');
+      for (const goal of speedGoals(speed)) recordGoal(goal);
     }
     if (sections.has('cpu')) await benchAnalysisCpu();
     if (sections.has('repairs')) await benchFix(backend);
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
     if (sections.has('alerts')) await benchAlerts(backend);
     if (sections.has('hostile')) await benchHostile();
     if (sections.has('replicas')) await benchReplicas(backend);
+    console.log(`\n${goalTable(machine)}`);
   } finally {
     await backend.stopAll();
   }

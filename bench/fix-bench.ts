@@ -10,6 +10,7 @@ import { startCluster, startNode, type TestCluster, type TestNode } from '../tes
 import { freePort } from '../test/support/free-port.js';
 import type { RedisBackend } from '../test/support/redis-backend.js';
 import { SlackRecorder } from '../test/support/slack-recorder.js';
+import { ratio, recordGoal } from './goals.js';
 import { median } from './timing.js';
 
 const run = promisify(execFile);
@@ -199,6 +200,17 @@ export async function benchFix(backend: RedisBackend): Promise<void> {
     number,
     number,
   ];
+  for (const [door, value] of [
+    ['bot: second approval', b],
+    ['`slotwatch fix --yes`', c],
+  ] as const) {
+    recordGoal({
+      goal: `take-over of 5461 slots, ${door} to every live node ok within 1.5x of the by-hand floor`,
+      measured: `${ms(value)} (${ratio(value / f)} the floor)`,
+      baseline: `by hand ${ms(f)}; \`redis-cli --cluster fix\` ${ms(t)} (${ratio(t / f)})`,
+      met: value / f <= 1.5,
+    });
+  }
   console.log(
     `${'repair: master+replica lost (5461 slots), start to every live node ok, median of'} ${TAKE_OVER_RUNS}\n` +
       `  by hand (FORGET + ADDSLOTSRANGE at once) ${ms(f)} | slotwatch execute ${ms(o)} (${(o / f).toFixed(2)}x the floor, ${last.status}, ${last.ranges} slot ranges) | bot: second approval → ok ${ms(b)} (${(b / f).toFixed(2)}x) | slotwatch fix --yes (CLI) ${ms(c)} (${(c / f).toFixed(2)}x) | redis-cli --cluster fix ${ms(t)} (${(t / f).toFixed(2)}x)`,

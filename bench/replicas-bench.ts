@@ -11,6 +11,7 @@ import { callsPerProbe, clusterNodesCalls } from '../test/support/replicas.js';
 import { SlackRecorder } from '../test/support/slack-recorder.js';
 import { waitFor } from '../test/support/wait.js';
 import { type EmulatedCluster, startEmulatedCluster } from './emulated-cluster.js';
+import { recordGoal } from './goals.js';
 
 const REPLICAS = 3;
 const CLUSTERS = 20;
@@ -300,6 +301,13 @@ async function oneBotManyNodes(backend: RedisBackend, size = 60): Promise<string
     sampler.sample();
     const pid = bot.child.pid ?? 0;
     const posts = recorder.requests.filter((r) => r.path === '/api/chat.postMessage').length;
+    const peak = sampler.peak.get(pid) ?? 0;
+    recordGoal({
+      goal: `bot RSS under 150 MB with ${CLUSTERS} clusters of ${size} nodes watched`,
+      measured: `peak ${fmt(peak)} MB over ${probes} probes of each (emulated nodes, MONITOR_INTERVAL 15s)`,
+      baseline: 'goal 150 MB',
+      met: peak > 0 && peak < 150,
+    });
     return [
       `| RSS of one bot watching ${CLUSTERS} clusters x ${size} nodes (${CLUSTERS * size} nodes, emulated: RESP test servers answer CLUSTER NODES/INFO/CONFIG/INFO like healthy 7.0 nodes, no gossip), MONITOR_INTERVAL 15s, node ${HEAP_LIMIT}, after ${probes} probes of each | peak ${fmt(sampler.peak.get(pid) ?? 0)} MB, at the end ${fmt(sampler.last.get(pid) ?? 0)} MB (${posts} incident posts: all healthy) |`,
     ];

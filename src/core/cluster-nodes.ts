@@ -149,6 +149,13 @@ export function countLines(text: string, stopAfter = Number.POSITIVE_INFINITY): 
   return lines;
 }
 
+/** Whether `line` holds only whitespace; a line starting with a visible ASCII character is not trimmed. */
+function isBlank(line: string): boolean {
+  const first = line.charCodeAt(0);
+  if (first > 32 && first < 127) return false;
+  return line.trim() === '';
+}
+
 /** A CLUSTER NODES reply read line by line, so that a caller can stop between lines (linear overall). */
 class NodesReader {
   readonly nodes: ClusterNodeEntry[] = [];
@@ -177,7 +184,7 @@ class NodesReader {
       const line = this.text.slice(this.offset, cr ? end - 1 : end);
       this.offset = end + 1;
       this.lineNo++;
-      if (line.trim() === '') continue;
+      if (isBlank(line)) continue;
       const parsed = parseLine(line, this.lineNo, this.text, this.memo);
       if (!parsed.ok) return parsed.error;
       this.nodes.push(parsed.value);

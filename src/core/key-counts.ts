@@ -28,10 +28,16 @@ const EVERY_SLOT = SlotSet.all();
 /** Slots with no live, reachable owner, plus every open slot. */
 export function affectedSlots(topology: Topology): Set<number> {
   const affected = new Set<number>();
-  topology.owners.forEach((owner, slot) => {
-    const node = owner === null ? undefined : topology.nodes.get(owner);
-    if (!node || node.failed || !node.view?.reachable) affected.add(slot);
+  // Whether each owner can answer, decided once per owner rather than once per slot.
+  const live = topology.ownerIds.map((id) => {
+    const node = topology.nodes.get(id);
+    return node !== undefined && !node.failed && node.view?.reachable === true;
   });
+  const { ownerIndex } = topology;
+  for (let slot = 0; slot < ownerIndex.length; slot++) {
+    const owner = ownerIndex[slot] ?? -1;
+    if (owner < 0 || !live[owner]) affected.add(slot);
+  }
   for (const slot of openSlotNumbers(topology)) affected.add(slot);
   return affected;
 }

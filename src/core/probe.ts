@@ -12,9 +12,10 @@ import {
   type NodeError,
 } from './connection.js';
 import { type ClusterInfo, type InfoSections, parseClusterInfo, parseInfo } from './info.js';
-import { OWN_COUNT_SCRIPT, type OwnKeyCounts, parseOwnCounts } from './own-key-counts.js';
+import { type OwnKeyCounts, ownCountCommand, parseOwnCounts } from './own-key-counts.js';
 import { mapBounded, within } from './pool.js';
 import { err, ok, type ParseError, parseError, type Result } from './result.js';
+import type { SlotRange } from './slot-ranges.js';
 import { TimeSlicer } from './time-slices.js';
 
 export interface ClusterConfig {
@@ -219,17 +220,24 @@ const PROBE_COMMANDS = [
   ['CLUSTER', 'INFO'],
   ['CONFIG', 'GET', ...CONFIG_KEYS],
   ...INFO_SECTIONS.map((section) => ['INFO', section]),
-  // The keys of its own slots now, so that a healthy master needs no second round trip for key counts.
-  ['EVAL_RO', OWN_COUNT_SCRIPT, 0],
 ];
+
+/**
+ * The probe's commands for one node; a master named with slots also counts the keys of those slots in the
+ * same round trip, so that a healthy master needs no second one for key counts.
+ */
+function probeCommands(claim: readonly SlotRange[] | undefined): (string | number)[][] {
+  const count = claim ? ownCountCommand(claim) : null;
+  return count ? [...PROBE_COMMANDS, count] : PROBE_COMMANDS;
+}
 
 /** What one node's replies say; refused commands that mean "unreachable" are thrown. */
 async function readReplies(
   replies: readonly unknown[],
   ctx: ReadContext,
 ): Promise<Omit<NodeView, 'address' | 'latencyMs'>> {
-  const [nodesReply, infoReply, configReply, ...infoReplies] = replies.slice(0, -1);
-  const ownKeys = parseOwnCounts(replies.at(-1));
+  const [nodesReply, infoReply, configReply, ...infoReplies] = replies.slice(0, PROBE_COMMANDS.length);
+  const ownKeys = replies.length > PROBE_COMMANDS.length ? parseOwnCounts(replies.at(-1)) : null;
   const parseErrors: ParseError[] = [];
   const infoText = sectionsText(infoReplies);
   const info = infoText.ok ? parseInfo(infoText.value) : infoText;
@@ -300,6 +308,26 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
   const fieldsMemo = new NodeFieldsMemo();
   const slicer = options.slicer ?? new TimeSlicer();
   const ctx: ReadContext = { maxNodes, memo: fieldsMemo, slicer, deadlineAt, now };
+  /** The slots the view that named each address gives it, counted in the node's probe round trip. */
+  const claims = new Map<string, readonly SlotRange[]>();
+  const followUps: Promise<void>[] = [];
+
+  /** A master probed without a claim (a seed) counts its own view's slots while the others are probed. */
+  const countOwnLater = (view: NodeView) => {
+    const self = view.nodes?.find((n) => n.myself);
+    const client = clients.get(view.address);
+    const command = self?.role === 'master' ? ownCountCommand(self.slots) : null;
+    if (!client || !command || view.ownKeys) return;
+    const budget = Math.min(nodeTimeoutMs, deadlineAt - now());
+    followUps.push(
+      within(client.pipeline([command]), budget)
+        .then((answer) => {
+          const ownKeys = answer.done ? parseOwnCounts(answer.value[0]) : null;
+          if (ownKeys) views.set(view.address, { ...view, ownKeys });
+        })
+        .catch(() => {}),
+    );
+  };
 
   /** Connects and sends every probe command: the node's own deadline covers only this, the network part. */
   const fetchOne = async (address: string, budget: number, began: number) => {
@@ -311,7 +339,7 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
       if (abandoned) client.close();
       else clients.set(address, client);
       try {
-        return { client, replies: await client.pipeline(PROBE_COMMANDS) };
+        return { client, replies: await client.pipeline(probeCommands(claims.get(address))) };
       } catch (error) {
         clients.delete(address);
         client.close();
@@ -361,17 +389,24 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
       options.concurrency ?? DEFAULT_CONCURRENCY,
       probeOne,
     );
-    for (const view of batch) views.set(view.address, view);
+    for (const view of batch) {
+      views.set(view.address, view);
+      if (view.reachable && !view.ownKeys) countOwnLater(view);
+    }
     const discovered = new Set<string>();
     for (const view of batch) {
       await slicer.pause();
       for (const node of view.nodes ?? []) {
         const address = node.address;
-        if (address !== null && !views.has(address) && !skipped.has(address)) discovered.add(address);
+        if (address === null || views.has(address) || skipped.has(address)) continue;
+        discovered.add(address);
+        if (node.role === 'master' && node.slots.length > 0 && !claims.has(address))
+          claims.set(address, node.slots);
       }
     }
     pending = [...discovered];
   }
+  await Promise.all(followUps);
   return {
     seeds,
     views: [...views.values()],

@@ -73,7 +73,7 @@ export class RespConnection {
       }
     });
     socket.on('error', (error) => this.fail(error));
-    socket.on('close', () => this.fail(closedError()));
+    socket.on('close', () => this.fail(null));
   }
 
   /** Connects (TLS when asked); rejects with the socket's error (ECONNREFUSED, ENOTFOUND…) or a timeout. */
@@ -124,7 +124,7 @@ export class RespConnection {
 
   close(): void {
     this.socket.destroy();
-    this.fail(closedError());
+    this.fail(null);
   }
 
   private answer(value: unknown): void {
@@ -147,11 +147,15 @@ export class RespConnection {
     else request.resolve(request.replies);
   }
 
-  private fail(error: Error): void {
+  /** Ends the connection; requests still waiting fail with `error` (null: "Connection is closed."). */
+  private fail(error: Error | null): void {
     if (!this.closed) {
       this.closed = true;
       this.socket.destroy();
     }
-    for (const request of this.queue.splice(0)) this.settle(request, error);
+    if (this.queue.length === 0) return;
+    // Made only when someone waits: an Error captures a stack trace, and every probe closes every connection.
+    const reason = error ?? closedError();
+    for (const request of this.queue.splice(0)) this.settle(request, reason);
   }
 }
