@@ -42,14 +42,24 @@ export function ownCountCommand(ranges: readonly SlotRange[]): (string | number)
   return command;
 }
 
+/** Whether the reply's ranges are the asked ones, in order. */
+function echoes(reply: readonly unknown[], ranges: number, asked: readonly SlotRange[]): boolean {
+  if (ranges !== asked.length) return false;
+  return asked.every(([start, end], i) => reply[2 + 2 * i] === start && reply[3 + 2 * i] === end);
+}
+
 const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 const isSlot = (value: unknown): value is number => isCount(value) && value < SLOT_COUNT;
 
-/** The script's reply, checked in shape and bounds; null when it is not what the script returns. */
-export function parseOwnCounts(reply: unknown): OwnKeyCounts | null {
+/**
+ * The script's reply, checked in shape and bounds (and, given `asked`, that it counted exactly those ranges);
+ * null when it is not what the script returns.
+ */
+export function parseOwnCounts(reply: unknown, asked?: readonly SlotRange[]): OwnKeyCounts | null {
   if (!Array.isArray(reply) || reply.length < 2 || reply.length > 4 + 4 * SLOT_COUNT) return null;
   const [dbsize, ranges] = reply;
   if (!isCount(dbsize) || !isCount(ranges) || 2 + 2 * ranges > reply.length) return null;
+  if (asked && dbsize > 0 && !echoes(reply, ranges, asked)) return null;
   if ((reply.length - 2 - 2 * ranges) % 2 !== 0) return null;
   const counted = new SlotSet();
   for (let i = 0; i < ranges; i++) {

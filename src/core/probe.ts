@@ -57,6 +57,11 @@ export interface ProbeOptions extends Omit<ConnectOptions, 'timeoutMs'> {
    * @defaultValue 1000
    */
   readonly maxNodes?: number;
+  /**
+   * Masters count the keys of their own slots in the probe's round trip (for the key counts a diagnosis
+   * needs); a probe that only reads views (a repair's snapshots) turns it off. @defaultValue true
+   */
+  readonly countOwnKeys?: boolean;
   /** Paces the CPU work between reads (parsing, and the analysis after it). @defaultValue a new one per probe */
   readonly slicer?: TimeSlicer;
   readonly now?: () => number;
@@ -235,9 +240,10 @@ function probeCommands(claim: readonly SlotRange[] | undefined): (string | numbe
 async function readReplies(
   replies: readonly unknown[],
   ctx: ReadContext,
+  asked: readonly SlotRange[] | undefined,
 ): Promise<Omit<NodeView, 'address' | 'latencyMs'>> {
   const [nodesReply, infoReply, configReply, ...infoReplies] = replies.slice(0, PROBE_COMMANDS.length);
-  const ownKeys = replies.length > PROBE_COMMANDS.length ? parseOwnCounts(replies.at(-1)) : null;
+  const ownKeys = asked ? parseOwnCounts(replies.at(-1), asked) : null;
   const parseErrors: ParseError[] = [];
   const infoText = sectionsText(infoReplies);
   const info = infoText.ok ? parseInfo(infoText.value) : infoText;
@@ -313,16 +319,17 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
   const followUps: Promise<void>[] = [];
 
   /** A master probed without a claim (a seed) counts its own view's slots while the others are probed. */
+  const countOwnKeys = options.countOwnKeys ?? true;
   const countOwnLater = (view: NodeView) => {
     const self = view.nodes?.find((n) => n.myself);
     const client = clients.get(view.address);
     const command = self?.role === 'master' ? ownCountCommand(self.slots) : null;
-    if (!client || !command || view.ownKeys) return;
+    if (!countOwnKeys || !client || !command || view.ownKeys) return;
     const budget = Math.min(nodeTimeoutMs, deadlineAt - now());
     followUps.push(
       within(client.pipeline([command]), budget)
         .then((answer) => {
-          const ownKeys = answer.done ? parseOwnCounts(answer.value[0]) : null;
+          const ownKeys = answer.done && self ? parseOwnCounts(answer.value[0], self.slots) : null;
           if (ownKeys) views.set(view.address, { ...view, ownKeys });
         })
         .catch(() => {}),
@@ -370,7 +377,11 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
     };
     try {
       // Reading what arrived is CPU work, paced and bounded by the probe's deadline, not the node's.
-      const view: NodeView = { address, latencyMs, ...(await readReplies(replies, ctx)) };
+      const view: NodeView = {
+        address,
+        latencyMs,
+        ...(await readReplies(replies, ctx, claims.get(address))),
+      };
       if (!view.reachable) drop();
       return view;
     } catch (error) {
@@ -400,7 +411,7 @@ export async function probeCluster(seeds: readonly string[], options: ProbeOptio
         const address = node.address;
         if (address === null || views.has(address) || skipped.has(address)) continue;
         discovered.add(address);
-        if (node.role === 'master' && node.slots.length > 0 && !claims.has(address))
+        if (countOwnKeys && node.role === 'master' && node.slots.length > 0 && !claims.has(address))
           claims.set(address, node.slots);
       }
     }

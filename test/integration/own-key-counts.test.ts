@@ -69,5 +69,10 @@ describe('the own-slot key count a master runs inside its probe', () => {
     } finally {
       closeProbe(probe);
     }
+    // A probe that only reads views (a repair's snapshots) asks no node to count.
+    const viewsOnly = await probeCluster([first.address], { countOwnKeys: false });
+    closeProbe(viewsOnly);
+    expect(viewsOnly.views.filter((v) => v.reachable)).toHaveLength(cluster.nodes.length);
+    expect(viewsOnly.views.map((v) => v.ownKeys ?? null)).toEqual(cluster.nodes.map(() => null));
   });
 });

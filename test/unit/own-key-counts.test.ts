@@ -18,6 +18,26 @@ describe('parseOwnCounts (the key counts a master sends with its probe)', () => 
     expect(parsed?.counts.size).toBe(0);
   });
 
+  it('given the ranges it asked for, refuses a reply that counted other ones (a node answering for slots it was not asked)', () => {
+    const reply = [12, 2, 0, 9, 100, 100, 3, 7, 100, 5];
+    expect(
+      parseOwnCounts(reply, [
+        [0, 9],
+        [100, 100],
+      ])?.counts.get(3),
+    ).toBe(7);
+    expect(parseOwnCounts(reply, [[0, 9]])).toBeNull();
+    expect(parseOwnCounts(reply, [[0, 16383]])).toBeNull();
+    expect(
+      parseOwnCounts(reply, [
+        [100, 100],
+        [0, 9],
+      ]),
+    ).toBeNull();
+    // An empty node echoes nothing and knows every slot holds no key.
+    expect(parseOwnCounts([0, 0], [[0, 9]])?.counted.missing()).toEqual([]);
+  });
+
   it.each([
     ['not an array', 'OK'],
     ['too short', [5]],

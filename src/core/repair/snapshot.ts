@@ -69,9 +69,9 @@ export class Snapshot {
   }
 }
 
-/** Reads every node's view once and closes the connections. */
+/** Reads every node's view once (no key counts: steps count what they need) and closes the connections. */
 export async function takeSnapshot(seeds: readonly string[], options: ProbeOptions): Promise<Snapshot> {
-  const probe = await probeCluster(seeds, options);
+  const probe = await probeCluster(seeds, { ...options, countOwnKeys: false });
   closeProbe(probe);
   return new Snapshot(buildTopology(probe.views));
 }
