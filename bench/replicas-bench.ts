@@ -159,6 +159,8 @@ async function round(
   );
   await during();
   const delays: number[] = [];
+  /** When each cluster's incident was posted: its recovery reply can only come after that. */
+  const postedAt = new Map<string, number>();
   await Promise.all(
     clusters.map(async ({ name, cluster }) => {
       const since = brokeAt.get(name) ?? 0;
@@ -168,10 +170,10 @@ async function round(
         { timeoutMs: 60_000, intervalMs: 20 },
       );
       delays.push(post.at - since);
+      postedAt.set(name, post.at);
       await cluster.masters[0]?.redis.call('CLUSTER', 'ADDSLOTSRANGE', 0, 99);
     }),
   );
-  const ended = Date.now();
   // A replica killed between its Slack post and recording the incident leaves a post the bot does not know
   // (no recovery reply will come): wait for no open incident, twice an interval apart.
   const settled = () =>
@@ -187,8 +189,9 @@ async function round(
   await sleep(2 * INTERVAL_MS);
   await settled();
   const posts = clusters.map(({ name }) => incidentPosts(recorder, name, brokeAt.get(name) ?? 0).length);
+  // Counted from each cluster's own post: a cluster healed early may recover before a slower one has posted.
   const orphans = clusters
-    .map(({ name }, i) => (posts[i] ?? 0) - recoveries(recorder, name, ended).length)
+    .map(({ name }, i) => (posts[i] ?? 0) - recoveries(recorder, name, postedAt.get(name) ?? 0).length)
     .reduce((sum, n) => sum + Math.max(0, n), 0);
   return { delays, posts, orphans };
 }

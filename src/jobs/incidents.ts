@@ -47,7 +47,11 @@ export interface IncidentPoster {
   slotMap(channel: string, ts: string, view: IncidentView): Promise<void>;
   /** Tells the thread what changed; `view` is where things stand now. */
   reply(channel: string, ts: string, change: IncidentChange, view: IncidentView): Promise<void>;
-  recovered(channel: string, ts: string, view: IncidentView): Promise<void>;
+  /**
+   * Closes the incident in Slack: in its thread, or (`ts` null: a bot died between posting the top message and
+   * recording where it landed) with a message of its own in the channel, so that no post is left open.
+   */
+  recovered(channel: string, ts: string | null, view: IncidentView): Promise<void>;
   /** An alert fired while the cluster looks healthy: a short post saying so. */
   healthyAlert(channel: string, view: HealthyAlertView): Promise<void>;
 }
@@ -276,11 +280,12 @@ export class IncidentService {
       return;
     }
     const signature = signatureOf(report, problem);
-    // A post that a dead bot left half made (reserved, never recorded) is made again.
-    const unfinished = incident?.posting === true && incident.ts === null ? incident : null;
+    // A post that a dead bot left half made (reserved, never recorded) is made again while the cluster is
+    // down; once it is healthy the incident closes as any other (its top message may be in Slack already).
+    const unfinished =
+      incident?.posting === true && incident.ts === null && !healthy(report) ? incident : null;
     if (!incident || unfinished) {
       if (healthy(report) && report) {
-        if (unfinished) await this.options.redis.del(this.key(cluster.name));
         const alerts = await this.unansweredAlerts(cluster.name, noted);
         if (alerts.length > 0) {
           await this.options.poster.healthyAlert(channel, {
@@ -337,12 +342,12 @@ export class IncidentService {
         return;
       }
       const minutes = Math.max(1, Math.round((this.now() - incident.openedAt) / 60_000));
-      if (incident.ts)
-        await this.options.poster.recovered(
-          incident.channel,
-          incident.ts,
-          await this.view(cluster.name, seen, report, problem, trigger, minutes),
-        );
+      // Posted before the record goes: a bot killed in between makes a second recovery note, never none.
+      await this.options.poster.recovered(
+        incident.channel,
+        incident.ts,
+        await this.view(cluster.name, seen, report, problem, trigger, minutes),
+      );
       await this.options.redis.del(this.key(cluster.name), this.ownerKey(cluster.name));
       log.info({ minutes }, 'incident closed');
       return;

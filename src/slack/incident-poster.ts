@@ -162,6 +162,14 @@ export function slackIncidentPoster(
       const { report } = view;
       await turn(channel);
       const text = `:white_check_mark: ${esc(view.cluster)} recovered after ${view.recoveredAfterMinutes} min: ${report?.slots.covered ?? '?'}/${SLOT_COUNT} slots covered, cluster_state ok on every node.`;
+      if (ts === null) {
+        // Where the top message landed was never recorded (its bot stopped right after posting it): the close
+        // goes to the channel, saying which message it closes.
+        const opened = new Date(view.openedAt).toISOString().slice(11, 16);
+        const note = `${text}\nThis closes the ${esc(view.cluster)} incident opened at ${opened} UTC: a Slotwatch process stopped while posting it, so its message above (if it was posted) was not updated and has no thread.`;
+        await call(client.chat.postMessage({ channel, text: note }));
+        return;
+      }
       await call(client.chat.postMessage({ channel, thread_ts: ts, text }));
       await update(channel, ts, view);
     },

@@ -58,7 +58,8 @@ export function withTimeline(
       await timelines
         .keep(timeline)
         .catch((error: unknown) => deps.log.warn({ err: error }, 'timeline not kept'));
-      await postTimeline(deps.client, channel, ts, timeline, deps.log);
+      // Without a thread to post it in, the timeline is still kept for `/redis timeline`.
+      if (ts !== null) await postTimeline(deps.client, channel, ts, timeline, deps.log);
     },
   };
 }

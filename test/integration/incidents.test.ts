@@ -1,3 +1,4 @@
+import { webApi } from '@slack/bolt';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -5,10 +6,12 @@ import type { DiagnoseCluster } from '../../src/cluster-probe.js';
 import type { Report } from '../../src/core/report.js';
 import { ok } from '../../src/core/result.js';
 import { type IncidentPoster, IncidentService } from '../../src/jobs/incidents.js';
+import { slackIncidentPoster } from '../../src/slack/incident-poster.js';
 import { testBackend } from '../support/backend.js';
 import { startNode } from '../support/cluster.js';
 import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
 import { emptyReport, masterReport } from '../support/report-fixtures.js';
+import { SlackRecorder } from '../support/slack-recorder.js';
 
 let backend: RedisBackend;
 let queue: { port: number; process: RedisProcess };
@@ -129,6 +132,64 @@ describe('IncidentService', () => {
     expect(left).toMatchObject({ ts: null, posting: true });
     expect(calls).toEqual(['open prod', 'open prod', 'map 0-99 owner-failed']);
     expect(await incidents.current('prod')).toMatchObject({ ts: '111.1', posting: false });
+  });
+
+  it('closes, with a note of its own in the channel, an incident whose bot died after posting it, once healthy', async () => {
+    const { calls, incidents, poster } = service([down(0, 99), base, base]);
+    const post = poster.open;
+    poster.open = async (channel, view) => {
+      await post(channel, view);
+      throw new Error('killed');
+    };
+    const closedWith: (string | null)[] = [];
+    const recovered = poster.recovered;
+    poster.recovered = async (channel, ts, view) => {
+      closedWith.push(ts);
+      await recovered(channel, ts, view);
+    };
+    await expect(incidents.handle(tick)).rejects.toThrow('killed');
+    poster.open = post;
+
+    await incidents.handle(tick);
+    expect(await incidents.current('prod')).toMatchObject({ ts: null, healthyTicks: 1 });
+    await incidents.handle(tick);
+
+    // Its top message may be in Slack: it is closed like any other, never dropped without a word.
+    expect(calls).toEqual(['open prod', 'recovered prod #prod-incidents 1']);
+    expect(closedWith).toEqual([null]);
+    expect(await incidents.current('prod')).toBeNull();
+  });
+
+  it('closes through Slack without a thread when the top message was never recorded (real Web API client)', async () => {
+    const recorder = new SlackRecorder();
+    await recorder.start();
+    try {
+      const client = new webApi.WebClient('xoxb-test', { slackApiUrl: recorder.apiUrl });
+      const poster = slackIncidentPoster(client, redis, 'incnull', false, pino({ level: 'silent' }));
+      const openedAt = Date.parse('2026-11-27T03:04:00Z');
+      await poster.recovered('C1', null, {
+        cluster: 'prod <!channel>',
+        report: base,
+        problem: '',
+        trigger: tick,
+        openedAt,
+        now: openedAt + 120_000,
+        owner: null,
+        alerts: [],
+        recoveredAfterMinutes: 2,
+      });
+      const posts = recorder.requests.filter((r) => r.path === '/api/chat.postMessage');
+      expect(posts).toHaveLength(1);
+      const body = posts[0]?.body as { channel: string; thread_ts?: string; text: string };
+      expect(body.channel).toBe('C1');
+      expect(body.thread_ts).toBeUndefined();
+      expect(body.text).toContain('recovered after 2 min');
+      expect(body.text).toContain('closes the prod &lt;!channel&gt; incident opened at 03:04 UTC');
+      expect(body.text).not.toContain('<!channel>');
+      expect(recorder.requests.some((r) => r.path === '/api/chat.update')).toBe(false);
+    } finally {
+      await recorder.stop();
+    }
   });
 
   it('answers an alert that fires again after the resolved copy a running look carries (noted list is newer)', async () => {
