@@ -101,7 +101,16 @@ const queueReady = async (bot: SpawnedBot) => {
 };
 
 async function expectConverged(scene: Scene, id: string, bot: SpawnedBot): Promise<void> {
-  const end = await finalState(scene.client, scene.prefix, id, 90_000);
+  const end = await finalState(scene.client, scene.prefix, id, 90_000).catch(async (error: Error) => {
+    // Where it stopped, for the one reading a CI log: the request as stored, its events, the bot's last words.
+    const doc = await requestDoc(scene.client, scene.prefix, id).catch((e: Error) => e.message);
+    const events = await scene.client
+      .lrange(`${scene.prefix}:request:${id}:events`, 0, -1)
+      .catch((e: Error) => [e.message]);
+    throw new Error(
+      `${error.message}\nrequest: ${JSON.stringify(doc).slice(0, 2000)}\nevents: ${events.join(' | ').slice(-2000)}\nbot output (last 4000 characters):\n${bot.output().slice(-4000)}`,
+    );
+  });
   expect(end).toMatchObject({ status: 'done', step: null });
   // Steps of one wave finish together, in any order.
   expect([...end.finished].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
