@@ -137,12 +137,21 @@ export interface RequestStoreOptions {
   readonly waitTimeoutMs?: number;
 }
 
+/** Options kept in memory per store: far more than the requests one bot has open at once. */
+const OPTION_CACHE_SIZE = 500;
+
 /** Repair requests in the queue Redis: every change of state is one atomic script (request-scripts.ts). */
 export class RequestStore {
   private readonly keepMs: number;
   private readonly auditRetentionMs: number;
   /** Counts (re)connections: a WAIT proves nothing about a write sent on an earlier connection. */
   private connection = 0;
+  /**
+   * Each request's option, written once with the request and never changed: read once per process, so that a
+   * transition's answer needs no second command (one queued behind another client's paused write would hold a
+   * repair that already recorded its step).
+   */
+  private readonly optionCache = new Map<string, RepairOption>();
 
   constructor(
     private readonly redis: Redis,
@@ -218,8 +227,31 @@ export class RequestStore {
   }
 
   async get(id: string): Promise<RepairRequest | null> {
+    const cached = this.optionCache.get(id);
+    if (cached) {
+      const raw = await this.redis.get(this.key(id));
+      return raw ? decode(raw, cached) : null;
+    }
     const [raw, option] = await this.redis.mget(this.key(id), `${this.key(id)}:option`);
-    return raw && option ? decode(raw, JSON.parse(option) as RepairOption) : null;
+    return raw && option ? decode(raw, this.remember(id, JSON.parse(option) as RepairOption)) : null;
+  }
+
+  /** The option of request `id` (null when it expired), read from the queue Redis at most once. */
+  private async optionOf(id: string): Promise<RepairOption | null> {
+    const cached = this.optionCache.get(id);
+    if (cached) return cached;
+    const option = await this.redis.get(`${this.key(id)}:option`);
+    return option ? this.remember(id, JSON.parse(option) as RepairOption) : null;
+  }
+
+  private remember(id: string, option: RepairOption): RepairOption {
+    // Bounded: the oldest requests are the least likely to change again.
+    if (this.optionCache.size >= OPTION_CACHE_SIZE) {
+      const oldest = this.optionCache.keys().next().value;
+      if (oldest !== undefined) this.optionCache.delete(oldest);
+    }
+    this.optionCache.set(id, option);
+    return option;
   }
 
   private async run(
@@ -249,8 +281,8 @@ export class RequestStore {
     )) as [string, string];
     if (!['heartbeat', 'annotate', 'note'].includes(transition)) await this.replicated(since);
     if (!raw) return { result, request: null };
-    const option = await this.redis.get(`${this.key(id)}:option`);
-    return { result, request: option ? decode(raw, JSON.parse(option) as RepairOption) : null };
+    const option = await this.optionOf(id);
+    return { result, request: option ? decode(raw, option) : null };
   }
 
   async vote(id: string, user: string, kind: 'approve' | 'reject', now: number): Promise<VoteResult> {

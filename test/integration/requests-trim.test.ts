@@ -40,3 +40,55 @@ describe('the requests index', () => {
     expect(kept).toEqual(Array.from({ length: 10 }, (_, k) => `rq-${50 + k}`));
   });
 });
+
+/** The commands clients send while `work` runs (as MONITOR shows them; those a script runs are left out). */
+async function commandsSentDuring(work: () => Promise<void>): Promise<string[]> {
+  const monitor = await redis.monitor();
+  const sent: string[] = [];
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (source !== 'lua') sent.push(String(args[0]).toLowerCase());
+  });
+  try {
+    await work();
+    // MONITOR streams what ran before its own next reply: one PING marks the end of the window.
+    await redis.ping('end');
+    await new Promise<void>((resolve) => {
+      const done = () => sent.at(-1) === 'ping' && resolve();
+      monitor.on('monitor', done);
+      done();
+    });
+  } finally {
+    monitor.disconnect();
+  }
+  return sent.slice(0, -1);
+}
+
+describe('a request transition', () => {
+  it('is one command once the request was read: no second read a paused write could queue behind', async () => {
+    const prefix = `one${Date.now()}`;
+    const store = new RequestStore(redis, prefix);
+    const now = Date.now();
+    const { version: _version, ...request } = requestFixture({ createdAt: now, expiresAt: now + 60_000 });
+    await store.create(request);
+    await store.vote(request.id, 'U0ALICE', 'approve', now);
+    await store.vote(request.id, 'U0BOB', 'approve', now);
+
+    let claimed: Awaited<ReturnType<RequestStore['claim']>> | undefined;
+    let started: string | undefined;
+    let read: Awaited<ReturnType<RequestStore['get']>> | undefined;
+    const sent = await commandsSentDuring(async () => {
+      claimed = await store.claim(request.id, 'runner-1', now, 30_000);
+      started = await store.step(request.id, 'runner-1', 1, 'start', 'step 1', now);
+      read = await store.get(request.id);
+    });
+
+    expect(claimed?.result).toBe('claimed');
+    expect(started).toBe('ok');
+    // The option rides along from the first read: each transition is its script alone, a read one GET.
+    expect(sent).toEqual(['eval', 'eval', 'get']);
+    expect(read?.option).toEqual(request.option);
+    expect(read).toMatchObject({ status: 'running', runner: 'runner-1', step: 1 });
+    // Another process (nothing cached) reads the same request whole.
+    expect((await new RequestStore(redis, prefix).get(request.id))?.option).toEqual(request.option);
+  });
+});
