@@ -222,6 +222,8 @@ export class RequestStore {
       .zadd(this.pending, request.expiresAt, request.id)
       .zremrangebyscore(this.index, '-inf', request.createdAt - this.keepMs)
       .exec();
+    // As any later read would decode it (a JSON copy), so that this process never needs to read it.
+    this.remember(request.id, JSON.parse(JSON.stringify(option)) as RepairOption);
     await this.replicated(since);
     return { ...request, version: 1 };
   }
@@ -239,13 +241,14 @@ export class RequestStore {
   /** The option of request `id` (null when it expired), read from the queue Redis at most once. */
   private async optionOf(id: string): Promise<RepairOption | null> {
     const cached = this.optionCache.get(id);
-    if (cached) return cached;
+    if (cached) return this.remember(id, cached);
     const option = await this.redis.get(`${this.key(id)}:option`);
     return option ? this.remember(id, JSON.parse(option) as RepairOption) : null;
   }
 
+  /** Keeps `option` for `id`; bounded, the request used longest ago is dropped first (it costs one GET again). */
   private remember(id: string, option: RepairOption): RepairOption {
-    // Bounded: the oldest requests are the least likely to change again.
+    this.optionCache.delete(id);
     if (this.optionCache.size >= OPTION_CACHE_SIZE) {
       const oldest = this.optionCache.keys().next().value;
       if (oldest !== undefined) this.optionCache.delete(oldest);
@@ -269,6 +272,8 @@ export class RequestStore {
       this.pending,
       this.running,
     ];
+    // Read before the script, never after: once the script has run, its answer must not wait on a second command.
+    const option = await this.optionOf(id);
     const since = this.connection;
     const [result, raw] = (await this.redis.eval(
       SCRIPTS[transition],
@@ -281,7 +286,6 @@ export class RequestStore {
     )) as [string, string];
     if (!['heartbeat', 'annotate', 'note'].includes(transition)) await this.replicated(since);
     if (!raw) return { result, request: null };
-    const option = await this.optionOf(id);
     return { result, request: option ? decode(raw, option) : null };
   }
 

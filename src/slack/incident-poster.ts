@@ -163,10 +163,15 @@ export function slackIncidentPoster(
       await turn(channel);
       const text = `:white_check_mark: ${esc(view.cluster)} recovered after ${view.recoveredAfterMinutes} min: ${report?.slots.covered ?? '?'}/${SLOT_COUNT} slots covered, cluster_state ok on every node.`;
       if (ts === null) {
-        // Where the top message landed was never recorded (its bot stopped right after posting it): the close
-        // goes to the channel, saying which message it closes.
+        // Where the top message landed was never recorded (its bot stopped, or Slack did not answer, right as it
+        // posted): the close goes to the channel, saying which incident it closes and the alerts seen meanwhile.
         const opened = new Date(view.openedAt).toISOString().slice(11, 16);
-        const note = `${text}\nThis closes the ${esc(view.cluster)} incident opened at ${opened} UTC: a Slotwatch process stopped while posting it, so its message above (if it was posted) was not updated and has no thread.`;
+        const alerts = [...new Set(view.alerts.map((a) => a.name))].slice(0, 10);
+        const seen =
+          alerts.length > 0
+            ? `\nAlerts seen for it: ${alerts.map((name) => esc(name.slice(0, 100))).join(', ')}.`
+            : '';
+        const note = `${text}\nThis closes the ${esc(view.cluster)} incident opened at ${opened} UTC. Where its first message landed was never recorded (a Slotwatch process stopped, or Slack did not answer, as it was posted), so that message, if it is above, was not updated and has no thread.${seen}`;
         await call(client.chat.postMessage({ channel, text: note }));
         return;
       }

@@ -175,7 +175,10 @@ describe('IncidentService', () => {
         openedAt,
         now: openedAt + 120_000,
         owner: null,
-        alerts: [],
+        alerts: [
+          { name: 'RedisClusterDown <b>', status: 'firing', severity: null, summary: null, links: [] },
+          { name: 'RedisClusterDown <b>', status: 'resolved', severity: null, summary: null, links: [] },
+        ],
         recoveredAfterMinutes: 2,
       });
       const posts = recorder.requests.filter((r) => r.path === '/api/chat.postMessage');
@@ -185,6 +188,7 @@ describe('IncidentService', () => {
       expect(body.thread_ts).toBeUndefined();
       expect(body.text).toContain('recovered after 2 min');
       expect(body.text).toContain('closes the prod &lt;!channel&gt; incident opened at 03:04 UTC');
+      expect(body.text).toContain('Alerts seen for it: RedisClusterDown &lt;b&gt;.');
       expect(body.text).not.toContain('<!channel>');
       expect(recorder.requests.some((r) => r.path === '/api/chat.update')).toBe(false);
     } finally {
