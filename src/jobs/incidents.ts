@@ -48,8 +48,8 @@ export interface IncidentPoster {
   /** Tells the thread what changed; `view` is where things stand now. */
   reply(channel: string, ts: string, change: IncidentChange, view: IncidentView): Promise<void>;
   /**
-   * Closes the incident in Slack: in its thread, or (`ts` null: a bot died between posting the top message and
-   * recording where it landed) with a message of its own in the channel, so that no post is left open.
+   * Closes the incident in Slack: in its thread, or (`ts` null: where the top message landed was never recorded,
+   * its bot died or Slack did not answer) with a message of its own in the channel, so no post is left open.
    */
   recovered(channel: string, ts: string | null, view: IncidentView): Promise<void>;
   /** An alert fired while the cluster looks healthy: a short post saying so. */

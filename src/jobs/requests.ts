@@ -147,9 +147,9 @@ export class RequestStore {
   /** Counts (re)connections: a WAIT proves nothing about a write sent on an earlier connection. */
   private connection = 0;
   /**
-   * Each request's option, written once with the request and never changed: read once per process, so that a
-   * transition's answer needs no second command (one queued behind another client's paused write would hold a
-   * repair that already recorded its step).
+   * Each request's option, written once with the request and never changed: kept from create, or read once
+   * before a process's first script about it, so that nothing is sent after a transition's script (a command
+   * queued behind another client's paused write would hold a repair that already recorded its step).
    */
   private readonly optionCache = new Map<string, RepairOption>();
 
