@@ -229,7 +229,7 @@ export class RequestStore {
   }
 
   async get(id: string): Promise<RepairRequest | null> {
-    const cached = this.optionCache.get(id);
+    const cached = this.cachedOption(id);
     if (cached) {
       const raw = await this.redis.get(this.key(id));
       return raw ? decode(raw, cached) : null;
@@ -240,10 +240,16 @@ export class RequestStore {
 
   /** The option of request `id` (null when it expired), read from the queue Redis at most once. */
   private async optionOf(id: string): Promise<RepairOption | null> {
-    const cached = this.optionCache.get(id);
-    if (cached) return this.remember(id, cached);
+    const cached = this.cachedOption(id);
+    if (cached) return cached;
     const option = await this.redis.get(`${this.key(id)}:option`);
     return option ? this.remember(id, JSON.parse(option) as RepairOption) : null;
+  }
+
+  /** The option kept for `id`, now the most recently used; undefined when not kept. */
+  private cachedOption(id: string): RepairOption | undefined {
+    const cached = this.optionCache.get(id);
+    return cached && this.remember(id, cached);
   }
 
   /** Keeps `option` for `id`; bounded, the request used longest ago is dropped first (it costs one GET again). */
