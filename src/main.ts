@@ -149,6 +149,9 @@ async function start(
       : null;
   await alerts?.start(config.monitorIntervalMs);
   opened(async () => alerts?.close(500));
+  /** The queue Redis answers on every connection a click records through. */
+  const queueAnswers = async () =>
+    queueRedis !== null && (repairs?.storeReady() ?? true) && queueUp(queueRedis);
   const repair = {
     config,
     log,
@@ -157,7 +160,7 @@ async function start(
     repairs,
     audit,
     approvers: new Approvers(config.approvers, slack.app.client),
-    queueUp: async () => (queueRedis ? queueUp(queueRedis) : false),
+    queueUp: queueAnswers,
     incidentOf: async (cluster: string) => (await incidents?.current(cluster)) ?? null,
     replayed: async (click: string) =>
       queueRedis
@@ -189,7 +192,7 @@ async function start(
     const slackOk = slack.connected() && web.ok;
     const queue = !queueRedis
       ? { ok: true, detail: 'not configured: repairs are off' }
-      : (await queueUp(queueRedis))
+      : (await queueAnswers())
         ? { ok: true, detail: config.readOnly ? 'up; READ_ONLY: repairs are off' : 'up' }
         : { ok: false, detail: 'down: reports work, repairs are unavailable' };
     return {

@@ -87,13 +87,15 @@ export class RepairService {
   private readonly renders = new Map<string, Promise<void>>();
   /** The last request and progress shown, for a note while the queue Redis cannot be read. */
   private readonly lastShown = new Map<string, { request: RepairRequest; progress: RepairProgress }>();
+  /** The store's connection of its own (with replicas to wait for), else null: it shares the main one. */
+  private readonly storeConnection: Redis | null;
 
   constructor(private readonly options: RepairServiceOptions) {
     // With replicas to wait for, transitions get a connection of their own: WAIT holds its connection until the
     // replicas answer (up to QUEUE_REDIS_WAIT_TIMEOUT), and must not hold the one that health checks and clicks
     // use meanwhile (a queued PING would read as "queue down").
-    const storeRedis = options.waitReplicas ? this.connection({}) : options.redis;
-    this.store = new RequestStore(storeRedis, options.prefix, {
+    this.storeConnection = options.waitReplicas ? this.connection({}) : null;
+    this.store = new RequestStore(this.storeConnection ?? options.redis, options.prefix, {
       ...(options.auditRetentionMs ? { auditRetentionMs: options.auditRetentionMs } : {}),
       ...(options.waitReplicas ? { waitReplicas: options.waitReplicas } : {}),
       ...(options.waitTimeoutMs ? { waitTimeoutMs: options.waitTimeoutMs } : {}),
@@ -105,6 +107,15 @@ export class RepairService {
     });
     this.now = options.now ?? Date.now;
     this.queue.on('error', (error) => options.log.warn({ err: error.message }, 'repair queue error'));
+  }
+
+  /**
+   * Whether approvals and steps can be recorded now. A connection of the store's own reconnects on its own
+   * schedule after a failover, and fails commands at once until then: the main connection answering is not
+   * enough. Its state, not a PING: a PING would queue behind a WAIT in flight and read as down.
+   */
+  storeReady(): boolean {
+    return this.storeConnection === null || this.storeConnection.status === 'ready';
   }
 
   /** A connection BullMQ uses but does not own: kept here and closed in close(). */
