@@ -10,6 +10,7 @@ import { webhookHandler } from './http/webhooks.js';
 import { AlertPipeline } from './jobs/alert-pipeline.js';
 import { AuditLog } from './jobs/audit.js';
 import { IncidentService } from './jobs/incidents.js';
+import { Outbox } from './jobs/outbox.js';
 import { connectQueueRedis, queueUp, watchedNodeBehind } from './jobs/queue-redis.js';
 import { RepairService } from './jobs/repair-service.js';
 import { RequestStore } from './jobs/requests.js';
@@ -20,11 +21,9 @@ import { registerAppHome } from './slack/app-home.js';
 import { Approvers } from './slack/approvers.js';
 import { registerCommands } from './slack/commands.js';
 import { InFlight } from './slack/in-flight.js';
-import { slackIncidentPoster } from './slack/incident-poster.js';
 import { ignoreRedeliveries } from './slack/redeliveries.js';
 import { registerRepairActions } from './slack/repair-handlers.js';
-import { slackNotifier } from './slack/repair-notifier.js';
-import { withTimeline } from './slack/timeline-poster.js';
+import { createSlackViews, type SlackViews } from './slack/slack-views.js';
 
 export interface Running {
   readonly server: Server;
@@ -66,6 +65,9 @@ async function start(
       throw new ConfigError(clash);
     }
   }
+  const outbox = queueRedis ? new Outbox(queueRedis, config.queue.prefix) : null;
+  /** Set once the render path exists (it needs the stores made below). */
+  let views: SlackViews | null = null;
   const audit = queueRedis
     ? new AuditLog(
         queueRedis,
@@ -75,7 +77,7 @@ async function start(
       )
     : null;
   const repairs =
-    queueRedis && audit && !config.readOnly
+    queueRedis && audit && outbox && !config.readOnly
       ? new RepairService({
           redis: queueRedis,
           prefix: config.queue.prefix,
@@ -85,7 +87,8 @@ async function start(
           audit,
           auditRetentionMs: config.auditRetentionMs,
           log: log.child({ component: 'repairs' }),
-          notifier: slackNotifier(slack.app.client, log),
+          outbox,
+          banner: async (id, text) => views?.requestView?.banner(id, text),
           lockDurationMs: config.queue.lockDurationMs,
           stalledIntervalMs: config.queue.stalledIntervalMs,
           concurrency: config.queue.workers,
@@ -110,33 +113,24 @@ async function start(
           audit,
         })
       : null;
-  const incidents = queueRedis
-    ? new IncidentService({
-        redis: queueRedis,
-        prefix: config.queue.prefix,
-        clusters: config.clusters,
-        alertChannel: config.alertChannel,
-        diagnose,
-        poster: withTimeline(
-          slackIncidentPoster(
-            slack.app.client,
-            queueRedis,
-            config.queue.prefix,
-            repairs !== null,
-            log.child({ component: 'incidents' }),
-            (error) => slackHealth.record(error),
-          ),
-          { client: slack.app.client, timelines, log: log.child({ component: 'timeline' }) },
-        ),
-        log: log.child({ component: 'incidents' }),
-        ...(audit
-          ? {
-              audit: (e: { cluster: string; incident: string; user: string; detail: string }) =>
-                audit.append({ event: 'acknowledged', request: e.incident, ...e }),
-            }
-          : {}),
-      })
-    : null;
+  const incidents =
+    queueRedis && outbox
+      ? new IncidentService({
+          redis: queueRedis,
+          prefix: config.queue.prefix,
+          clusters: config.clusters,
+          alertChannel: config.alertChannel,
+          diagnose,
+          outbox,
+          log: log.child({ component: 'incidents' }),
+          ...(audit
+            ? {
+                audit: (e: { cluster: string; incident: string; user: string; detail: string }) =>
+                  audit.append({ event: 'acknowledged', request: e.incident, ...e }),
+              }
+            : {}),
+        })
+      : null;
   const alerts =
     queueRedis && incidents
       ? new AlertPipeline(
@@ -147,6 +141,23 @@ async function start(
           log.child({ component: 'alerts' }),
         )
       : null;
+  if (queueRedis && outbox) {
+    views = createSlackViews({
+      botToken: config.slack.botToken,
+      apiUrl: config.slack.apiUrl ?? null,
+      redis: queueRedis,
+      prefix: config.queue.prefix,
+      outbox,
+      incidents: incidents?.store ?? null,
+      requests: repairs?.store ?? null,
+      timelines,
+      fixButton: repairs !== null,
+      log: log.child({ component: 'slack-views' }),
+      count: (method, result, error) => metrics.slackCall(method, error ?? result),
+    });
+    views.renderer.start();
+    opened(async () => views?.renderer.stop(500));
+  }
   await alerts?.start(config.monitorIntervalMs);
   opened(async () => alerts?.close(500));
   /** The queue Redis answers on every connection a click records through. */
@@ -160,6 +171,7 @@ async function start(
     repairs,
     audit,
     approvers: new Approvers(config.approvers, slack.app.client),
+    outbox,
     queueUp: queueAnswers,
     incidentOf: async (cluster: string) => (await incidents?.current(cluster)) ?? null,
     replayed: async (click: string) =>
@@ -187,9 +199,14 @@ async function start(
     requiredApprovals: config.approvalsRequired,
     log: log.child({ component: 'app-home' }),
   });
+  /**
+   * Ready means able to serve: the Slack connection (Socket Mode) and the queue Redis (degraded without it).
+   * Whether the Web API answers, or refuses one channel, is in /healthz and the metrics: it never makes an
+   * orchestrator restart a bot that serves.
+   */
   const readiness = async (): Promise<Readiness> => {
     const web = await slackHealth.status();
-    const slackOk = slack.connected() && web.ok;
+    const slackOk = slack.connected();
     const queue = !queueRedis
       ? { ok: true, detail: 'not configured: repairs are off' }
       : (await queueAnswers())
@@ -199,18 +216,20 @@ async function start(
       ready: slackOk,
       status: slackOk ? (queue.ok ? 'ready' : 'degraded') : 'not-ready',
       dependencies: {
-        slack: {
-          ok: slackOk,
-          detail: !slack.connected()
-            ? 'not connected'
-            : web.ok
-              ? `${config.slack.mode} mode; ${web.detail}`
-              : web.detail,
-        },
+        slack: { ok: slackOk, detail: slackOk ? `${config.slack.mode} mode: connected` : 'not connected' },
+        slackWebApi: { ok: web.ok, detail: `${web.detail} (does not affect readiness; see /healthz)` },
         queueRedis: queue,
       },
     };
   };
+  /** What /healthz adds to "the process lives": Slack's Web API as seen from here, and what Slack refuses. */
+  const health = async () => ({
+    slack: {
+      webApi: await slackHealth.status(),
+      problems: views?.problems.list() ?? [],
+      backlog: outbox ? await outbox.backlog().catch(() => null) : null,
+    },
+  });
   const webhookDeps = {
     token: config.webhookToken,
     grafanaSecret: config.grafanaHmacSecret,
@@ -229,6 +248,7 @@ async function start(
     log,
     metrics,
     readiness,
+    health,
     posts: {
       '/webhooks/alertmanager': webhookHandler('alertmanager', webhookDeps),
       '/webhooks/grafana': webhookHandler('grafana', webhookDeps),
@@ -265,6 +285,7 @@ async function start(
       // With the queue Redis down nothing can be flushed to it: do not wait for it.
       const up = queueRedis ? await queueUp(queueRedis) : false;
       await alerts?.close(up ? 10_000 : 500);
+      await views?.renderer.stop(up ? 11_000 : 500);
       await repairs?.close(up ? 20_000 : 500);
       queueRedis?.disconnect();
       server.closeAllConnections();

@@ -32,6 +32,12 @@ export class Metrics {
     labelNames: ['subcommand', 'outcome'],
     registers: [this.registry],
   });
+  private readonly slackCalls = new Counter({
+    name: 'slotwatch_slack_calls_total',
+    help: 'Slack Web API calls of the render path, by method and result (ok, rate_limited, deferred, timeout, transient, or the permanent error)',
+    labelNames: ['method', 'result'],
+    registers: [this.registry],
+  });
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
   /** The longest the event loop was held (a diagnosis must never stall it), since the previous scrape. */
   readonly loopDelayMax = new Gauge({
@@ -72,6 +78,10 @@ export class Metrics {
       this.findings.set({ cluster, code, severity }, count);
     }
     this.seen.set(cluster, new Set(counts.keys()));
+  }
+
+  slackCall(method: string, result: string): void {
+    this.slackCalls.inc({ method, result });
   }
 
   command(subcommand: string, outcome: 'ok' | 'usage' | 'error'): void {

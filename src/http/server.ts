@@ -18,6 +18,8 @@ export interface HttpDeps {
   readonly log: Logger;
   readonly metrics: Metrics;
   readiness(): Promise<Readiness>;
+  /** Details /healthz adds (it answers 200 whatever they say: the process lives). */
+  health?(): Promise<Record<string, unknown>>;
   /** Bolt's HTTP receiver, in HTTP mode only. */
   readonly slackListener?: RequestListener;
   /** More POST routes (webhooks). */
@@ -34,7 +36,20 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 /** The one HTTP server: health, readiness, metrics, and Slack events in HTTP mode. */
 export function createHttpServer(deps: HttpDeps): Server {
   const routes = new Map<string, Map<string, Handler>>([
-    ['/healthz', new Map([['GET', (_req, res) => sendJson(res, 200, { status: 'ok' })]])],
+    [
+      '/healthz',
+      new Map([
+        [
+          'GET',
+          async (_req, res) => {
+            const details = await (deps.health?.() ?? Promise.resolve({})).catch((error: unknown) => ({
+              detailsError: error instanceof Error ? error.message : String(error),
+            }));
+            sendJson(res, 200, { status: 'ok', ...details });
+          },
+        ],
+      ]),
+    ],
     [
       '/readyz',
       new Map([

@@ -14,10 +14,11 @@ import { SLOT_COUNT } from '../core/slot-ranges.js';
 import type { AuditLog } from './audit.js';
 import { ClusterLock } from './cluster-lock.js';
 import { every } from './every.js';
+import type { Outbox } from './outbox.js';
 import { progressWriter } from './progress-writer.js';
 import { quiet } from './queue-redis.js';
 import { requestJournal } from './redis-journal.js';
-import { progressOf, type RepairProgress, summaryOf } from './repair-progress.js';
+import { summaryOf } from './repair-progress.js';
 import {
   type EligibleApprovers,
   type IncidentLink,
@@ -26,11 +27,6 @@ import {
   type RunSummary,
   type VoteResult,
 } from './requests.js';
-
-/** What the service tells the outside (Slack) about a request; the adapter renders it, in one message. */
-export interface RepairNotifier {
-  requestChanged(request: RepairRequest, progress: RepairProgress): Promise<void>;
-}
 
 export interface RepairServiceOptions {
   readonly redis: Redis;
@@ -41,7 +37,13 @@ export interface RepairServiceOptions {
   readonly audit: AuditLog;
   readonly auditRetentionMs?: number;
   readonly log: Logger;
-  readonly notifier: RepairNotifier;
+  /** Where a changed request is marked for Slack to show it again (the renderer reads it from there). */
+  readonly outbox: Outbox;
+  /**
+   * Shows a note on the request's message while the queue Redis cannot be read (nothing can be marked then).
+   * Never awaited by a repair.
+   */
+  readonly banner?: (id: string, text: string) => Promise<void>;
   /** BullMQ stall detection; short in tests so a killed worker's job is picked up in seconds. */
   readonly lockDurationMs?: number;
   readonly stalledIntervalMs?: number;
@@ -83,10 +85,6 @@ export class RepairService {
   private worker: Worker<JobData> | null = null;
   private reconciler: { stop: () => void; done: Promise<void> } | null = null;
   private readonly now: () => number;
-  /** Renders of one request in this process go one after another, so an older one never lands last. */
-  private readonly renders = new Map<string, Promise<void>>();
-  /** The last request and progress shown, for a note while the queue Redis cannot be read. */
-  private readonly lastShown = new Map<string, { request: RepairRequest; progress: RepairProgress }>();
   /** The store's connection of its own (with replicas to wait for), else null: it shares the main one. */
   private readonly storeConnection: Redis | null;
 
@@ -214,46 +212,23 @@ export class RepairService {
     return outcome;
   }
 
-  /** Renders the latest version of a request, and only if nothing newer was shown already. Never throws. */
-  changed(id: string): Promise<void> {
-    const next = (this.renders.get(id) ?? Promise.resolve()).then(() => this.render(id));
-    this.renders.set(id, next);
-    return next.finally(() => {
-      if (this.renders.get(id) === next) this.renders.delete(id);
-    });
+  /** Marks the request for Slack to show its latest version (the render path does, when Slack can). Never throws. */
+  async changed(id: string): Promise<void> {
+    await this.options.outbox
+      .mark({ kind: 'request', id })
+      .catch((error: unknown) =>
+        this.options.log.warn({ err: message(error), request: id }, 'request not marked for Slack'),
+      );
   }
 
-  private async render(id: string): Promise<void> {
-    try {
-      const latest = await this.store.get(id);
-      if (!latest || !(await this.store.claimRender(id, latest.version))) return;
-      const progress = progressOf(latest, await this.store.events(id));
-      this.lastShown.set(id, { request: latest, progress });
-      await this.options.notifier.requestChanged(latest, progress);
-      // Another replica claimed a newer version meanwhile and its edit may have landed first: show the latest again.
-      if ((await this.store.renderedVersion(id)) > latest.version) {
-        const newest = await this.store.get(id);
-        if (newest)
-          await this.options.notifier.requestChanged(newest, progressOf(newest, await this.store.events(id)));
-      }
-    } catch (error) {
-      this.options.log.warn({ err: message(error), request: id }, 'request render failed');
-    }
-  }
-
-  /** A note on the last version shown (the queue Redis cannot be read meanwhile); the next change replaces it. */
-  private async banner(id: string, text: string): Promise<void> {
-    const shown = this.lastShown.get(id);
-    if (!shown) return;
-    try {
-      await this.options.notifier.requestChanged(shown.request, { ...shown.progress, banner: text });
-      // A newer version rendered meanwhile must not stay hidden behind this older one.
-      const newer = this.lastShown.get(id);
-      if (newer && newer.request.version > shown.request.version)
-        await this.options.notifier.requestChanged(newer.request, newer.progress);
-    } catch (error) {
-      this.options.log.warn({ err: message(error), request: id }, 'banner failed');
-    }
+  /** A note on the request's message while the queue Redis is away; never holds the repair. */
+  private banner(id: string, text: string): Promise<void> {
+    this.options
+      .banner?.(id, text)
+      .catch((error: unknown) =>
+        this.options.log.warn({ err: message(error), request: id }, 'banner failed'),
+      );
+    return Promise.resolve();
   }
 
   /** Starts the reconciler, and the worker unless this replica runs no repairs (concurrency 0). */
@@ -329,14 +304,7 @@ export class RepairService {
       );
       return;
     }
-    await this.changed(id);
-    const progress = progressWriter({
-      log,
-      render: () => this.changed(id),
-      banner: (text) => this.banner(id, text),
-      note: (step, kind, why) =>
-        this.persist(() => this.store.note(id, token, step, kind, why, this.now()), 60_000),
-    });
+    // The lock is kept alive from here on, before anything else is done or shown.
     const abort = new AbortController();
     const heart = this.loop(HEARTBEAT_MS, async () => {
       if (abort.signal.aborted) return;
@@ -348,6 +316,14 @@ export class RepairService {
           mine ? LOCK_LOST : 'another worker took the repair over (this one stopped answering for too long)',
         );
       }
+    });
+    await this.changed(id);
+    const progress = progressWriter({
+      log,
+      render: () => this.changed(id),
+      banner: (text) => this.banner(id, text),
+      note: (step, kind, why) =>
+        this.persist(() => this.store.note(id, token, step, kind, why, this.now()), 60_000),
     });
     let result: ExecutionResult | null = null;
     try {
@@ -389,7 +365,6 @@ export class RepairService {
     await progress.flush();
     await this.finish(request, token, status, outcome, summaryOf(result));
     await this.lock.release(cluster.name, id).catch(() => {});
-    this.lastShown.delete(id);
   }
 
   /**

@@ -288,10 +288,15 @@ export class Timelines {
   async settled(cluster: string, timeoutMs = 30_000, intervalMs = 250): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const recent = await this.options.store.recent(50);
-      if (!recent.some((r) => r.cluster === cluster && ['queued', 'running'].includes(r.status))) return;
+      if (!(await this.repairRunning(cluster))) return;
       await sleep(intervalMs);
     }
+  }
+
+  /** Whether a repair of the cluster is queued or running now. */
+  async repairRunning(cluster: string): Promise<boolean> {
+    const recent = await this.options.store.recent(50);
+    return recent.some((r) => r.cluster === cluster && ['queued', 'running'].includes(r.status));
   }
 
   private key(cluster: string): string {

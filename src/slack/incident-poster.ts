@@ -1,34 +1,14 @@
 import type { WebClient } from '@slack/web-api';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Signal } from '../alerts/payloads.js';
-import { sleep } from '../core/pool.js';
 import type { Report } from '../core/report.js';
 import { SLOT_COUNT } from '../core/slot-ranges.js';
 import type { IncidentChange, IncidentTransition } from '../jobs/incident-changes.js';
-import type { IncidentPoster, IncidentView } from '../jobs/incidents.js';
+import type { IncidentView } from '../jobs/incident-view.js';
 import { slotMapPng } from '../render/slot-map.js';
-import { healthyAlertMessage } from './blocks/alert-blocks.js';
-import { headline, incidentMessage } from './blocks/incident-blocks.js';
+import { headline } from './blocks/incident-blocks.js';
 import { esc, truncate } from './blocks/limits.js';
 import { plural } from './blocks/plural.js';
-
-/**
- * About one post per second per channel, shared by every replica through the queue Redis. The Web API client
- * itself waits out Retry-After on 429.
- */
-export async function takeChannelTurn(
-  redis: Redis,
-  prefix: string,
-  channel: string,
-  maxWaitMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + maxWaitMs;
-  while ((await redis.set(`${prefix}:rate:${channel}`, '1', 'PX', 1000, 'NX')) !== 'OK') {
-    if (Date.now() > deadline) return;
-    await sleep(100);
-  }
-}
 
 /** Attaches the slot-map picture through Slack's external upload flow; a failure only costs the picture. */
 export async function uploadSlotMap(
@@ -107,82 +87,15 @@ export function changeText(change: IncidentChange, view?: IncidentView): string 
   return `${HEADS[overall(change)]} (${triggerText(change.trigger)})\n${lines.join('\n')}${now}`;
 }
 
-/** Reports each Web API call's outcome (for /readyz). */
-export type SlackCallOutcome = (error: unknown | null) => void;
-
-export function slackIncidentPoster(
-  client: WebClient,
-  redis: Redis,
-  prefix: string,
-  fixButton: boolean,
-  log: Logger,
-  outcome: SlackCallOutcome = () => {},
-): IncidentPoster {
-  const turn = (channel: string) => takeChannelTurn(redis, prefix, channel);
-  const call = async <T>(request: Promise<T>): Promise<T> => {
-    try {
-      const response = await request;
-      outcome(null);
-      return response;
-    } catch (error) {
-      outcome(error);
-      throw error;
-    }
-  };
-  const render = (view: IncidentView) => incidentMessage(view, { fixButton });
-  const update = async (channel: string, ts: string, view: IncidentView) => {
-    await turn(channel);
-    await call(client.chat.update({ channel, ts, ...render(view) })).catch((error: unknown) =>
-      log.warn({ err: error }, 'incident top message update failed'),
-    );
-  };
-  return {
-    async open(channel, view) {
-      await turn(channel);
-      const message = render(view);
-      const posted = await call(client.chat.postMessage({ channel, ...message }));
-      if (!posted.ts) return null;
-      // Slack accepts a #name here, but chat.update and file uploads need the ID it answers with. The slot
-      // map follows through slotMap() once the incident has stored where its post landed.
-      return { ts: posted.ts, channel: posted.channel ?? channel };
-    },
-    update,
-    async slotMap(channel, ts, view) {
-      if (!view.report) return;
-      await turn(channel);
-      await uploadSlotMap(client, channel, ts, view.report, view.cluster, log);
-    },
-    async reply(channel, ts, change, view) {
-      await turn(channel);
-      await call(client.chat.postMessage({ channel, thread_ts: ts, text: changeText(change, view) })).catch(
-        (error: unknown) => log.warn({ err: error }, 'incident reply failed'),
-      );
-    },
-    async recovered(channel, ts, view) {
-      const { report } = view;
-      await turn(channel);
-      const text = `:white_check_mark: ${esc(view.cluster)} recovered after ${view.recoveredAfterMinutes} min: ${report?.slots.covered ?? '?'}/${SLOT_COUNT} slots covered, cluster_state ok on every node.`;
-      if (ts === null) {
-        // Where the top message landed was never recorded (its bot stopped, or Slack did not answer, right as it
-        // posted): the close goes to the channel, saying which incident it closes and the alerts seen meanwhile.
-        const opened = new Date(view.openedAt).toISOString().slice(11, 16);
-        const alerts = [...new Set(view.alerts.map((a) => a.name))].slice(0, 10);
-        const seen =
-          alerts.length > 0
-            ? `\nAlerts seen for it: ${alerts.map((name) => esc(name.slice(0, 100))).join(', ')}.`
-            : '';
-        const note = `${text}\nThis closes the ${esc(view.cluster)} incident opened at ${opened} UTC. Where its first message landed was never recorded (a Slotwatch process stopped, or Slack did not answer, as it was posted), so that message, if it is above, was not updated and has no thread.${seen}`;
-        await call(client.chat.postMessage({ channel, text: note }));
-        return;
-      }
-      await call(client.chat.postMessage({ channel, thread_ts: ts, text }));
-      await update(channel, ts, view);
-    },
-    async healthyAlert(channel, view) {
-      await turn(channel);
-      await call(client.chat.postMessage({ channel, ...healthyAlertMessage(view) })).catch((error: unknown) =>
-        log.warn({ err: error }, 'healthy-cluster alert post failed'),
-      );
-    },
-  };
+/** The recovery note; `unthreaded` when the top message never landed (it then says which incident it closes). */
+export function recoveredText(view: IncidentView, { unthreaded = false } = {}): string {
+  const text = `:white_check_mark: ${esc(view.cluster)} recovered after ${view.recoveredAfterMinutes} min: ${view.report?.slots.covered ?? '?'}/${SLOT_COUNT} slots covered, cluster_state ok on every node.`;
+  if (!unthreaded) return text;
+  const opened = new Date(view.openedAt).toISOString().slice(11, 16);
+  const alerts = [...new Set(view.alerts.map((a) => a.name))].slice(0, 10);
+  const seen =
+    alerts.length > 0
+      ? `\nAlerts seen for it: ${alerts.map((name) => esc(name.slice(0, 100))).join(', ')}.`
+      : '';
+  return `${text}\nThis closes the ${esc(view.cluster)} incident opened at ${opened} UTC. Its first message never reached Slack (Slack refused it or did not answer), so it has no thread.${seen}`;
 }

@@ -4,13 +4,14 @@ import type { DiagnoseCluster } from '../cluster-probe.js';
 import type { Config } from '../config.js';
 import { planRepairs } from '../core/repair/planner.js';
 import type { AuditLog } from '../jobs/audit.js';
+import type { Outbox } from '../jobs/outbox.js';
 import type { RepairService } from '../jobs/repair-service.js';
 import type { IncidentLink } from '../jobs/requests.js';
 import type { Approvers } from './approvers.js';
 import { lossHolders } from './blocks/data-loss.js';
 import { esc, mention } from './blocks/limits.js';
 import { plural } from './blocks/plural.js';
-import { optionsMessage, requestMessage } from './blocks/repair-blocks.js';
+import { optionsMessage } from './blocks/repair-blocks.js';
 import { slackDate } from './blocks/slack-date.js';
 import type { InFlight } from './in-flight.js';
 import { ephemeral } from './respond.js';
@@ -24,6 +25,8 @@ export interface RepairDeps {
   readonly repairs: RepairService | null;
   readonly audit: AuditLog | null;
   readonly approvers: Approvers;
+  /** Where messages for Slack are queued (null without a queue Redis). */
+  readonly outbox: Outbox | null;
   /** Whether the queue Redis answers right now. */
   queueUp(): Promise<boolean>;
   /** True when this exact click (user, action, action_ts, value) was seen before: a replay. */
@@ -103,29 +106,14 @@ export async function auditCommand(
 
 type ButtonArgs = { body: BlockAction; action: ButtonAction; respond: RespondFn };
 
-/** A message's permalink, or null when Slack will not give one (the request then links by thread only). */
-async function permalinkOf(app: App, channel: string, ts: string): Promise<string | null> {
-  const reply = await app.client.chat.getPermalink({ channel, message_ts: ts }).catch(() => null);
-  return reply?.permalink ?? null;
-}
-
-/** The cluster's open incident with its top message's permalink, or null. */
-async function openIncident(deps: RepairDeps, app: App, cluster: string): Promise<IncidentLink | null> {
+/** The cluster's open incident (where its top message is, once it landed), or null. */
+async function openIncident(deps: RepairDeps, cluster: string): Promise<IncidentLink | null> {
   const open = await deps.incidentOf?.(cluster).catch(() => null);
   if (!open?.ts) return null;
-  return {
-    channel: open.channel,
-    ts: open.ts,
-    openedAt: open.openedAt,
-    permalink: await permalinkOf(app, open.channel, open.ts),
-  };
+  return { channel: open.channel, ts: open.ts, openedAt: open.openedAt, permalink: null };
 }
 
-async function requestRepair(
-  deps: RepairDeps,
-  app: App,
-  { body, action, respond }: ButtonArgs,
-): Promise<void> {
+async function requestRepair(deps: RepairDeps, { body, action, respond }: ButtonArgs): Promise<void> {
   const why = await unavailable(deps);
   if (why || !deps.repairs) return void (await ephemeral(respond, `:no_entry: ${why}`));
   const { c, o, f } = JSON.parse(action.value ?? '{}') as { c?: string; o?: string; f?: string };
@@ -146,7 +134,7 @@ async function requestRepair(
       `:warning: \`${esc(cluster.name)}\` changed since these options were listed; run \`/redis fix ${esc(cluster.name)}\` again.`,
     ));
   }
-  const incident = await openIncident(deps, app, cluster.name);
+  const incident = await openIncident(deps, cluster.name);
   const request = await deps.repairs.create({
     cluster: cluster.name,
     option,
@@ -156,30 +144,25 @@ async function requestRepair(
     eligible: deps.approvers.configured ? await deps.approvers.eligible(body.user.id) : null,
     lossHolders: lossHolders(option, report.value),
   });
-  const posted = await app.client.chat.postMessage({ channel, ...requestMessage(request) });
-  const where = posted.channel ?? channel;
-  const permalink = posted.ts ? await permalinkOf(app, where, posted.ts) : null;
-  const withTs =
-    (await deps.repairs.store.annotate(request.id, { ts: posted.ts ?? null, permalink }, Date.now())) ??
-    request;
-  if (!deps.approvers.configured) {
-    await app.client.chat.postMessage({
-      channel,
-      thread_ts: posted.ts ?? '',
-      text: ':no_entry: SLACK_APPROVERS is empty, so nobody can approve this request (fail closed). Configure approvers to use repairs from Slack.',
-    });
-  }
-  if (incident) {
-    const link = permalink ? `<${permalink}|${esc(option.title)}>` : `*${esc(option.title)}*`;
-    await app.client.chat
-      .postMessage({
-        channel: incident.channel,
-        thread_ts: incident.ts,
-        text: `:wrench: ${mention(body.user.id)} requested a repair: ${link} (\`${request.id}\`, ${plural(request.required, 'approval')} needed${option.risk === 'data-loss' ? ', loses data' : ''}).`,
-      })
-      .catch((error: unknown) => deps.log.warn({ err: error, request: request.id }, 'incident link failed'));
-  }
-  deps.log.info({ request: withTs.id, cluster: cluster.name, option: option.id }, 'repair requested');
+  // Slack shows it when it can: the request is recorded, its message and notes are queued in the same breath.
+  await deps.repairs.changed(request.id);
+  const self = { kind: 'request', id: request.id } as const;
+  if (!deps.approvers.configured)
+    await deps.outbox?.post(channel, self, { kind: 'no-approvers', request: request.id });
+  if (incident)
+    await deps.outbox?.post(
+      incident.channel,
+      { kind: 'incident', cluster: cluster.name, openedAt: incident.openedAt },
+      {
+        kind: 'request-link',
+        request: request.id,
+        user: body.user.id,
+        title: option.title,
+        required: request.required,
+        dataLoss: option.risk === 'data-loss',
+      },
+    );
+  deps.log.info({ request: request.id, cluster: cluster.name, option: option.id }, 'repair requested');
 }
 
 const REFUSALS: Record<string, string> = {
@@ -275,7 +258,7 @@ export function registerRepairActions(app: App, deps: RepairDeps): void {
         }),
       );
     });
-  handle('request_repair', (args) => requestRepair(deps, app, args));
+  handle('request_repair', (args) => requestRepair(deps, args));
   handle('approve_repair', (args) => vote(deps, 'approve', args));
   handle('reject_repair', (args) => vote(deps, 'reject', args));
   handle('cancel_repair', (args) => cancel(deps, args));

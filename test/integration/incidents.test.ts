@@ -1,17 +1,17 @@
-import { webApi } from '@slack/bolt';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Signal } from '../../src/alerts/payloads.js';
 import type { DiagnoseCluster } from '../../src/cluster-probe.js';
 import type { Report } from '../../src/core/report.js';
 import { ok } from '../../src/core/result.js';
-import { type IncidentPoster, IncidentService } from '../../src/jobs/incidents.js';
-import { slackIncidentPoster } from '../../src/slack/incident-poster.js';
+import { type AcknowledgeResult, IncidentService } from '../../src/jobs/incidents.js';
+import { Outbox } from '../../src/jobs/outbox.js';
+import type { PostItem } from '../../src/jobs/outbox-items.js';
 import { testBackend } from '../support/backend.js';
 import { startNode } from '../support/cluster.js';
 import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
 import { emptyReport, masterReport } from '../support/report-fixtures.js';
-import { SlackRecorder } from '../support/slack-recorder.js';
 
 let backend: RedisBackend;
 let queue: { port: number; process: RedisProcess };
@@ -39,62 +39,87 @@ const down = (start: number, end: number): Report => ({
   },
 });
 
-/** Plays a scripted sequence of cluster states and records what would be posted. */
-function scripted(states: Report[]) {
+/**
+ * Plays a scripted sequence of cluster states and reads back, after each look, what the look queued for Slack
+ * (as the render path would show it: a view posted once then edited, posts in order).
+ */
+function service(states: Report[], now: () => number = Date.now) {
   const calls: string[] = [];
   let i = 0;
   const diagnose: DiagnoseCluster = async () => ok(states[Math.min(i++, states.length - 1)] as Report);
-  const poster: IncidentPoster = {
-    open: async (channel, view) => {
-      calls.push(`open ${view.cluster}`);
-      return { ts: '111.1', channel: `${channel}-id` };
-    },
-    update: async (channel, _ts, view) => {
-      calls.push(`update ${channel} ${view.report?.slots.uncovered ?? '?'} down`);
-    },
-    reply: async (_channel, _ts, { added, gone, changed }) => {
-      calls.push(
-        `reply ${[
-          ...changed.map((c) => `• ${c.direction}: ${c.subject} ${c.from} → ${c.to}`),
-          ...added.map((s) => `• new: ${s}`),
-          ...gone.map((s) => `• cleared: ${s}`),
-        ].join(' ')}`,
-      );
-    },
-    recovered: async (channel, _ts, view) => {
-      calls.push(`recovered ${view.cluster} ${channel} ${view.recoveredAfterMinutes}`);
-    },
-    slotMap: async (_channel, _ts, view) => {
-      calls.push(`map ${view.report?.slots.gaps.map((g) => `${g.start}-${g.end} ${g.reason}`).join(',')}`);
-    },
-    healthyAlert: async (_channel, view) => {
-      calls.push(`healthy ${view.cluster} ${view.alerts.map((a) => a.name).join(',')}`);
-    },
-  };
-  return { calls, diagnose, poster };
-}
-
-const tick = { cluster: 'prod', source: 'monitor', status: 'tick', summary: 'tick' } as const;
-
-function service(states: Report[], now?: () => number) {
-  const { calls, diagnose, poster: scriptedPoster } = scripted(states);
-  const poster: { -readonly [K in keyof IncidentPoster]: IncidentPoster[K] } = { ...scriptedPoster };
   const audited: string[] = [];
+  const prefix = `inc${Math.random().toString(36).slice(2)}`;
+  const outbox = new Outbox(redis, prefix, { now, minEditGapMs: 0 });
   const incidents = new IncidentService({
     redis,
-    prefix: `inc${Math.random().toString(36).slice(2)}`,
+    prefix,
     clusters: [{ name: 'prod', seeds: ['10.0.0.1:6379'], channel: '#prod-incidents' }],
     alertChannel: null,
     diagnose,
-    poster,
+    outbox,
     log: pino({ level: 'silent' }),
-    ...(now ? { now } : {}),
+    now,
     audit: async ({ user, detail }) => {
       audited.push(`${user} ${detail}`);
     },
   });
-  return { calls, incidents, audited, poster };
+  const drain = async () => {
+    const entries = await outbox.due(1000);
+    for (const entry of entries) {
+      if (entry.type !== 'view' || entry.ref.kind !== 'incident') continue;
+      const shown = await incidents.store.message(entry.ref.cluster, entry.ref.openedAt);
+      if (!shown) continue;
+      if (shown.ts) calls.push(`update ${shown.channel} ${shown.view.report?.slots.uncovered ?? '?'} down`);
+      else {
+        calls.push(`open ${shown.view.cluster}`);
+        await incidents.store.landed(
+          entry.ref.cluster,
+          entry.ref.openedAt,
+          `${shown.channel}-id`,
+          '111.1',
+          now(),
+        );
+      }
+      await outbox.rendered(entry);
+    }
+    for (const entry of entries) {
+      if (entry.type !== 'post') continue;
+      const item = entry.post.item as PostItem;
+      const parent = entry.post.parent?.kind === 'incident' ? entry.post.parent : null;
+      const shown = parent ? await incidents.store.message(parent.cluster, parent.openedAt) : null;
+      if (item.kind === 'incident-change') {
+        const { added, gone, changed } = item.change;
+        calls.push(
+          `reply ${[
+            ...changed.map((c) => `• ${c.direction}: ${c.subject} ${c.from} → ${c.to}`),
+            ...added.map((s) => `• new: ${s}`),
+            ...gone.map((s) => `• cleared: ${s}`),
+          ].join(' ')}`,
+        );
+      } else if (item.kind === 'slot-map')
+        calls.push(
+          `map ${shown?.view.report?.slots.gaps.map((g) => `${g.start}-${g.end} ${g.reason}`).join(',')}`,
+        );
+      else if (item.kind === 'incident-recovered')
+        calls.push(`recovered ${item.view.cluster} ${shown?.channel} ${item.view.recoveredAfterMinutes}`);
+      else if (item.kind === 'healthy-alert')
+        calls.push(`healthy ${item.view.cluster} ${item.view.alerts.map((a) => a.name).join(',')}`);
+      await outbox.posted(entry);
+    }
+  };
+  const handle = async (signal: Signal) => {
+    await incidents.handle(signal);
+    await drain();
+  };
+  const acknowledge = async (cluster: string, user: string): Promise<AcknowledgeResult> => {
+    const result = await incidents.acknowledge(cluster, user);
+    await drain();
+    return result;
+  };
+  return { calls, incidents, audited, outbox, handle, acknowledge };
 }
+
+const tick: Signal = { cluster: 'prod', source: 'monitor', status: 'tick', summary: 'tick' };
 
 const owner = 'a'.repeat(40);
 const node = (clusterState: 'ok' | 'fail', reachable = true) =>
@@ -114,90 +139,42 @@ const gap = (reason: 'owner-failed' | 'owner-unreachable', clusterState: 'ok' | 
 });
 
 describe('IncidentService', () => {
-  it('posts again an incident whose bot died between posting it and storing where it landed', async () => {
-    const { calls, incidents, poster } = service([down(0, 99), down(0, 99), down(0, 99)]);
-    const post = poster.open;
-    // The first bot's post reaches Slack, then the bot dies before it stores the ts.
-    poster.open = async (channel, view) => {
-      await post(channel, view);
-      throw new Error('killed');
-    };
-    await expect(incidents.handle(tick)).rejects.toThrow('killed');
-    const left = await incidents.current('prod');
-    poster.open = post;
+  it('keeps the incident, what its top message shows and its first slot map in one write: nothing waits on Slack', async () => {
+    const { incidents, outbox } = service([down(0, 99)]);
 
     await incidents.handle(tick);
-    await incidents.handle(tick);
 
-    expect(left).toMatchObject({ ts: null, posting: true });
-    expect(calls).toEqual(['open prod', 'open prod', 'map 0-99 owner-failed']);
-    expect(await incidents.current('prod')).toMatchObject({ ts: '111.1', posting: false });
+    const incident = await incidents.current('prod');
+    expect(incident).toMatchObject({ ts: null, channel: '#prod-incidents' });
+    const shown = await incidents.store.message('prod', incident?.openedAt ?? 0);
+    expect(shown?.view.report?.slots.uncovered).toBe(100);
+    const due = await outbox.due();
+    expect(due.map((e) => (e.type === 'view' ? e.ref.kind : (e.post.item as PostItem).kind)).sort()).toEqual([
+      'incident',
+      'slot-map',
+    ]);
   });
 
-  it('closes, with a note of its own in the channel, an incident whose bot died after posting it, once healthy', async () => {
-    const { calls, incidents, poster } = service([down(0, 99), base, base]);
-    const post = poster.open;
-    poster.open = async (channel, view) => {
-      await post(channel, view);
-      throw new Error('killed');
-    };
-    const closedWith: (string | null)[] = [];
-    const recovered = poster.recovered;
-    poster.recovered = async (channel, ts, view) => {
-      closedWith.push(ts);
-      await recovered(channel, ts, view);
-    };
-    await expect(incidents.handle(tick)).rejects.toThrow('killed');
-    poster.open = post;
+  it('counts the alerts folded into its looks and shows the count on the top message', async () => {
+    const { incidents, handle: look } = service([down(0, 99)]);
+    const firing = {
+      ...tick,
+      source: 'alertmanager',
+      status: 'firing',
+      alerts: [{ name: 'RedisClusterDown', status: 'firing', severity: null, summary: null, links: [] }],
+    } as const;
+    await incidents.noteAlerts([firing, firing, firing]);
+    await look(firing);
+    await incidents.noteAlerts([firing, firing]);
+    await look(firing);
 
-    await incidents.handle(tick);
-    expect(await incidents.current('prod')).toMatchObject({ ts: null, healthyTicks: 1 });
-    await incidents.handle(tick);
-
-    // Its top message may be in Slack: it is closed like any other, never dropped without a word.
-    expect(calls).toEqual(['open prod', 'recovered prod #prod-incidents 1']);
-    expect(closedWith).toEqual([null]);
-    expect(await incidents.current('prod')).toBeNull();
-  });
-
-  it('closes through Slack without a thread when the top message was never recorded (real Web API client)', async () => {
-    const recorder = new SlackRecorder();
-    await recorder.start();
-    try {
-      const client = new webApi.WebClient('xoxb-test', { slackApiUrl: recorder.apiUrl });
-      const poster = slackIncidentPoster(client, redis, 'incnull', false, pino({ level: 'silent' }));
-      const openedAt = Date.parse('2026-11-27T03:04:00Z');
-      await poster.recovered('C1', null, {
-        cluster: 'prod <!channel>',
-        report: base,
-        problem: '',
-        trigger: tick,
-        openedAt,
-        now: openedAt + 120_000,
-        owner: null,
-        alerts: [
-          { name: 'RedisClusterDown <b>', status: 'firing', severity: null, summary: null, links: [] },
-          { name: 'RedisClusterDown <b>', status: 'resolved', severity: null, summary: null, links: [] },
-        ],
-        recoveredAfterMinutes: 2,
-      });
-      const posts = recorder.requests.filter((r) => r.path === '/api/chat.postMessage');
-      expect(posts).toHaveLength(1);
-      const body = posts[0]?.body as { channel: string; thread_ts?: string; text: string };
-      expect(body.channel).toBe('C1');
-      expect(body.thread_ts).toBeUndefined();
-      expect(body.text).toContain('recovered after 2 min');
-      expect(body.text).toContain('closes the prod &lt;!channel&gt; incident opened at 03:04 UTC');
-      expect(body.text).toContain('Alerts seen for it: RedisClusterDown &lt;b&gt;.');
-      expect(body.text).not.toContain('<!channel>');
-      expect(recorder.requests.some((r) => r.path === '/api/chat.update')).toBe(false);
-    } finally {
-      await recorder.stop();
-    }
+    const incident = await incidents.current('prod');
+    expect(incident?.alertsReceived).toBe(5);
+    expect((await incidents.store.message('prod', incident?.openedAt ?? 0))?.view.alertsReceived).toBe(5);
   });
 
   it('answers an alert that fires again after the resolved copy a running look carries (noted list is newer)', async () => {
-    const { calls, incidents } = service([base]);
+    const { calls, incidents, handle } = service([base]);
     const alert = (status: 'firing' | 'resolved') =>
       ({ name: 'RedisClusterStateNotOk', status, severity: 'critical', summary: null, links: [] }) as const;
     const resolved = {
@@ -210,13 +187,13 @@ describe('IncidentService', () => {
     // Both arrive at the webhook and are noted; the job that runs carries the first one only.
     await incidents.noteAlerts([resolved, firing]);
 
-    await incidents.handle(resolved);
+    await handle(resolved);
 
     expect(calls).toEqual(['healthy prod RedisClusterStateNotOk']);
   });
 
   it('opens once, threads only changes, and closes after two healthy looks in a row (no flapping)', async () => {
-    const { calls, incidents } = service([
+    const { calls, incidents, handle } = service([
       base,
       down(0, 99),
       down(0, 99),
@@ -227,7 +204,7 @@ describe('IncidentService', () => {
       base,
       base,
     ]);
-    for (let i = 0; i < 9; i++) await incidents.handle(tick);
+    for (let i = 0; i < 9; i++) await handle(tick);
     expect(calls).toEqual([
       'open prod',
       'map 0-99 owner-failed',
@@ -235,16 +212,18 @@ describe('IncidentService', () => {
       'reply • worse: gap 0-99 owner-failed → 0-199 owner-failed',
       'map 0-199 owner-failed',
       'reply • new: gap 0-199 owner-failed',
+      // The top message shows the recovery too (edited), and the thread says so.
+      'update #prod-incidents-id 0 down',
       'recovered prod #prod-incidents-id 1',
     ]);
     expect(await incidents.current('prod')).toBeNull();
   });
 
   it('reads owner-unreachable → owner-failed and cluster_state ok → fail as worse, and edits the top message', async () => {
-    const { calls, incidents } = service([gap('owner-unreachable', 'ok'), gap('owner-failed', 'fail')]);
+    const { calls, handle } = service([gap('owner-unreachable', 'ok'), gap('owner-failed', 'fail')]);
 
-    await incidents.handle(tick);
-    await incidents.handle(tick);
+    await handle(tick);
+    await handle(tick);
 
     expect(calls).toEqual([
       'open prod',
@@ -256,12 +235,12 @@ describe('IncidentService', () => {
   });
 
   it('records who acknowledged, audits it and shows it on the top message', async () => {
-    const { calls, incidents, audited } = service([down(0, 99)]);
-    expect(await incidents.acknowledge('prod', 'U0ALICE01')).toEqual({ result: 'none' });
-    await incidents.handle(tick);
+    const { calls, incidents, audited, handle, acknowledge } = service([down(0, 99)]);
+    expect(await acknowledge('prod', 'U0ALICE01')).toEqual({ result: 'none' });
+    await handle(tick);
 
-    const first = await incidents.acknowledge('prod', 'U0ALICE01');
-    const second = await incidents.acknowledge('prod', 'U0BOB0001');
+    const first = await acknowledge('prod', 'U0ALICE01');
+    const second = await acknowledge('prod', 'U0BOB0001');
 
     expect(first).toEqual({ result: 'acknowledged', previous: null });
     expect(second).toMatchObject({ previous: { user: 'U0ALICE01' } });
@@ -276,25 +255,25 @@ describe('IncidentService', () => {
   });
 
   it('stays quiet while silenced, and speaks again once unsilenced', async () => {
-    const { calls, incidents } = service([down(5, 9)]);
+    const { calls, incidents, handle } = service([down(5, 9)]);
     await incidents.silence('prod', 60_000);
-    await incidents.handle(tick);
+    await handle(tick);
     expect(calls).toEqual([]);
     expect(await incidents.silencedUntil('prod')).toBeGreaterThan(Date.now());
     await incidents.unsilence('prod');
-    await incidents.handle(tick);
+    await handle(tick);
     expect(calls).toEqual(['open prod', 'map 5-9 owner-failed']);
   });
 
   it('edits the top message as the incident ages (1, 5, 10, 15, 30, 45, 60 min, then half-hourly), not every tick', async () => {
     let clock = Date.UTC(2026, 10, 26, 3, 0);
-    const { calls, incidents } = service([down(0, 99)], () => clock);
-    await incidents.handle(tick);
+    const { calls, handle } = service([down(0, 99)], () => clock);
+    await handle(tick);
     const minutes: number[] = [];
     for (let minute = 1; minute <= 120; minute++) {
       clock += 60_000;
       const before = calls.length;
-      await incidents.handle(tick);
+      await handle(tick);
       if (calls.length > before) minutes.push(minute);
     }
 

@@ -1,29 +1,23 @@
-import { webApi } from '@slack/bolt';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/jobs/audit.js';
+import { Outbox } from '../../src/jobs/outbox.js';
 import { queueUp } from '../../src/jobs/queue-redis.js';
 import { RepairService } from '../../src/jobs/repair-service.js';
-import { slackNotifier } from '../../src/slack/repair-notifier.js';
 import { testBackend } from '../support/backend.js';
 import { startNode } from '../support/cluster.js';
 import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
-import { SlackRecorder } from '../support/slack-recorder.js';
 import { waitFor } from '../support/wait.js';
 
 let backend: RedisBackend;
 let queue: { port: number; process: RedisProcess };
-let recorder: SlackRecorder;
 
 beforeAll(async () => {
   backend = await testBackend();
   queue = await startNode(backend, {});
-  recorder = new SlackRecorder();
-  await recorder.start();
 });
 afterAll(async () => {
-  await recorder?.stop();
   await queue?.process.kill();
   await backend?.stopAll();
 });
@@ -43,7 +37,7 @@ describe('the connection approvals are recorded on', () => {
       approvalTtlMs: 60_000,
       audit: new AuditLog(main, 'audit', 60_000, log),
       log,
-      notifier: slackNotifier(new webApi.WebClient('xoxb-test', { slackApiUrl: recorder.apiUrl }), log),
+      outbox: new Outbox(main, 'ready'),
       waitReplicas: 1,
     });
     try {

@@ -164,9 +164,15 @@ function whoAndWhy(view: IncidentView): KnownBlock[] {
       : view.trigger.source === 'monitor'
         ? ', found by the monitor'
         : ` on ${view.trigger.source} ${view.trigger.status}: ${esc(truncate(view.trigger.summary, 200))}`;
+  // A storm is one incident: say how many notifications it folded in when that is more than the alerts shown.
+  const received = view.alertsReceived ?? 0;
+  const storm =
+    received > view.alerts.length
+      ? ` · ${received.toLocaleString('en-US')} alert notifications folded in`
+      : '';
   return [
     context(`${owner} · opened ${slackDate(view.openedAt)}${found}`),
-    ...(alerts ? [context(alerts)] : []),
+    ...(alerts ? [context(`${alerts}${storm}`)] : []),
   ];
 }
 

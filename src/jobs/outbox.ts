@@ -1,0 +1,223 @@
+import { randomBytes } from 'node:crypto';
+import type { ChainableCommander, Redis } from 'ioredis';
+
+/** A message that shows stored state (latest wins): a repair request's message, an incident's top message. */
+export type ViewRef =
+  | { readonly kind: 'request'; readonly id: string }
+  | { readonly kind: 'incident'; readonly cluster: string; readonly openedAt: number };
+
+/** A message posted once (a thread reply), after its parent view has landed when it has one. */
+export interface QueuedPost<T = unknown> {
+  readonly id: string;
+  readonly channel: string;
+  readonly parent: ViewRef | null;
+  readonly item: T;
+  readonly createdAt: number;
+  /** Failed attempts so far (transient errors). */
+  readonly attempts: number;
+}
+
+export type OutboxEntry =
+  | { readonly type: 'view'; readonly member: string; readonly ref: ViewRef; readonly mark: number }
+  | { readonly type: 'post'; readonly member: string; readonly post: QueuedPost };
+
+export interface OutboxOptions {
+  /** One message is edited at most this often. @defaultValue 1000 */
+  readonly minEditGapMs?: number;
+  /** How long a queued post is kept when it cannot land. @defaultValue 1 h */
+  readonly postTtlMs?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * KEYS: 1 due (zset), 2 marks (hash), 3 last render (hash). ARGV: 1 member, 2 now, 3 min gap.
+ * Counts the change; schedules a render unless one is scheduled already (a deferred one keeps its time).
+ */
+const MARK = `
+redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local last = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+local at = math.max(tonumber(ARGV[2]), last + tonumber(ARGV[3]))
+redis.call('ZADD', KEYS[1], at, ARGV[1])
+return 1`;
+
+/** KEYS: 1 due, 2 marks, 3 last render. ARGV: 1 member, 2 mark rendered, 3 now. Done unless marked again since. */
+const RENDERED = `
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+if (redis.call('HGET', KEYS[2], ARGV[1]) or '0') ~= ARGV[2] then
+  redis.call('ZADD', KEYS[1], tonumber(ARGV[3]) + tonumber(ARGV[4]), ARGV[1])
+  return 0
+end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1`;
+
+const POST_ID_DIGITS = 14;
+
+/**
+ * The queue of what Slack should show, kept in the queue Redis: views to render again (latest wins, so ten
+ * changes while Slack is away make one edit) and posts to make once. Whoever changes state marks its view here;
+ * the Slack renderer of any replica takes it from here. Nothing here waits on Slack.
+ */
+export class Outbox {
+  private readonly now: () => number;
+  private readonly minEditGapMs: number;
+  private readonly postTtlMs: number;
+  private seq = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    options: OutboxOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.minEditGapMs = options.minEditGapMs ?? 1000;
+    this.postTtlMs = options.postTtlMs ?? 3_600_000;
+  }
+
+  private get keys() {
+    const base = `${this.prefix}:slack`;
+    return {
+      due: `${base}:due`,
+      marks: `${base}:marks`,
+      last: `${base}:last`,
+      hold: `${base}:hold`,
+      post: (id: string) => `${base}:post:${id}`,
+      lease: (member: string) => `${base}:lease:${member}`,
+    };
+  }
+
+  /** The view shows state that changed: render it again (at most once per min gap per message). */
+  async mark(ref: ViewRef): Promise<void> {
+    await this.markIn(this.redis.multi(), ref).exec();
+  }
+
+  /** `mark`, as part of a transaction that also writes the state it shows. */
+  markIn(multi: ChainableCommander, ref: ViewRef): ChainableCommander {
+    const { due, marks, last } = this.keys;
+    return multi.eval(MARK, 3, due, marks, last, viewMember(ref), this.now(), this.minEditGapMs);
+  }
+
+  /** Queues a post; posts of one channel land in the order queued. */
+  async post(channel: string, parent: ViewRef | null, item: unknown): Promise<void> {
+    await this.postIn(this.redis.multi(), channel, parent, item).exec();
+  }
+
+  /** `post`, as part of a transaction. */
+  postIn(
+    multi: ChainableCommander,
+    channel: string,
+    parent: ViewRef | null,
+    item: unknown,
+  ): ChainableCommander {
+    const k = this.keys;
+    const now = this.now();
+    // Time first, so that ids sort in the order queued; then this process's count and a random tail.
+    const id = `${String(now).padStart(POST_ID_DIGITS, '0')}-${String(++this.seq).padStart(6, '0')}-${randomBytes(3).toString('hex')}`;
+    const post: QueuedPost = { id, channel, parent, item, createdAt: now, attempts: 0 };
+    return multi.set(k.post(id), JSON.stringify(post), 'PX', this.postTtlMs).zadd(k.due, now, `p:${id}`);
+  }
+
+  /** Entries due by now, oldest first (posts in the order queued within one moment). */
+  async due(limit = 50): Promise<OutboxEntry[]> {
+    const k = this.keys;
+    const members = await this.redis.zrangebyscore(k.due, '-inf', this.now(), 'LIMIT', 0, limit);
+    const entries: OutboxEntry[] = [];
+    for (const member of members) {
+      if (member.startsWith('v:')) {
+        const ref = JSON.parse(member.slice(2)) as ViewRef;
+        const mark = Number((await this.redis.hget(k.marks, member)) ?? 0);
+        entries.push({ type: 'view', member, ref, mark });
+        continue;
+      }
+      const raw = await this.redis.get(k.post(member.slice(2)));
+      // Expired (could not land for an hour) or already made by another replica.
+      if (!raw) {
+        await this.redis.zrem(k.due, member);
+        continue;
+      }
+      entries.push({ type: 'post', member, post: JSON.parse(raw) as QueuedPost });
+    }
+    return entries;
+  }
+
+  /** One renderer at a time per entry across replicas, for `ms` (longer than one Web API call). */
+  async lease(member: string, owner: string, ms: number): Promise<boolean> {
+    return (await this.redis.set(this.keys.lease(member), owner, 'PX', ms, 'NX')) === 'OK';
+  }
+
+  async release(member: string, owner: string): Promise<void> {
+    const key = this.keys.lease(member);
+    await this.redis.eval(
+      `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
+      1,
+      key,
+      owner,
+    );
+  }
+
+  /** The view was shown as of `mark`: done, unless it changed again meanwhile (then it renders again). */
+  async rendered(entry: Extract<OutboxEntry, { type: 'view' }>): Promise<void> {
+    const { due, marks, last } = this.keys;
+    await this.redis.eval(
+      RENDERED,
+      3,
+      due,
+      marks,
+      last,
+      entry.member,
+      entry.mark,
+      this.now(),
+      this.minEditGapMs,
+    );
+  }
+
+  /** The post landed (or will never land): gone. */
+  async posted(entry: Extract<OutboxEntry, { type: 'post' }>): Promise<void> {
+    const k = this.keys;
+    await this.redis.multi().zrem(k.due, entry.member).del(k.post(entry.post.id)).exec();
+  }
+
+  /** Try again at `at` (a rate limit, Slack away, or a parent not landed yet). */
+  async later(entry: OutboxEntry, at: number, failed = false): Promise<void> {
+    const k = this.keys;
+    const multi = this.redis.multi().zadd(k.due, 'XX', at, entry.member);
+    if (entry.type === 'post' && failed) {
+      const post: QueuedPost = { ...entry.post, attempts: entry.post.attempts + 1 };
+      multi.set(k.post(entry.post.id), JSON.stringify(post), 'KEEPTTL');
+    }
+    await multi.exec();
+  }
+
+  /** Posts of `channel` wait until `at` (an earlier one of them has to), so they keep their order. */
+  async holdChannel(channel: string, at: number): Promise<void> {
+    await this.redis.hset(this.keys.hold, channel, at);
+  }
+
+  async heldUntil(channel: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.hold, channel)) ?? 0);
+  }
+
+  /** A view that cannot be shown (a permanent Slack error): dropped until its state changes again. */
+  async dropView(entry: Extract<OutboxEntry, { type: 'view' }>): Promise<void> {
+    await this.rendered(entry);
+  }
+
+  /** Whether the view will be rendered (it is due, deferred or being rendered now). */
+  async scheduled(ref: ViewRef): Promise<boolean> {
+    const member = viewMember(ref);
+    const [score, lease] = await Promise.all([
+      this.redis.zscore(this.keys.due, member),
+      this.redis.exists(this.keys.lease(member)),
+    ]);
+    return score !== null || lease === 1;
+  }
+
+  /** How many entries wait (metrics, tests). */
+  async backlog(): Promise<number> {
+    return this.redis.zcard(this.keys.due);
+  }
+}
+
+export const viewMember = (ref: ViewRef): string =>
+  `v:${JSON.stringify(ref.kind === 'request' ? { kind: ref.kind, id: ref.id } : { kind: ref.kind, cluster: ref.cluster, openedAt: ref.openedAt })}`;

@@ -1,0 +1,186 @@
+import type { WebClient } from '@slack/web-api';
+import type { Logger } from 'pino';
+import { mappedOf } from '../jobs/incident-changes.js';
+import type { IncidentStore } from '../jobs/incident-store.js';
+import type { Outbox } from '../jobs/outbox.js';
+import type { PostItem } from '../jobs/outbox-items.js';
+import type { Timelines } from '../jobs/timeline.js';
+import { slotMapPng } from '../render/slot-map.js';
+import { healthyAlertMessage } from './blocks/alert-blocks.js';
+import { incidentMessage } from './blocks/incident-blocks.js';
+import { timelineMessage } from './blocks/timeline-blocks.js';
+import { changeText, recoveredText } from './incident-poster.js';
+import type { Rendered, ViewKind, Where } from './renderer.js';
+import type { CallOutcome, SlackCalls } from './slack-calls.js';
+import { timelineFile } from './timeline-poster.js';
+
+export interface IncidentRenderDeps {
+  readonly client: WebClient;
+  readonly calls: SlackCalls;
+  readonly store: IncidentStore;
+  readonly outbox: Outbox;
+  readonly timelines: Timelines | null;
+  readonly fixButton: boolean;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+/** A call's outcome as what the renderer does next. */
+export function renderedOf(outcome: CallOutcome<unknown>): Rendered {
+  if (outcome.ok) return { result: 'done' };
+  if (outcome.kind === 'wait') return { result: 'wait', waitMs: outcome.waitMs };
+  if (outcome.kind === 'permanent') return { result: 'permanent', error: outcome.error };
+  return { result: 'retry', error: outcome.error };
+}
+
+/** The incident's top message: posted once, then edited to its stored view (the latest wins). */
+export function incidentView(deps: IncidentRenderDeps): ViewKind {
+  const { calls, client, store } = deps;
+  const now = deps.now ?? Date.now;
+  return {
+    async render(ref) {
+      if (ref.kind !== 'incident') return { result: 'done' };
+      const shown = await store.message(ref.cluster, ref.openedAt);
+      if (!shown) return { result: 'done' };
+      const message = incidentMessage(shown.view, { fixButton: deps.fixButton });
+      if (shown.ts) {
+        const ts = shown.ts;
+        return renderedOf(
+          await calls.call('chat.update', shown.channel, () =>
+            client.chat.update({ channel: shown.channel, ts, ...message }),
+          ),
+        );
+      }
+      const posted = await calls.call('chat.postMessage', shown.channel, () =>
+        client.chat.postMessage({ channel: shown.channel, ...message }),
+      );
+      if (!posted.ok) return renderedOf(posted);
+      // Slack accepts a #name here, but chat.update and threads need the ID it answers with.
+      if (posted.value.ts)
+        await store.landed(
+          ref.cluster,
+          ref.openedAt,
+          posted.value.channel ?? shown.channel,
+          posted.value.ts,
+          now(),
+        );
+      return { result: 'done' };
+    },
+    async where(ref) {
+      if (ref.kind !== 'incident') return { state: 'none' };
+      const shown = await store.message(ref.cluster, ref.openedAt);
+      if (shown?.ts)
+        return { state: 'landed', channel: shown.channel, ts: shown.ts, landedAt: shown.landedAt };
+      return shown && (await deps.outbox.scheduled(ref)) ? { state: 'pending' } : { state: 'none' };
+    },
+  };
+}
+
+type IncidentItem = Extract<
+  PostItem,
+  { kind: 'incident-change' | 'slot-map' | 'incident-recovered' | 'timeline' | 'healthy-alert' }
+>;
+
+/** The incident's posts: thread replies, slot maps, the recovery note and the timeline, the healthy-alert note. */
+export async function postIncidentItem(
+  deps: IncidentRenderDeps,
+  channel: string,
+  item: IncidentItem,
+  createdAt: number,
+  parent: Where | null,
+): Promise<Rendered> {
+  const { calls, client } = deps;
+  const thread = parent?.state === 'landed' ? parent : null;
+  const say = async (where: string, threadTs: string | null, message: { text: string } & object) =>
+    renderedOf(
+      await calls.call('chat.postMessage', where, () =>
+        client.chat.postMessage(
+          threadTs ? { channel: where, thread_ts: threadTs, ...message } : { channel: where, ...message },
+        ),
+      ),
+    );
+  switch (item.kind) {
+    case 'healthy-alert':
+      return say(channel, null, healthyAlertMessage(item.view));
+    case 'incident-change':
+      // The top message landed after this change: it already shows what came of it.
+      if (!thread || thread.landedAt > createdAt) return { result: 'done' };
+      return say(thread.channel, thread.ts, { text: changeText(item.change, item.view) });
+    case 'incident-recovered':
+      if (thread) return say(thread.channel, thread.ts, { text: recoveredText(item.view) });
+      return say(channel, null, { text: recoveredText(item.view, { unthreaded: true }) });
+    case 'slot-map': {
+      if (!thread) return { result: 'done' };
+      const shown = await deps.store.message(item.cluster, item.openedAt);
+      const report = shown?.view.report;
+      const mapped = mappedOf(report ?? null);
+      if (!report || mapped === shown?.mappedPosted) return { result: 'done' };
+      const outcome = await calls.call('files.uploadV2', thread.channel, () =>
+        client.files.uploadV2({
+          file: slotMapPng(report, item.cluster),
+          filename: `slot-map-${item.cluster}.png`,
+          title: `Slot map of ${item.cluster}`,
+          channel_id: thread.channel,
+          thread_ts: thread.ts,
+        }),
+      );
+      if (outcome.ok) await deps.store.mapPosted(item.cluster, item.openedAt, mapped);
+      return renderedOf(outcome);
+    }
+    case 'timeline':
+      return postTimeline(deps, channel, item, createdAt, thread);
+  }
+}
+
+/** How long the timeline waits for a repair of the cluster to write its end. */
+const TIMELINE_WAIT_MS = 30_000;
+
+async function postTimeline(
+  deps: IncidentRenderDeps,
+  channel: string,
+  item: Extract<PostItem, { kind: 'timeline' }>,
+  createdAt: number,
+  thread: Extract<Where, { state: 'landed' }> | null,
+): Promise<Rendered> {
+  const { timelines, calls, client, log } = deps;
+  if (!timelines) return { result: 'done' };
+  const now = deps.now ?? Date.now;
+  // The cluster often looks healthy before its repair has taken its after-probe: the postmortem wants that end.
+  if (now() - createdAt < TIMELINE_WAIT_MS && (await timelines.repairRunning(item.cluster)))
+    return { result: 'wait', waitMs: 500 };
+  const timeline = await timelines.build({
+    cluster: item.cluster,
+    openedAt: item.openedAt,
+    channel: thread?.channel ?? channel,
+    ts: thread?.ts ?? null,
+    trigger: item.trigger,
+    recoveredAt: item.recoveredAt,
+  });
+  await timelines.keep(timeline);
+  // Without a thread to post it in, the timeline is still kept for `/redis timeline`.
+  if (!thread) return { result: 'done' };
+  const filename = timelineFile(timeline);
+  const posted = await calls.call('chat.postMessage', thread.channel, () =>
+    client.chat.postMessage({
+      channel: thread.channel,
+      thread_ts: thread.ts,
+      ...timelineMessage(timeline, filename),
+    }),
+  );
+  if (!posted.ok) return renderedOf(posted);
+  // The JSON file is one try: the message above already carries the timeline.
+  const file = await calls.call('files.uploadV2', thread.channel, () =>
+    client.files.uploadV2({
+      channel_id: thread.channel,
+      thread_ts: thread.ts,
+      file: Buffer.from(`${JSON.stringify(timeline, null, 2)}\n`),
+      filename,
+      title: `Timeline of the ${timeline.cluster} incident (JSON)`,
+    }),
+  );
+  if (!file.ok) log.warn({ cluster: item.cluster, err: file.error }, 'timeline file not attached');
+  return { result: 'done' };
+}
+
+export const isIncidentItem = (item: PostItem): item is IncidentItem =>
+  ['incident-change', 'slot-map', 'incident-recovered', 'timeline', 'healthy-alert'].includes(item.kind);
