@@ -99,7 +99,17 @@ export class AlertPipeline {
           const look = await turn.run(cluster, { id: job.id ?? '', tick: source === 'monitor' }, () =>
             this.incidents.handle(job.data),
           );
-          if (!look.ran) this.log.debug({ cluster }, 'tick skipped: the cluster was probed moments ago');
+          if (look.ran) return;
+          if (!('busy' in look))
+            return void this.log.debug({ cluster }, 'tick skipped: the cluster was probed moments ago');
+          // The alerts stay noted for the cluster (the webhook kept them): the next look takes them. One is
+          // queued here so that there is a next look, whatever the monitor interval.
+          this.log.warn({ cluster, source }, 'cluster held by another look: the alert joins the next look');
+          await this.signals.add('signal', job.data, {
+            deduplication: { id: cluster, keepLastIfActive: true },
+            removeOnComplete: 100,
+            removeOnFail: 100,
+          });
         },
         { connection: connection(), prefix: `${this.prefix}:bull`, concurrency: 8, ...stalls },
       ),

@@ -11,6 +11,8 @@ export interface Incident {
   readonly channel: string;
   /** The top message's ts, once it landed (read from the message record). */
   readonly ts: string | null;
+  /** Its permalink, when Slack gave one. */
+  readonly permalink?: string | null;
   readonly signature: readonly string[];
   /** What the top message shows, to render it again only when that changes. */
   readonly shown?: string;
@@ -64,8 +66,18 @@ export class IncidentStore {
   async current(cluster: string): Promise<Incident | null> {
     const record = await this.record(cluster);
     if (!record) return null;
-    const where = await this.redis.hmget(this.messageKey(cluster, record.openedAt), 'channel', 'ts');
-    return { ...record, channel: where[0] ?? record.channel, ts: where[1] ?? null };
+    const where = await this.redis.hmget(
+      this.messageKey(cluster, record.openedAt),
+      'channel',
+      'ts',
+      'permalink',
+    );
+    return {
+      ...record,
+      channel: where[0] ?? record.channel,
+      ts: where[1] ?? null,
+      permalink: where[2] ?? null,
+    };
   }
 
   async message(cluster: string, openedAt: number): Promise<IncidentMessage | null> {
@@ -94,7 +106,7 @@ export class IncidentStore {
     record: Omit<Incident, 'ts'> | null,
   ): ChainableCommander {
     if (record === null) return multi.del(this.key(cluster), this.ownerKey(cluster));
-    const { ts: _ts, ...kept } = record as Incident;
+    const { ts: _ts, permalink: _permalink, ...kept } = record as Incident;
     return multi.set(this.key(cluster), JSON.stringify(kept));
   }
 
@@ -110,6 +122,10 @@ export class IncidentStore {
   /** The top message landed: where (the channel as an ID). */
   async landed(cluster: string, openedAt: number, channel: string, ts: string, at: number): Promise<void> {
     await this.redis.hset(this.messageKey(cluster, openedAt), 'channel', channel, 'ts', ts, 'landedAt', at);
+  }
+
+  async permalink(cluster: string, openedAt: number, permalink: string): Promise<void> {
+    await this.redis.hset(this.messageKey(cluster, openedAt), 'permalink', permalink);
   }
 
   async mapPosted(cluster: string, openedAt: number, mapped: string): Promise<void> {

@@ -18,6 +18,8 @@ export type PostItem =
       readonly trigger: Signal;
       readonly recoveredAt: number;
     }
+  /** The timeline as a JSON file in the thread, after its message (the cluster's last kept timeline). */
+  | { readonly kind: 'timeline-file'; readonly cluster: string; readonly openedAt: number }
   /** An alert fired while the cluster looks healthy. */
   | { readonly kind: 'healthy-alert'; readonly view: HealthyAlertView }
   /** In the incident thread: someone asked for a repair (links to the request's message). */

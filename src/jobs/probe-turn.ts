@@ -16,7 +16,12 @@ export interface ProbeTurnOptions {
   readonly maxWaitMs?: number;
 }
 
-export type TurnResult<T> = { readonly ran: true; readonly value: T } | { readonly ran: false };
+export type TurnResult<T> =
+  | { readonly ran: true; readonly value: T }
+  /** A tick that found the cluster looked at moments ago. */
+  | { readonly ran: false }
+  /** Another look held the cluster for the whole wait: the caller hands its work to the next look. */
+  | { readonly ran: false; readonly busy: true };
 
 /**
  * One look at a cluster at a time across replicas, and no tick right after another look. BullMQ already
@@ -56,7 +61,7 @@ export class ProbeTurn {
     // A dead holder's lease lapses within leaseMs; a live one (its BullMQ lock lapsed) is waited for.
     const deadline = Date.now() + (this.options.maxWaitMs ?? 60_000);
     while (!(await this.lock.take(cluster, owner, leaseMs))) {
-      if (Date.now() > deadline) throw new Error(`cluster ${cluster} is held by another look`);
+      if (Date.now() > deadline) return { ran: false, busy: true };
       // A waiting alert keeps the cluster fresh, so ticks on every replica step aside instead of taking the
       // cluster before it at each turn (at short intervals they could hold it off for the whole wait).
       if (!job.tick) await redis.set(this.freshKey(cluster), job.id, 'PX', freshMs);

@@ -3,6 +3,7 @@ import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { boltLogger } from './bolt-logger.js';
+import { webApiOptions } from './slack-views.js';
 import { SocketConnection } from './socket-connection.js';
 
 export interface SlackApp {
@@ -18,14 +19,16 @@ export interface SlackApp {
 /** Bolt in Socket Mode when an app token is set, else in HTTP mode behind our own server. */
 export async function createSlackApp(config: Config, log: Logger): Promise<SlackApp> {
   const logger = boltLogger(log.child({ component: 'slack' }));
-  const clientOptions = config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {};
+  // Commands and clicks call the Web API too (views.publish, usergroups.users.list): bounded in time, and a
+  // 429 answered to the caller instead of pausing every call of the client.
+  const clientOptions = webApiOptions(config.slack.apiUrl ?? null);
   if (config.slack.mode === 'socket') {
     const receiver = new SocketModeReceiver({
       appToken: config.slack.appToken ?? '',
       logger,
       // SocketConnection reconnects, with backoff; the client's own retries would hide a Slack outage.
       autoReconnectEnabled: false,
-      installerOptions: { clientOptions: { ...clientOptions, retryConfig: { retries: 0 }, timeout: 10_000 } },
+      installerOptions: { clientOptions },
     });
     const socket = new SocketConnection(receiver.client, log.child({ component: 'slack-socket' }));
     const app = new App({

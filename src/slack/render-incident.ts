@@ -2,6 +2,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { mappedOf } from '../jobs/incident-changes.js';
 import type { IncidentStore } from '../jobs/incident-store.js';
+import { incidentRef } from '../jobs/incidents.js';
 import type { Outbox } from '../jobs/outbox.js';
 import type { PostItem } from '../jobs/outbox-items.js';
 import type { Timelines } from '../jobs/timeline.js';
@@ -37,6 +38,7 @@ export function renderedOf(outcome: CallOutcome<unknown>): Rendered {
 export function incidentView(deps: IncidentRenderDeps): ViewKind {
   const { calls, client, store } = deps;
   const now = deps.now ?? Date.now;
+  const posted = new Map<string, { channel: string; ts: string }>();
   return {
     async render(ref) {
       if (ref.kind !== 'incident') return { result: 'done' };
@@ -51,19 +53,28 @@ export function incidentView(deps: IncidentRenderDeps): ViewKind {
           ),
         );
       }
-      const posted = await calls.call('chat.postMessage', shown.channel, () =>
-        client.chat.postMessage({ channel: shown.channel, ...message }),
-      );
-      if (!posted.ok) return renderedOf(posted);
-      // Slack accepts a #name here, but chat.update and threads need the ID it answers with.
-      if (posted.value.ts)
-        await store.landed(
-          ref.cluster,
-          ref.openedAt,
-          posted.value.channel ?? shown.channel,
-          posted.value.ts,
-          now(),
+      const key = `${ref.cluster}:${ref.openedAt}`;
+      // Posted by this process, but where it landed was not stored (the queue Redis failed right then).
+      let landed = posted.get(key);
+      if (!landed) {
+        const answer = await calls.call('chat.postMessage', shown.channel, () =>
+          client.chat.postMessage({ channel: shown.channel, ...message }),
         );
+        if (!answer.ok) return renderedOf(answer);
+        if (!answer.value.ts) return { result: 'done' };
+        // Slack accepts a #name here, but chat.update and threads need the ID it answers with.
+        landed = { channel: answer.value.channel ?? shown.channel, ts: answer.value.ts };
+        posted.set(key, landed);
+      }
+      const { channel, ts } = landed;
+      await store.landed(ref.cluster, ref.openedAt, channel, ts, now());
+      posted.delete(key);
+      // Repair requests link back to it; without a permalink they name it by thread only.
+      const link = await calls.call('chat.getPermalink', channel, () =>
+        client.chat.getPermalink({ channel, message_ts: ts }),
+      );
+      if (link.ok && link.value.permalink)
+        await store.permalink(ref.cluster, ref.openedAt, link.value.permalink);
       return { result: 'done' };
     },
     async where(ref) {
@@ -78,7 +89,15 @@ export function incidentView(deps: IncidentRenderDeps): ViewKind {
 
 type IncidentItem = Extract<
   PostItem,
-  { kind: 'incident-change' | 'slot-map' | 'incident-recovered' | 'timeline' | 'healthy-alert' }
+  {
+    kind:
+      | 'incident-change'
+      | 'slot-map'
+      | 'incident-recovered'
+      | 'timeline'
+      | 'timeline-file'
+      | 'healthy-alert';
+  }
 >;
 
 /** The incident's posts: thread replies, slot maps, the recovery note and the timeline, the healthy-alert note. */
@@ -129,6 +148,22 @@ export async function postIncidentItem(
     }
     case 'timeline':
       return postTimeline(deps, channel, item, createdAt, thread);
+    case 'timeline-file': {
+      const timeline = await deps.timelines?.last(item.cluster);
+      if (!thread || !timeline || timeline.incident.openedAt !== new Date(item.openedAt).toISOString())
+        return { result: 'done' };
+      return renderedOf(
+        await calls.call('files.uploadV2', thread.channel, () =>
+          client.files.uploadV2({
+            channel_id: thread.channel,
+            thread_ts: thread.ts,
+            file: Buffer.from(`${JSON.stringify(timeline, null, 2)}\n`),
+            filename: timelineFile(timeline),
+            title: `Timeline of the ${timeline.cluster} incident (JSON)`,
+          }),
+        ),
+      );
+    }
   }
 }
 
@@ -142,7 +177,7 @@ async function postTimeline(
   createdAt: number,
   thread: Extract<Where, { state: 'landed' }> | null,
 ): Promise<Rendered> {
-  const { timelines, calls, client, log } = deps;
+  const { timelines, calls, client } = deps;
   if (!timelines) return { result: 'done' };
   const now = deps.now ?? Date.now;
   // The cluster often looks healthy before its repair has taken its after-probe: the postmortem wants that end.
@@ -168,19 +203,21 @@ async function postTimeline(
     }),
   );
   if (!posted.ok) return renderedOf(posted);
-  // The JSON file is one try: the message above already carries the timeline.
-  const file = await calls.call('files.uploadV2', thread.channel, () =>
-    client.files.uploadV2({
-      channel_id: thread.channel,
-      thread_ts: thread.ts,
-      file: Buffer.from(`${JSON.stringify(timeline, null, 2)}\n`),
-      filename,
-      title: `Timeline of the ${timeline.cluster} incident (JSON)`,
-    }),
-  );
-  if (!file.ok) log.warn({ cluster: item.cluster, err: file.error }, 'timeline file not attached');
+  // The JSON file is a post of its own: it takes its own turn in the channel, after this one.
+  await deps.outbox.post(channel, incidentRef(item.cluster, item.openedAt), {
+    kind: 'timeline-file',
+    cluster: item.cluster,
+    openedAt: item.openedAt,
+  });
   return { result: 'done' };
 }
 
 export const isIncidentItem = (item: PostItem): item is IncidentItem =>
-  ['incident-change', 'slot-map', 'incident-recovered', 'timeline', 'healthy-alert'].includes(item.kind);
+  [
+    'incident-change',
+    'slot-map',
+    'incident-recovered',
+    'timeline',
+    'timeline-file',
+    'healthy-alert',
+  ].includes(item.kind);

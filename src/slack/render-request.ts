@@ -30,6 +30,8 @@ const LINK_WAIT_MS = 30_000;
 export class RequestView implements ViewKind {
   /** What this process showed last, for a note while the queue Redis cannot be read. */
   private readonly lastShown = new Map<string, { request: RepairRequest; progress: RepairProgress }>();
+  /** Messages this process posted whose ts is not stored yet. */
+  private readonly posted = new Map<string, { channel: string; ts: string }>();
 
   constructor(private readonly deps: RequestRenderDeps) {}
 
@@ -48,19 +50,35 @@ export class RequestView implements ViewKind {
       if (outcome.ok) this.remember(request, progress);
       return renderedOf(outcome);
     }
+    // Posted by this process, but where it landed was not stored yet (the queue Redis failed right then).
+    const known = this.posted.get(request.id);
+    if (known) return this.landed(request, progress, known.channel, known.ts);
     const posted = await calls.call('chat.postMessage', request.channel, () =>
       client.chat.postMessage({ channel: request.channel, ...message }),
     );
     if (!posted.ok) return renderedOf(posted);
     const channel = posted.value.channel ?? request.channel;
-    const ts = posted.value.ts ?? null;
-    const link = ts
-      ? await calls.call('chat.getPermalink', channel, () =>
-          client.chat.getPermalink({ channel, message_ts: ts }),
-        )
-      : null;
-    const permalink = link?.ok ? (link.value.permalink ?? null) : null;
+    const ts = posted.value.ts;
+    if (!ts) return { result: 'done' };
+    this.posted.set(request.id, { channel, ts });
+    return this.landed(request, progress, channel, ts);
+  }
+
+  /** Stores where the message landed (and its permalink); a failure here is retried without posting again. */
+  private async landed(
+    request: RepairRequest,
+    progress: RepairProgress,
+    channel: string,
+    ts: string,
+  ): Promise<Rendered> {
+    const { calls, client, store } = this.deps;
+    this.remember({ ...request, ts }, progress);
+    const link = await calls.call('chat.getPermalink', channel, () =>
+      client.chat.getPermalink({ channel, message_ts: ts }),
+    );
+    const permalink = link.ok ? (link.value.permalink ?? null) : null;
     const annotated = await store.annotate(request.id, { ts, permalink }, (this.deps.now ?? Date.now)());
+    this.posted.delete(request.id);
     if (annotated) this.remember(annotated, progress);
     // A vote or step recorded while this was posted marked the view again: the outbox renders it once more.
     return { result: 'done' };

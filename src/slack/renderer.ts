@@ -60,6 +60,7 @@ export class SlackRenderer {
   private readonly owner = randomUUID();
   private readonly now: () => number;
   private stopped = false;
+  private outboxDown = false;
 
   constructor(private readonly options: SlackRendererOptions) {
     this.now = options.now ?? Date.now;
@@ -80,7 +81,16 @@ export class SlackRenderer {
   nudge(): void {
     if (this.passing || this.stopped) return;
     this.passing = this.pass()
-      .catch((error: unknown) => this.options.log.warn({ err: text(error) }, 'outbox read failed'))
+      .then(() => {
+        if (this.outboxDown) this.options.log.info({}, 'outbox readable again');
+        this.outboxDown = false;
+      })
+      .catch((error: unknown) => {
+        // Once per outage: the queue Redis being down is logged where it is noticed first.
+        if (!this.outboxDown)
+          this.options.log.warn({ err: text(error) }, 'outbox unreadable: Slack waits for it');
+        this.outboxDown = true;
+      })
       .finally(() => {
         this.passing = null;
       });

@@ -32,7 +32,12 @@ export interface RepairDeps {
   /** True when this exact click (user, action, action_ts, value) was seen before: a replay. */
   replayed(click: string): Promise<boolean>;
   /** The cluster's open incident (its top message), to link a request and the incident both ways. */
-  incidentOf?(cluster: string): Promise<{ channel: string; ts: string | null; openedAt: number } | null>;
+  incidentOf?(cluster: string): Promise<{
+    channel: string;
+    ts: string | null;
+    openedAt: number;
+    permalink?: string | null;
+  } | null>;
 }
 
 /** Why repairs cannot be asked for right now, or null. */
@@ -110,7 +115,7 @@ type ButtonArgs = { body: BlockAction; action: ButtonAction; respond: RespondFn 
 async function openIncident(deps: RepairDeps, cluster: string): Promise<IncidentLink | null> {
   const open = await deps.incidentOf?.(cluster).catch(() => null);
   if (!open?.ts) return null;
-  return { channel: open.channel, ts: open.ts, openedAt: open.openedAt, permalink: null };
+  return { channel: open.channel, ts: open.ts, openedAt: open.openedAt, permalink: open.permalink ?? null };
 }
 
 async function requestRepair(deps: RepairDeps, { body, action, respond }: ButtonArgs): Promise<void> {

@@ -154,7 +154,7 @@ export async function requestDoc(
   queue: Redis,
   prefix: string,
   id: string,
-): Promise<Pick<RepairRequest, 'status' | 'outcome' | 'step' | 'finished' | 'version' | 'runner'>> {
+): Promise<Pick<RepairRequest, 'status' | 'outcome' | 'step' | 'finished' | 'version' | 'runner' | 'ts'>> {
   const raw = JSON.parse((await queue.get(`${prefix}:request:${id}`)) ?? '{}') as RepairRequest & {
     finished: unknown;
   };
@@ -196,7 +196,11 @@ export async function readyz(port: number) {
     status: response.status,
     body: (await response.json()) as {
       status: string;
-      dependencies: { slack: { ok: boolean; detail: string } };
+      dependencies: {
+        slack: { ok: boolean; detail: string };
+        slackWebApi?: { ok: boolean; detail: string };
+        queueRedis?: { ok: boolean; detail: string };
+      };
     },
   };
 }
