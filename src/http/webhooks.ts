@@ -12,11 +12,19 @@ import {
   type Signal,
 } from '../alerts/payloads.js';
 import type { ClusterConfig } from '../config.js';
+import { within } from '../core/pool.js';
 import { sendJson } from './server.js';
 
 export const MAX_WEBHOOK_BYTES = 1024 * 1024;
 /** How far a signed Grafana timestamp may be from now, either way. */
 export const GRAFANA_MAX_SKEW_MS = 5 * 60_000;
+/**
+ * How long one request waits for the queue Redis (known nodes and queueing together): one that holds the
+ * connection without answering (frozen, or saving while it shuts down) fails no command on its own.
+ */
+export const WEBHOOK_QUEUE_DEADLINE_MS = 3000;
+/** Retry-After of every 503: the queue connection tries to reconnect at least this often. */
+export const WEBHOOK_RETRY_AFTER_S = 5;
 
 export interface WebhookDeps {
   readonly token: string | null;
@@ -32,9 +40,13 @@ export interface WebhookDeps {
   knownNodes(cluster: string): Promise<readonly string[]>;
   /** Queues the work; throws when it cannot (then the sender gets 503 and retries). */
   enqueue(signals: readonly Signal[]): Promise<void>;
+  /** @defaultValue WEBHOOK_QUEUE_DEADLINE_MS */
+  readonly queueDeadlineMs?: number;
   readonly log: Logger;
   readonly now?: () => number;
 }
+
+type Kind = 'alertmanager' | 'grafana' | 'generic';
 
 class HttpError extends Error {
   constructor(
@@ -43,6 +55,27 @@ class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/** A 503 says when to retry and closes the connection: the retry comes after the keep-alive timeout anyway. */
+function sendError(res: ServerResponse, error: HttpError): void {
+  const headers =
+    error.status === 503 ? { 'retry-after': String(WEBHOOK_RETRY_AFTER_S), connection: 'close' } : {};
+  sendJson(res, error.status, { error: error.message }, headers);
+}
+
+type InTime = <T>(work: Promise<T>, step: string) => Promise<T>;
+
+/** The queue Redis steps of one request share one deadline; past it the sender gets 503 and retries. */
+function queueDeadline(kind: Kind, deps: WebhookDeps): InTime {
+  const ms = deps.queueDeadlineMs ?? WEBHOOK_QUEUE_DEADLINE_MS;
+  const end = Date.now() + ms;
+  return async (work, step) => {
+    const result = await within(work, end - Date.now());
+    if (result.done) return result.value;
+    deps.log.warn({ webhook: kind, step, ms }, 'queue redis too slow for a webhook');
+    throw new HttpError(503, `the queue Redis did not answer within ${ms} ms (${step}); retry`);
+  };
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
@@ -133,21 +166,28 @@ function parse<T>(schema: z.ZodType<T>, body: string): T {
 }
 
 /** The known node addresses of every cluster, read only when some alert lacks the cluster label. */
-async function knownNodesFor(alerts: readonly Alert[], deps: WebhookDeps) {
+async function knownNodesFor(alerts: readonly Alert[], deps: WebhookDeps, inTime: InTime) {
   if (alerts.every((a) => a.labels[deps.clusterLabel])) return new Map<string, readonly string[]>();
   try {
-    const lists = await Promise.all(
-      deps.clusters.map(async (c) => [c.name, await deps.knownNodes(c.name)] as const),
+    const lists = await inTime(
+      Promise.all(deps.clusters.map(async (c) => [c.name, await deps.knownNodes(c.name)] as const)),
+      'reading known node addresses',
     );
     return new Map<string, readonly string[]>(lists);
   } catch (error) {
+    if (error instanceof HttpError) throw error;
     deps.log.error({ err: error }, 'cannot read known node addresses');
     throw new HttpError(503, 'cannot match node addresses right now (queue Redis unavailable); retry');
   }
 }
 
-async function signalsFromAlerts(alerts: readonly Alert[], source: Signal['source'], deps: WebhookDeps) {
-  const known = await knownNodesFor(alerts, deps);
+async function signalsFromAlerts(
+  alerts: readonly Alert[],
+  source: Signal['source'],
+  deps: WebhookDeps,
+  inTime: InTime,
+) {
+  const known = await knownNodesFor(alerts, deps, inTime);
   const matched = new Map<string, Signal>();
   const unmatched: string[] = [];
   for (const alert of alerts) {
@@ -178,14 +218,16 @@ async function signalsFromAlerts(alerts: readonly Alert[], source: Signal['sourc
   return { signals: [...matched.values()], unmatched };
 }
 
-type Kind = 'alertmanager' | 'grafana' | 'generic';
-
-/** One webhook route: authenticate, read (bounded), validate, match, queue; 202 in milliseconds. */
+/**
+ * One webhook route: authenticate, read (bounded), validate, match, queue; 202 in milliseconds, or 503 with
+ * Retry-After within the queue deadline.
+ */
 export function webhookHandler(kind: Kind, deps: WebhookDeps) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       authorize(req, deps);
       const body = await readBody(req);
+      const inTime = queueDeadline(kind, deps);
       if (kind === 'grafana' && deps.grafanaSecret)
         checkGrafanaSignature(
           req,
@@ -220,6 +262,7 @@ export function webhookHandler(kind: Kind, deps: WebhookDeps) {
                 : parse(GrafanaPayload, body).alerts,
               kind,
               deps,
+              inTime,
             );
       if (unmatched.length > 0)
         deps.log.warn({ webhook: kind, unmatched }, 'alerts matched no configured cluster');
@@ -230,14 +273,15 @@ export function webhookHandler(kind: Kind, deps: WebhookDeps) {
         );
       }
       try {
-        await deps.enqueue(signals);
+        await inTime(deps.enqueue(signals), 'queueing the alerts');
       } catch (error) {
+        if (error instanceof HttpError) throw error;
         deps.log.error({ err: error, webhook: kind }, 'cannot queue alert work');
         throw new HttpError(503, 'cannot queue the work right now (queue Redis unavailable); retry');
       }
       sendJson(res, 202, { accepted: signals.map((s) => s.cluster), unmatched });
     } catch (error) {
-      if (error instanceof HttpError) return sendJson(res, error.status, { error: error.message });
+      if (error instanceof HttpError) return sendError(res, error);
       throw error;
     }
   };
