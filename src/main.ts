@@ -3,10 +3,11 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { diagnoser, KnownNodes, reportObserver } from './cluster-probe.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { within } from './core/pool.js';
 import { Metrics } from './http/metrics.js';
 import { createHttpServer, type Readiness } from './http/server.js';
 import { SlackHealth, slackAuthTest } from './http/slack-health.js';
-import { webhookHandler } from './http/webhooks.js';
+import { WEBHOOK_QUEUE_DEADLINE_MS, webhookHandler } from './http/webhooks.js';
 import { AlertPipeline } from './jobs/alert-pipeline.js';
 import { AuditLog } from './jobs/audit.js';
 import { IncidentService } from './jobs/incidents.js';
@@ -279,7 +280,9 @@ async function start(
     repairs,
     stop: async () => {
       log.info({ running: inFlight.size }, 'stopping');
-      server.close();
+      // New connections are refused; a webhook being answered gets its answer (bounded by its queue deadline).
+      const answered = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
       await slack.stop();
       await inFlight.drain(25_000);
       // With the queue Redis down nothing can be flushed to it: do not wait for it.
@@ -287,6 +290,7 @@ async function start(
       await alerts?.close(up ? 10_000 : 500);
       await views?.renderer.stop(up ? 11_000 : 500);
       await repairs?.close(up ? 20_000 : 500);
+      await within(answered, WEBHOOK_QUEUE_DEADLINE_MS + 1000);
       queueRedis?.disconnect();
       server.closeAllConnections();
       log.info({}, 'stopped');

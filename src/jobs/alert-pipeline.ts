@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Signal } from '../alerts/payloads.js';
 import type { ClusterConfig } from '../config.js';
 import { within } from '../core/pool.js';
+import { every } from './every.js';
 import type { IncidentService } from './incidents.js';
 import { monitorTiming } from './monitor-timing.js';
 import { ProbeTurn } from './probe-turn.js';
@@ -22,6 +23,7 @@ export class AlertPipeline {
   private readonly monitor: Queue;
   private workers: Worker[] = [];
   private readonly connections: Redis[] = [];
+  private keeper: { stop: () => void; done: Promise<void> } | null = null;
 
   constructor(
     private readonly redis: Redis,
@@ -121,14 +123,36 @@ export class AlertPipeline {
     );
     for (const w of this.workers)
       w.on('error', (error) => this.log.warn({ err: error.message }, 'alert worker error'));
-    await this.monitor.upsertJobScheduler(
-      'monitor',
-      { every: monitorIntervalMs },
-      { name: 'tick', opts: { removeOnComplete: 10, removeOnFail: 10 } },
+    const schedule = () =>
+      this.monitor.upsertJobScheduler(
+        'monitor',
+        { every: monitorIntervalMs },
+        { name: 'tick', opts: { removeOnComplete: 10, removeOnFail: 10 } },
+      );
+    await schedule();
+    // A queue Redis that restarted without its data lost the scheduler: put it back, or the monitor stops.
+    let warned = false;
+    this.keeper = every(
+      Math.max(1000, monitorIntervalMs),
+      async () => {
+        if (await this.monitor.getJobScheduler('monitor')) return;
+        await schedule();
+        this.log.warn({}, 'monitor schedule was gone (queue Redis restarted empty): made again');
+      },
+      (error: unknown) => {
+        if (!warned)
+          this.log.debug(
+            { err: error instanceof Error ? error.message : String(error) },
+            'monitor schedule unreadable',
+          );
+        warned = true;
+      },
     );
   }
 
   async close(timeoutMs = 10_000): Promise<void> {
+    this.keeper?.stop();
+    await within(this.keeper?.done ?? Promise.resolve(), timeoutMs);
     await within(
       Promise.all(this.workers.map((w) => w.close())).catch(() => {}),
       timeoutMs,

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackend } from '../support/backend.js';
 import { botEnv, type SpawnedBot, spawnBot, stopBot, WEBHOOK_TOKEN } from '../support/bots.js';
@@ -26,7 +27,9 @@ beforeAll(async () => {
   cluster = await startCluster(backend, { masters: 3, replicasPerMaster: 0 });
   queuePort = await freePort();
   queue = await backend.start(queuePort, QUEUE_CONFIG);
-  bot = await spawnBot(botEnv(cluster, recorder, queuePort, await freePort(), `wqr${Date.now()}`));
+  bot = await spawnBot(
+    botEnv(cluster, recorder, queuePort, await freePort(), PREFIX, { MONITOR_INTERVAL: '2s' }),
+  );
 });
 
 afterAll(async () => {
@@ -97,6 +100,8 @@ const lookedAt = (alert: string) =>
     return r.path === '/api/chat.postMessage' && names.length > 1 && names[0]?.split(', ').includes(alert);
   });
 
+const PREFIX = `wqr${Date.now()}`;
+
 describe('alert webhooks while the queue Redis dies and comes back', () => {
   it('answers every alert with 202, or 503 and Retry-After, and looks at the alert posted after a restart', async () => {
     expect((await post('BeforeTheKill')).status).toBe(202);
@@ -112,6 +117,16 @@ describe('alert webhooks while the queue Redis dies and comes back', () => {
       timeoutMs: 30_000,
     });
     await waitFor('a look at the alert posted after the restart', () => lookedAt('AfterTheRestart'));
+    // The queue Redis came back empty (no persistence): the monitor's schedule is made again, ticks go on.
+    const client = new Redis({ port: queuePort, host: '127.0.0.1' });
+    try {
+      await waitFor(
+        'the monitor schedule to be back',
+        async () => (await client.keys(`${PREFIX}:bull:monitor:repeat*`)).length > 0,
+      );
+    } finally {
+      client.disconnect();
+    }
 
     expect(whileDead.map((a) => [a.status, a.error])).toEqual(
       whileDead.map(() => [503, expect.stringContaining('queue Redis')]),
