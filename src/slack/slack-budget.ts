@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 /** Slack's limits as Slotwatch keeps them (a little under Slack's, shared by every replica). */
@@ -47,6 +48,7 @@ return 0`;
 /** Slack's limits across replicas, in the queue Redis: a call takes its turn here before it goes. */
 export class SlackBudget {
   private seq = 0;
+  private readonly id = randomUUID();
 
   constructor(
     private readonly redis: Redis,
@@ -71,7 +73,8 @@ export class SlackBudget {
         this.now(),
         budget.perMinute ?? 0,
         perChannel,
-        `${this.now()}-${process.pid}-${++this.seq}`,
+        // Unique across replicas (containers often share pid 1) and calls within one millisecond.
+        `${this.now()}-${this.id}-${++this.seq}`,
       ),
     );
   }

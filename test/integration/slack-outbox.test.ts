@@ -1,0 +1,120 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Outbox } from '../../src/jobs/outbox.js';
+import { SlackBudget } from '../../src/slack/slack-budget.js';
+import { testBackend } from '../support/backend.js';
+import { startNode } from '../support/cluster.js';
+import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
+
+let backend: RedisBackend;
+let queue: { port: number; process: RedisProcess };
+let redis: Redis;
+
+beforeAll(async () => {
+  backend = await testBackend();
+  queue = await startNode(backend, {});
+  redis = new Redis({ port: queue.port, host: '127.0.0.1' });
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await queue?.process.kill();
+  await backend?.stopAll();
+});
+
+const fresh = () => `ob${Math.random().toString(36).slice(2)}`;
+const request = { kind: 'request', id: 'rq-1' } as const;
+
+describe('the outbox (what Slack should show, in the queue Redis)', () => {
+  it('folds ten changes of one message into one render of the latest state', async () => {
+    const outbox = new Outbox(redis, fresh());
+    for (let i = 0; i < 10; i++) await outbox.mark(request);
+
+    const due = await outbox.due();
+    expect(due).toHaveLength(1);
+    const [entry] = due;
+    if (entry?.type !== 'view') throw new Error('a view was expected');
+    await outbox.rendered(entry);
+    expect(await outbox.backlog()).toBe(0);
+  });
+
+  it('renders again a message changed while it was being rendered, no sooner than a second after', async () => {
+    let clock = 1_000_000;
+    const outbox = new Outbox(redis, fresh(), { now: () => clock });
+    await outbox.mark(request);
+    const [entry] = await outbox.due();
+    if (entry?.type !== 'view') throw new Error('a view was expected');
+
+    await outbox.mark(request);
+    await outbox.rendered(entry);
+
+    expect(await outbox.due()).toEqual([]);
+    clock += 999;
+    expect(await outbox.due()).toEqual([]);
+    clock += 1;
+    expect((await outbox.due()).map((e) => e.member)).toEqual([entry.member]);
+  });
+
+  it('keeps a deferred render at its time when the message changes again meanwhile', async () => {
+    let clock = 5_000_000;
+    const outbox = new Outbox(redis, fresh(), { now: () => clock });
+    await outbox.mark(request);
+    const [entry] = await outbox.due();
+    if (!entry) throw new Error('an entry was expected');
+    await outbox.later(entry, clock + 45_000);
+
+    await outbox.mark(request);
+    clock += 44_000;
+    expect(await outbox.due()).toEqual([]);
+    clock += 1000;
+    expect(await outbox.due()).toHaveLength(1);
+  });
+
+  it('gives posts in the order queued, and holds a channel whose earlier post waits', async () => {
+    const outbox = new Outbox(redis, fresh());
+    await outbox.post('C1', null, { n: 1 });
+    await outbox.post('C1', null, { n: 2 });
+    await outbox.post('C2', null, { n: 3 });
+
+    const due = await outbox.due();
+    expect(due.map((e) => (e.type === 'post' ? (e.post.item as { n: number }).n : 0))).toEqual([1, 2, 3]);
+    await outbox.holdChannel('C1', Date.now() + 30_000);
+    expect(await outbox.heldUntil('C1')).toBeGreaterThan(Date.now());
+    expect(await outbox.heldUntil('C2')).toBe(0);
+  });
+});
+
+describe("Slack's limits, shared by every replica", () => {
+  it('lets at most 45 chat.update calls go in a minute across two replicas, then says how long to wait', async () => {
+    const prefix = fresh();
+    const clock = 10_000_000;
+    const [one, two] = [
+      new SlackBudget(redis, prefix, undefined, () => clock),
+      new SlackBudget(redis, prefix, undefined, () => clock),
+    ];
+    const waits: number[] = [];
+    for (let i = 0; i < 30; i++)
+      waits.push(await one.take('chat.update', `C${i}`), await two.take('chat.update', `C${i}`));
+
+    expect(waits.filter((w) => w === 0)).toHaveLength(45);
+    expect(waits.at(-1)).toBe(60_000);
+  });
+
+  it('lets one post a second into a channel, and others into other channels', async () => {
+    const budget = new SlackBudget(redis, fresh());
+    expect(await budget.take('chat.postMessage', 'C1')).toBe(0);
+    const wait = await budget.take('chat.postMessage', 'C1');
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(1000);
+    expect(await budget.take('chat.postMessage', 'C2')).toBe(0);
+    // An upload ends in a message in the channel: it takes the same turn.
+    expect(await budget.take('files.uploadV2', 'C2')).toBeGreaterThan(0);
+  });
+
+  it("blocks a method for Slack's Retry-After on every replica", async () => {
+    const prefix = fresh();
+    await new SlackBudget(redis, prefix).block('chat.update', 45_000);
+    const wait = await new SlackBudget(redis, prefix).take('chat.update', 'C1');
+    expect(wait).toBeGreaterThan(44_000);
+    expect(await new SlackBudget(redis, prefix).take('chat.postMessage', 'C1')).toBe(0);
+  });
+});
