@@ -25,6 +25,8 @@ export class SlackRecorder extends SlackConsole {
       channelNames?: Readonly<Record<string, string>>;
       /** 'socket': also plays Slack's Socket Mode side (apps.connections.open, envelopes, acks). */
       mode?: 'http' | 'socket';
+      /** false: answers every call, however fast (for tests about something else). @defaultValue true */
+      limits?: boolean;
     } = {},
   ) {
     super({ signingSecret: 'unused', botUrl: () => '', channel: 'C1', users: [], ...options });
