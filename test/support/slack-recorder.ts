@@ -1,7 +1,7 @@
 import { SlackConsole } from '../../src/sandbox/console-server.js';
 import { waitFor } from './wait.js';
 
-export type { RecordedRequest } from '../../src/sandbox/console-server.js';
+export type { CallsFilter, RecordedRequest } from '../../src/sandbox/console-server.js';
 
 /** Slack's answer to chat.getPermalink for a message the console holds. */
 function permalink(recorder: SlackConsole, channel: string, ts: string) {
