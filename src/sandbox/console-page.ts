@@ -6,6 +6,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:0;display:grid;grid-template-colu
 main{overflow:auto;padding:12px 16px;background:#fff}
 aside{background:#3f0e40;color:#fff;padding:12px;overflow:auto}
 aside button{display:block;width:100%;margin:4px 0;padding:6px;border:0;border-radius:4px;background:#611f69;color:#fff;cursor:pointer}
+aside button[aria-pressed="true"]{background:#1264a3;font-weight:700}
 .msg{border-bottom:1px solid #eee;padding:8px 0}.who{font-weight:700}.eph{background:#f8f8f0;border-left:3px solid #aaa;padding-left:8px}
 .thread{margin-left:32px;border-left:2px solid #ddd;padding-left:8px;color:#333}
 .header{font-size:18px;font-weight:700;margin:4px 0}.section{margin:4px 0;white-space:pre-wrap}.fields{display:grid;grid-template-columns:1fr 1fr;gap:4px}
@@ -18,7 +19,7 @@ img{max-width:360px;border:1px solid #ddd}#homeview{font-size:12px}
 </style></head><body>
 <main><div id="messages"></div>
 <form id="send"><select id="user"></select><input id="text" placeholder="/redis status" value="/redis status"><button>Send</button></form></main>
-<aside><h3>Sandbox</h3><p id="link"></p><div id="breakers"></div><p id="note"></p><button id="home">Open the Home tab</button><div id="homeview"></div></aside>
+<aside><h3>Sandbox</h3><p id="link"></p><div id="breakers"></div><p id="slackmode"></p><div id="slackmodes"></div><p id="note"></p><button id="home">Open the Home tab</button><div id="homeview"></div></aside>
 <script>
 const esc=(s)=>String(s).replace(/[&<>"']/g,(c)=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
 const md=(s)=>esc(s).replace(/&amp;lt;/g,'&lt;').replace(/&amp;gt;/g,'&gt;').replace(/&amp;amp;/g,'&amp;')
@@ -50,7 +51,10 @@ async function refresh(){
   const s=await (await fetch('/console/state')).json();
   const sel=document.getElementById('user');
   if(!sel.options.length){for(const u of s.users)sel.add(new Option(u.name+' ('+u.id+')',u.id));
-    document.getElementById('breakers').innerHTML=s.breakers.map((b)=>'<button data-break="'+b+'">'+b+'</button>').join('');}
+    document.getElementById('breakers').innerHTML=s.breakers.map((b)=>'<button data-break="'+b+'">'+b+'</button>').join('');
+    document.getElementById('slackmodes').innerHTML=s.slackModes.map((m)=>'<button data-slack="'+esc(m)+'">Slack: '+esc(m)+'</button>').join('');}
+  for(const b of document.querySelectorAll('[data-slack]'))b.setAttribute('aria-pressed',String(b.dataset.slack===s.slackMode));
+  document.getElementById('slackmode').textContent=s.slackMode?'Slack mode: '+s.slackMode:'';
   const me=sel.value;
   const top=s.messages.filter((m)=>!m.threadTs&&(!m.ephemeralTo||m.ephemeralTo===me));
   const html=top.map((m)=>render(m)+s.messages.filter((r)=>r.threadTs===m.ts).map((r)=>'<div class="thread">'+render(r)+'</div>').join('')).join('');
@@ -66,6 +70,8 @@ document.addEventListener('click',async(e)=>{
   if(t.id==='home')sent(await (await fetch('/console/home',{method:'POST',body:JSON.stringify({user:document.getElementById('user').value})})).json());
   if(t.dataset.break){document.getElementById('note').textContent='running '+t.dataset.break+'…';
     const r=await (await fetch('/console/break/'+t.dataset.break,{method:'POST'})).json();document.getElementById('note').textContent=r.done||r.error;}
+  if(t.dataset.slack){const r=await (await fetch('/console/slack/'+encodeURIComponent(t.dataset.slack),{method:'POST'})).json();
+    document.getElementById('note').textContent=r.done||r.error;await refresh();}
 });
 document.getElementById('send').addEventListener('submit',async(e)=>{e.preventDefault();
   const v=document.getElementById('text').value.replace(/^\\/redis\\s*/,'');

@@ -1,9 +1,13 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { fileFromUpload, parseBody, readBody } from './console-http.js';
 import { CONSOLE_HTML } from './console-page.js';
 import { clickPayload, homeOpenedPayload, slashPayload } from './console-payloads.js';
 import { type Delivery, type EnvelopeType, SocketModeServer } from './console-socket.js';
 import { ConsoleState } from './console-state.js';
+import { answerWebApi, channelOf, type WebApiContext } from './console-web-api.js';
+import { errorBody, type FaultRule, SlackFaults } from './slack-faults.js';
+import { SlackLimits } from './slack-limits.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -20,6 +24,20 @@ export interface RecordedRequest {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: Record<string, unknown>;
   readonly at: number;
+  /** The HTTP status answered; 0 while the request is held open. */
+  readonly status: number;
+  /** The `error` answered, or null when the answer was ok. */
+  readonly error: string | null;
+}
+
+type Recording = { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] };
+
+/** Which of the recorded Web API calls `calls()` returns. */
+export interface CallsFilter {
+  /** true: answered 200 with ok:true; false: any other answer (or none yet). */
+  readonly ok?: boolean;
+  /** Only calls recorded at or after this time (ms since the epoch, like `at`). */
+  readonly sinceMs?: number;
 }
 
 export interface ConsoleOptions {
@@ -36,40 +54,10 @@ export interface ConsoleOptions {
   readonly channelNames?: Readonly<Record<string, string>>;
   /** Sandbox actions that break the cluster on purpose; name → run. */
   readonly breakers?: Readonly<Record<string, () => Promise<string>>>;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-/** The Web API client uploads as multipart/form-data: keep the file part's bytes only. */
-function fileFromUpload(req: IncomingMessage, bytes: Buffer): Buffer {
-  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(req.headers['content-type'] ?? '');
-  const marker = boundary?.[1] ?? boundary?.[2];
-  if (!marker) return bytes;
-  const start = bytes.indexOf(Buffer.from('\r\n\r\n'), bytes.indexOf(Buffer.from(`--${marker}`)));
-  const end = bytes.indexOf(Buffer.from(`\r\n--${marker}`), start + 4);
-  return start < 0 ? bytes : bytes.subarray(start + 4, end < 0 ? bytes.length : end);
-}
-
-const json = (res: ServerResponse, status: number, body: unknown) => {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-};
-
-function parseBody(req: IncomingMessage, raw: string): Record<string, unknown> {
-  const type = req.headers['content-type'] ?? '';
-  if (type.includes('json')) return raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
-  const form = Object.fromEntries(new URLSearchParams(raw));
-  for (const key of ['blocks', 'attachments'])
-    if (typeof form[key] === 'string')
-      (form as Record<string, unknown>)[key] = JSON.parse(form[key] as string);
-  return form;
+  /** Sandbox ways for Slack to behave; name → the fault rules it sets after clearing the others. */
+  readonly slackModes?: Readonly<Record<string, readonly FaultRule[]>>;
+  /** Answers over Slack's rate limits with HTTP 429 (see SlackLimits). @defaultValue true */
+  readonly limits?: boolean;
 }
 
 /**
@@ -82,16 +70,34 @@ export class SlackConsole {
   readonly requests: RecordedRequest[] = [];
   /** Slack's Socket Mode side: apps.connections.open and the sockets it hands out. */
   readonly socketMode = new SocketModeServer(() => this.url);
+  /** Web API faults set at runtime: hangs, 429s, errors. */
+  readonly faults = new SlackFaults();
+  private readonly limits: SlackLimits | null;
+  private readonly recorded = new WeakMap<ServerResponse, Recording>();
+  private slackMode: string | null;
+  private server: Server | undefined;
+  port = 0;
+
+  constructor(private readonly options: ConsoleOptions) {
+    this.limits = options.limits === false ? null : new SlackLimits();
+    this.slackMode = Object.keys(options.slackModes ?? {})[0] ?? null;
+  }
 
   /** Empties the channel and forgets what was recorded (the sandbox's reset). */
   clear(): void {
     this.state.clear();
     this.requests.length = 0;
   }
-  private server: Server | undefined;
-  port = 0;
 
-  constructor(private readonly options: ConsoleOptions) {}
+  /** The recorded Web API calls of `method`, in order. */
+  calls(method: string, filter: CallsFilter = {}): RecordedRequest[] {
+    return this.requests.filter(
+      (r) =>
+        r.path === `/api/${method}` &&
+        (filter.ok === undefined || (r.status === 200 && r.error === null) === filter.ok) &&
+        (filter.sinceMs === undefined || r.at >= filter.sinceMs),
+    );
+  }
 
   get apiUrl(): string {
     return `http://127.0.0.1:${this.port}/api/`;
@@ -103,7 +109,9 @@ export class SlackConsole {
 
   async start(port = 0): Promise<void> {
     this.server = createServer((req, res) => {
-      this.route(req, res).catch((error: unknown) => json(res, 500, { ok: false, error: String(error) }));
+      this.route(req, res).catch((error: unknown) =>
+        this.json(res, 500, { ok: false, error: String(error) }),
+      );
     });
     this.server.on('upgrade', (req, socket, head: Buffer) => this.socketMode.upgrade(req, socket, head));
     await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', () => resolve()));
@@ -112,9 +120,26 @@ export class SlackConsole {
   }
 
   async stop(): Promise<void> {
+    this.faults.release();
     this.socketMode.close();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+
+  /** Answers JSON, and records the status and `error` when the request is recorded. */
+  private json(
+    res: ServerResponse,
+    status: number,
+    body: Record<string, unknown>,
+    headers: Record<string, string> = {},
+  ): void {
+    const record = this.recorded.get(res);
+    if (record) {
+      record.status = status;
+      record.error = body.ok === false ? String(body.error) : null;
+    }
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(body));
   }
 
   private sign(body: string, contentType: string): Record<string, string> {
@@ -198,13 +223,17 @@ export class SlackConsole {
     const raw = bytes.toString('utf8');
     if (/^\/(api|respond|upload)\//.test(url.pathname)) {
       const body = url.pathname.startsWith('/upload/') ? { bytes: bytes.length } : parseBody(req, raw);
-      this.requests.push({
+      const record: Recording = {
         method: req.method ?? 'GET',
         path: url.pathname,
         headers: req.headers,
         body,
         at: Date.now(),
-      });
+        status: 0,
+        error: null,
+      };
+      this.requests.push(record);
+      this.recorded.set(res, record);
     }
     if (url.pathname === '/' && req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -212,7 +241,7 @@ export class SlackConsole {
       return;
     }
     if (url.pathname === '/console/state') {
-      return json(res, 200, {
+      return this.json(res, 200, {
         users: this.options.users,
         channel: this.options.channel,
         breakers: Object.keys(this.options.breakers ?? {}),
@@ -220,11 +249,13 @@ export class SlackConsole {
         homes: Object.fromEntries(this.state.homes),
         mode: this.options.mode ?? 'http',
         connections: this.socketMode.connections,
+        slackModes: Object.keys(this.options.slackModes ?? {}),
+        slackMode: this.slackMode,
       });
     }
     if (url.pathname === '/console/slash' && req.method === 'POST') {
       const { user, text } = JSON.parse(raw) as { user: string; text: string };
-      return json(res, 200, { status: (await this.slash(user, text)).status });
+      return this.json(res, 200, { status: (await this.slash(user, text)).status });
     }
     if (url.pathname === '/console/click' && req.method === 'POST') {
       const { user, actionId, value, ts } = JSON.parse(raw) as {
@@ -233,27 +264,38 @@ export class SlackConsole {
         value: string;
         ts: string;
       };
-      return json(res, 200, { status: (await this.click(user, actionId, value, ts)).status });
+      return this.json(res, 200, { status: (await this.click(user, actionId, value, ts)).status });
     }
     if (url.pathname === '/console/home' && req.method === 'POST') {
       const { user } = JSON.parse(raw) as { user: string };
-      return json(res, 200, { status: (await this.home(user)).status });
+      return this.json(res, 200, { status: (await this.home(user)).status });
     }
     if (url.pathname.startsWith('/console/break/') && req.method === 'POST') {
       const breaker =
         this.options.breakers?.[decodeURIComponent(url.pathname.slice('/console/break/'.length))];
-      if (!breaker) return json(res, 404, { error: 'no such sandbox action' });
-      return json(res, 200, { done: await breaker() });
+      if (!breaker) return this.json(res, 404, { error: 'no such sandbox action' });
+      return this.json(res, 200, { done: await breaker() });
+    }
+    if (url.pathname.startsWith('/console/slack/') && req.method === 'POST') {
+      const mode = decodeURIComponent(url.pathname.slice('/console/slack/'.length));
+      const rules = this.options.slackModes?.[mode];
+      if (!rules) return this.json(res, 404, { error: 'no such Slack mode' });
+      this.faults.clear();
+      for (const rule of rules) this.faults.set(rule);
+      this.slackMode = mode;
+      return this.json(res, 200, { done: `Slack: ${mode}` });
     }
     if (url.pathname.startsWith('/files/')) {
       const file = this.state.files.get(url.pathname.slice('/files/'.length));
-      if (!file) return json(res, 404, { error: 'no file' });
+      if (!file) return this.json(res, 404, { error: 'no file' });
       res.writeHead(200, { 'content-type': 'image/png' });
       res.end(file);
       return;
     }
     if (url.pathname.startsWith('/upload/') && req.method === 'POST') {
       this.state.files.set(url.pathname.slice('/upload/'.length), fileFromUpload(req, bytes));
+      const record = this.recorded.get(res);
+      if (record) record.status = 200;
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('OK');
       return;
@@ -269,77 +311,44 @@ export class SlackConsole {
         user: 'slotwatch',
         ephemeralTo: body.response_type === 'in_channel' ? null : user,
       });
-      return json(res, 200, { ok: true });
+      return this.json(res, 200, { ok: true });
     }
-    if (url.pathname === '/api/apps.connections.open') {
+    if (url.pathname.startsWith('/api/')) return this.webApi(req, res, url.pathname.slice(5), raw);
+    this.json(res, 404, { error: `no route ${url.pathname}` });
+  }
+
+  /** A Web API call: the fault set for it, else Slack's rate limits, else the method's answer. */
+  private async webApi(req: IncomingMessage, res: ServerResponse, method: string, raw: string) {
+    const body = parseBody(req, raw);
+    const fault = this.faults.take(method, body);
+    if (fault?.kind === 'hang' && !(await this.faults.hold(res, fault.ms))) return;
+    if (fault?.kind === 'rate-limited') return this.rateLimited(res, fault.retryAfterSec);
+    if (fault?.kind === 'error') return this.json(res, 200, errorBody(fault.error));
+    if (method === 'apps.connections.open') {
       const opened = this.socketMode.open(req.headers.authorization);
-      return json(res, opened.status, opened.body);
+      return this.json(res, opened.status, opened.body);
     }
-    if (url.pathname.startsWith('/api/'))
-      return json(res, 200, this.api(url.pathname.slice(5), parseBody(req, raw)));
-    json(res, 404, { error: `no route ${url.pathname}` });
+    const retryAfterSec = this.limits?.take(method, channelOf(body, this.webApiContext())) ?? 0;
+    if (retryAfterSec > 0) return this.rateLimited(res, retryAfterSec);
+    this.json(res, 200, this.api(method, body));
+  }
+
+  private rateLimited(res: ServerResponse, retryAfterSec: number): void {
+    this.json(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(retryAfterSec) });
+  }
+
+  private webApiContext(): WebApiContext {
+    return {
+      state: this.state,
+      channel: this.options.channel,
+      baseUrl: `http://127.0.0.1:${this.port}`,
+      ...(this.options.channelNames ? { channelNames: this.options.channelNames } : {}),
+      ...(this.options.userGroups ? { userGroups: this.options.userGroups } : {}),
+    };
   }
 
   /** The Web API methods the bot calls, answered like Slack does. */
   private api(method: string, body: Record<string, unknown>): Record<string, unknown> {
-    switch (method) {
-      case 'auth.test':
-        return { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T1', user: 'slotwatch' };
-      case 'chat.postMessage': {
-        const named = String(body.channel ?? this.options.channel);
-        const channel = named.startsWith('#') ? this.options.channelNames?.[named] : named;
-        if (!channel) return { ok: false, error: 'channel_not_found' };
-        const message = this.state.add({
-          channel,
-          threadTs: typeof body.thread_ts === 'string' ? body.thread_ts : null,
-          text: String(body.text ?? ''),
-          blocks: (body.blocks as unknown[]) ?? [],
-          user: 'slotwatch',
-          ephemeralTo: null,
-        });
-        return { ok: true, channel: message.channel, ts: message.ts };
-      }
-      case 'chat.update': {
-        if (String(body.channel).startsWith('#')) return { ok: false, error: 'channel_not_found' };
-        const updated = this.state.update(String(body.channel), String(body.ts), {
-          ...(typeof body.text === 'string' ? { text: body.text } : {}),
-          ...(Array.isArray(body.blocks) ? { blocks: body.blocks } : {}),
-        });
-        return updated ? { ok: true, ts: body.ts } : { ok: false, error: 'message_not_found' };
-      }
-      case 'views.publish': {
-        if (typeof body.user_id !== 'string') return { ok: false, error: 'invalid_arguments' };
-        const view = typeof body.view === 'string' ? JSON.parse(body.view) : body.view;
-        this.state.homes.set(body.user_id, view);
-        return { ok: true, view: { id: 'V1', ...(view as object) } };
-      }
-      case 'usergroups.users.list': {
-        const members = this.options.userGroups?.[String(body.usergroup)];
-        return members ? { ok: true, users: [...members] } : { ok: false, error: 'no_such_subteam' };
-      }
-      case 'files.getUploadURLExternal': {
-        const id = `F${randomUUID().slice(0, 8).toUpperCase()}`;
-        return { ok: true, file_id: id, upload_url: `http://127.0.0.1:${this.port}/upload/${id}` };
-      }
-      case 'files.completeUploadExternal': {
-        if (String(body.channel_id ?? '').startsWith('#')) return { ok: false, error: 'invalid_channel' };
-        const files = (typeof body.files === 'string' ? JSON.parse(body.files) : body.files) as {
-          id: string;
-          title?: string;
-        }[];
-        this.state.add({
-          channel: String(body.channel_id ?? this.options.channel),
-          threadTs: typeof body.thread_ts === 'string' ? body.thread_ts : null,
-          text: files.map((f) => f.title ?? f.id).join(', '),
-          blocks: [],
-          user: 'slotwatch',
-          ephemeralTo: null,
-          files: files.map((f) => f.id),
-        });
-        return { ok: true, files: files.map((f) => ({ id: f.id })) };
-      }
-      default:
-        return { ok: false, error: 'unknown_method' };
-    }
+    return answerWebApi(method, body, this.webApiContext());
   }
 }

@@ -17,6 +17,7 @@ import { chooseBackend } from '../../test/support/redis-backend.js';
 import { loadConfig } from '../config.js';
 import { startSlotwatch } from '../main.js';
 import { SlackConsole } from './console-server.js';
+import { SLACK_MODES } from './slack-modes.js';
 
 const SECRET = 'sandbox-signing-secret';
 const APPROVER_GROUP = 'S0ONCALL01';
@@ -101,6 +102,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     // SLACK_APPROVERS; with three approvers, the two-person rule holds while one of them is the requester.
     userGroups: { [APPROVER_GROUP]: ['U0APPROVE2', 'U0APPROVE3'] },
     channelNames: { '#redis-incidents': 'C0INCIDENT' },
+    slackModes: SLACK_MODES,
     breakers: {
       'kill a master and its replica': async () => {
         const { cluster, killed } = current();

@@ -70,6 +70,13 @@ describe.each<SlackMode>(['socket', 'http'])(
         await page.getByText('Socket Mode: bot not connected').waitFor();
         await page.getByText('Socket Mode: bot connected').waitFor({ timeout: 30_000 });
       }
+      await page.getByRole('button', { name: 'Slack: rate-limited' }).click();
+      await page.locator('#slackmode', { hasText: 'Slack mode: rate-limited' }).waitFor();
+      await page.getByRole('button', { name: 'Slack: healthy' }).click();
+      await page.locator('#slackmode', { hasText: 'Slack mode: healthy' }).waitFor();
+      expect(await page.getByRole('button', { name: 'Slack: healthy' }).getAttribute('aria-pressed')).toBe(
+        'true',
+      );
       await page.getByRole('button', { name: 'Open the Home tab' }).click();
       await page.locator('#homeview', { hasText: 'Clusters (1)' }).waitFor({ timeout: 20_000 });
       await send(page, '/redis status');

@@ -7,7 +7,7 @@ import { waitUntilState } from '../support/break.js';
 import { startCluster, startNode, type TestCluster } from '../support/cluster.js';
 import { readPng } from '../support/png-reader.js';
 import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
-import { type RecordedRequest, SlackRecorder } from '../support/slack-recorder.js';
+import { type CallsFilter, type RecordedRequest, SlackRecorder } from '../support/slack-recorder.js';
 import { buttonClickBody, postToSlack } from '../support/slack-signing.js';
 import { waitFor } from '../support/wait.js';
 
@@ -73,14 +73,15 @@ interface Message {
   attachments?: { color: string; blocks: unknown[] }[];
 }
 
-const calls = (method: string): (RecordedRequest & { body: Message })[] =>
-  recorder.requests.filter((r) => r.path === `/api/${method}`) as (RecordedRequest & { body: Message })[];
+const calls = (method: string, filter: CallsFilter = {}) =>
+  recorder.calls(method, filter) as (RecordedRequest & { body: Message })[];
 const whole = (m: Message) => JSON.stringify(m);
 const headerOf = (m: Message) => m.blocks?.find((b) => b.type === 'header')?.text?.text ?? '';
 const buttons = (m: Message) =>
   (m.blocks ?? []).flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []));
+// Posts Slack took: a call refused with 429 (and posted again) is not a second post.
 const healthyPosts = (name: string) =>
-  calls('chat.postMessage').filter((r) =>
+  calls('chat.postMessage', { ok: true }).filter((r) =>
     r.body.text.startsWith(`${name} fired, but Slotwatch sees prod healthy`),
   );
 

@@ -1,7 +1,7 @@
 import { SlackConsole } from '../../src/sandbox/console-server.js';
 import { waitFor } from './wait.js';
 
-export type { RecordedRequest } from '../../src/sandbox/console-server.js';
+export type { CallsFilter, RecordedRequest } from '../../src/sandbox/console-server.js';
 
 /** Slack's answer to chat.getPermalink for a message the console holds. */
 function permalink(recorder: SlackConsole, channel: string, ts: string) {
@@ -25,6 +25,8 @@ export class SlackRecorder extends SlackConsole {
       channelNames?: Readonly<Record<string, string>>;
       /** 'socket': also plays Slack's Socket Mode side (apps.connections.open, envelopes, acks). */
       mode?: 'http' | 'socket';
+      /** false: answers every call, however fast (for tests about something else). @defaultValue true */
+      limits?: boolean;
     } = {},
   ) {
     super({ signingSecret: 'unused', botUrl: () => '', channel: 'C1', users: [], ...options });
