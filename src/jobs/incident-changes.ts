@@ -127,7 +127,8 @@ export function shownOf(
   problem: string,
   alerts: readonly AlertContext[] = [],
 ): string {
-  const seen = alerts.map((a) => `${a.name} ${a.status}`);
+  // Which alerts, not in which order: a storm of the same alerts arriving in turn is no change to show.
+  const seen = [...new Set(alerts.map((a) => `${a.name} ${a.status}`))].sort();
   if (!report) return JSON.stringify([`unreachable ${problem}`, seen]);
   return JSON.stringify([
     seen,

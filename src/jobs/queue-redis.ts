@@ -100,3 +100,23 @@ export async function watchedNodeBehind(
   }
   return null;
 }
+
+/** ioredis refused the command before sending it (the connection is not up yet): safe to send again. */
+const unsent = (error: unknown) =>
+  /Stream isn't writeable|enableOfflineQueue/.test(error instanceof Error ? error.message : String(error));
+
+/**
+ * Runs `work` again while ioredis refuses to send it because its connection is coming back (after a failover a
+ * connection can drop once more right after it was ready); a command that was sent is never repeated.
+ */
+export async function retryUnsent<T>(work: () => Promise<T>, limitMs = 2000, pauseMs = 100): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!unsent(error) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  }
+}

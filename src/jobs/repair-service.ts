@@ -16,7 +16,7 @@ import { ClusterLock } from './cluster-lock.js';
 import { every } from './every.js';
 import type { Outbox } from './outbox.js';
 import { progressWriter } from './progress-writer.js';
-import { quiet } from './queue-redis.js';
+import { quiet, retryUnsent } from './queue-redis.js';
 import { requestJournal } from './redis-journal.js';
 import { summaryOf } from './repair-progress.js';
 import {
@@ -178,7 +178,8 @@ export class RepairService {
    * script). The job is then enqueued; if that fails or the process dies first, the reconciler does it.
    */
   async vote(id: string, user: string, kind: 'approve' | 'reject'): Promise<VoteResult> {
-    const result = await this.store.vote(id, user, kind, this.now());
+    // A click while the store's connection comes back from a failover waits for it (bounded), never fails.
+    const result = await retryUnsent(() => this.store.vote(id, user, kind, this.now()));
     if (result.result === 'quorum') await this.enqueue(id);
     return result;
   }

@@ -51,6 +51,17 @@ export function answerWebApi(
       });
       return updated ? { ok: true, ts: body.ts } : { ok: false, error: 'message_not_found' };
     }
+    case 'chat.getPermalink': {
+      const channel = String(body.channel ?? '');
+      const ts = String(body.message_ts ?? '');
+      if (!state.messages.some((m) => m.channel === channel && m.ts === ts))
+        return { ok: false, error: 'message_not_found' };
+      return {
+        ok: true,
+        channel,
+        permalink: `https://acme.slack.com/archives/${channel}/p${ts.replace('.', '')}`,
+      };
+    }
     case 'views.publish': {
       if (typeof body.user_id !== 'string') return { ok: false, error: 'invalid_arguments' };
       const view = typeof body.view === 'string' ? JSON.parse(body.view) : body.view;

@@ -19,6 +19,7 @@ const FIXES: Readonly<Record<string, string>> = {
   message_not_found: 'the message was deleted in Slack: it is no longer updated',
   cant_update_message: 'the message cannot be edited by the bot any more',
   no_permission: 'the bot lacks a permission for {method}: check the app scopes and reinstall it',
+  unknown_method: 'this Slack does not know {method} (a proxy in SLACK_API_URL that lacks it?)',
   invalid_arguments: 'Slack refused the call as malformed (a Slotwatch bug): report it with the log line',
 };
 

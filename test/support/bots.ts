@@ -154,7 +154,9 @@ export async function requestDoc(
   queue: Redis,
   prefix: string,
   id: string,
-): Promise<Pick<RepairRequest, 'status' | 'outcome' | 'step' | 'finished' | 'version' | 'runner' | 'ts'>> {
+): Promise<
+  Pick<RepairRequest, 'status' | 'outcome' | 'step' | 'finished' | 'version' | 'runner' | 'ts' | 'approvals'>
+> {
   const raw = JSON.parse((await queue.get(`${prefix}:request:${id}`)) ?? '{}') as RepairRequest & {
     finished: unknown;
   };

@@ -3,17 +3,6 @@ import { waitFor } from './wait.js';
 
 export type { CallsFilter, RecordedRequest } from '../../src/sandbox/console-server.js';
 
-/** Slack's answer to chat.getPermalink for a message the console holds. */
-function permalink(recorder: SlackConsole, channel: string, ts: string) {
-  if (!recorder.state.messages.some((m) => m.channel === channel && m.ts === ts))
-    return { ok: false, error: 'message_not_found' };
-  return {
-    ok: true,
-    channel,
-    permalink: `https://acme.slack.com/archives/${channel}/p${ts.replace('.', '')}`,
-  };
-}
-
 /**
  * The local Slack console (the same one `npm run sandbox` shows) in the role tests need: it answers the bot's
  * Web API calls and response_url posts and records them.
@@ -30,13 +19,6 @@ export class SlackRecorder extends SlackConsole {
     } = {},
   ) {
     super({ signingSecret: 'unused', botUrl: () => '', channel: 'C1', users: [], ...options });
-    // The console answers the Web API in a private method; tests also need chat.getPermalink, as Slack has it.
-    const self = this as unknown as { api: (method: string, body: Record<string, unknown>) => unknown };
-    const api = self.api.bind(this);
-    self.api = (method, body) =>
-      method === 'chat.getPermalink'
-        ? permalink(this, String(body.channel ?? ''), String(body.message_ts ?? ''))
-        : api(method, body);
   }
 
   responseUrl(id: string): string {
