@@ -187,13 +187,6 @@ save('annotated', '', '')
 return {'ok', raw}
 `;
 
-/** Renders only move forward: ARGV 1 the version about to be shown. */
-export const CLAIM_RENDER = `
-local shown = tonumber(redis.call('GET', KEYS[1]) or '0')
-if shown >= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', 86400000)
-return 1`;
-
 export const SCRIPTS = {
   vote: VOTE,
   claim: CLAIM,

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { RepairOption } from '../core/repair/types.js';
 import type { EligibleApprovers, IncidentLink, MasterKeys, RunSummary } from './request-context.js';
-import { CLAIM_RENDER, SCRIPTS, type Transition } from './request-scripts.js';
+import { SCRIPTS, type Transition } from './request-scripts.js';
 
 export type { EligibleApprovers, IncidentLink, MasterKeys, RunSummary } from './request-context.js';
 
@@ -366,11 +366,6 @@ export class RequestStore {
     return (await this.run('annotate', id, 'slotwatch', now, JSON.stringify(patch))).request;
   }
 
-  /** True when `version` is newer than anything shown for the request so far (and marks it shown). */
-  async claimRender(id: string, version: number): Promise<boolean> {
-    return (await this.redis.eval(CLAIM_RENDER, 1, `${this.key(id)}:rendered`, version)) === 1;
-  }
-
   /** The request's versioned events, oldest first (the last 500). */
   async events(id: string): Promise<RequestEvent[]> {
     const raw = await this.redis.lrange(`${this.key(id)}:events`, 0, -1);
@@ -389,11 +384,6 @@ export class RequestStore {
         step: Number.isFinite(step) ? step : null,
       };
     });
-  }
-
-  /** The highest version any render claimed so far (0: none). */
-  async renderedVersion(id: string): Promise<number> {
-    return Number((await this.redis.get(`${this.key(id)}:rendered`)) ?? 0);
   }
 
   async queuedWithoutJob(): Promise<string[]> {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { within } from '../core/pool.js';
 import type { Outbox, OutboxEntry, QueuedPost, ViewRef } from '../jobs/outbox.js';
 
 /** Where a view's message is in Slack. */
@@ -101,20 +102,7 @@ export class SlackRenderer {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.passing;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.running]),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-  }
-
-  /** Renders until nothing is due or busy (tests, shutdown). */
-  async idle(): Promise<void> {
-    await this.passing;
-    await Promise.allSettled([...this.running]);
+    await within(Promise.allSettled([...this.running]), timeoutMs);
   }
 
   private async pass(): Promise<void> {

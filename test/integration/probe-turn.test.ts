@@ -4,6 +4,7 @@ import { ProbeTurn } from '../../src/jobs/probe-turn.js';
 import { testBackend } from '../support/backend.js';
 import { startNode } from '../support/cluster.js';
 import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
+import { waitFor } from '../support/wait.js';
 
 let backend: RedisBackend;
 let queue: { port: number; process: RedisProcess };
@@ -29,6 +30,26 @@ const replicas = (count: number, leaseMs = 1000) => {
 };
 
 describe('ProbeTurn', () => {
+  it('hands an alert to the next look when another look holds the cluster for the whole wait, never throws', async () => {
+    const prefix = `pt${++n}`;
+    const [a, b] = [
+      new ProbeTurn({ redis, prefix, leaseMs: 1000, freshMs: 5000 }),
+      new ProbeTurn({ redis, prefix, leaseMs: 1000, freshMs: 5000, maxWaitMs: 300 }),
+    ];
+    let release = () => {};
+    const held = a.run('prod', { id: '1', tick: false }, () => new Promise<void>((r) => (release = r)));
+    await waitFor(
+      'the first look to hold the cluster',
+      async () => (await redis.exists(`${prefix}:probe:lock:prod`)) === 1,
+    );
+
+    const waited = await b.run('prod', { id: '2', tick: false }, async () => 'looked');
+    release();
+    await held;
+
+    expect(waited).toEqual({ ran: false, busy: true });
+  });
+
   it('skips a tick for a cluster another job looked at moments ago, but not the same job run again', async () => {
     const [a, b] = replicas(2);
     const look = async () => 'looked';
