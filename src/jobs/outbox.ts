@@ -30,20 +30,24 @@ export interface OutboxOptions {
 }
 
 /**
- * KEYS: 1 due (zset), 2 marks (hash), 3 last render (hash). ARGV: 1 member, 2 now, 3 min gap.
- * Counts the change; schedules a render unless one is scheduled already (a deferred one keeps its time).
+ * KEYS: 1 due (zset), 2 marks (hash), 3 the member's last render time (a key that lapses after the min gap).
+ * ARGV: 1 member, 2 now, 3 min gap. Counts the change; schedules a render unless one is scheduled already (a
+ * deferred one keeps its time).
  */
 const MARK = `
 redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
-local last = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+local last = tonumber(redis.call('GET', KEYS[3]) or '0')
 local at = math.max(tonumber(ARGV[2]), last + tonumber(ARGV[3]))
 redis.call('ZADD', KEYS[1], at, ARGV[1])
 return 1`;
 
-/** KEYS: 1 due, 2 marks, 3 last render. ARGV: 1 member, 2 mark rendered, 3 now. Done unless marked again since. */
+/**
+ * KEYS: 1 due, 2 marks, 3 the member's last render time. ARGV: 1 member, 2 mark rendered, 3 now, 4 min gap.
+ * Done unless marked again since (then it renders again after the gap).
+ */
 const RENDERED = `
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+redis.call('SET', KEYS[3], ARGV[3], 'PX', math.max(1, tonumber(ARGV[4])))
 if (redis.call('HGET', KEYS[2], ARGV[1]) or '0') ~= ARGV[2] then
   redis.call('ZADD', KEYS[1], tonumber(ARGV[3]) + tonumber(ARGV[4]), ARGV[1])
   return 0
@@ -80,7 +84,7 @@ export class Outbox {
     return {
       due: `${base}:due`,
       marks: `${base}:marks`,
-      last: `${base}:last`,
+      last: (member: string) => `${base}:last:${member}`,
       hold: `${base}:hold`,
       post: (id: string) => `${base}:post:${id}`,
       lease: (member: string) => `${base}:lease:${member}`,
@@ -95,7 +99,8 @@ export class Outbox {
   /** `mark`, as part of a transaction that also writes the state it shows. */
   markIn(multi: ChainableCommander, ref: ViewRef): ChainableCommander {
     const { due, marks, last } = this.keys;
-    return multi.eval(MARK, 3, due, marks, last, viewMember(ref), this.now(), this.minEditGapMs);
+    const member = viewMember(ref);
+    return multi.eval(MARK, 3, due, marks, last(member), member, this.now(), this.minEditGapMs);
   }
 
   /** Queues a post; posts of one channel land in the order queued. */
@@ -164,7 +169,7 @@ export class Outbox {
       3,
       due,
       marks,
-      last,
+      last(entry.member),
       entry.member,
       entry.mark,
       this.now(),
