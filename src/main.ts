@@ -157,6 +157,7 @@ async function start(
       count: (method, result, error) => metrics.slackCall(method, error ?? result),
     });
     views.renderer.start();
+    metrics.watchSlackBacklog(() => outbox.backlog());
     opened(async () => views?.renderer.stop(500));
   }
   await alerts?.start(config.monitorIntervalMs);

@@ -38,6 +38,17 @@ export class Metrics {
     labelNames: ['method', 'result'],
     registers: [this.registry],
   });
+  /** How many messages wait to be shown in Slack (read from the outbox at each scrape). */
+  private backlogOf: (() => Promise<number | null>) | null = null;
+  private readonly slackBacklog = new Gauge({
+    name: 'slotwatch_slack_backlog',
+    help: 'Messages queued for Slack and not shown yet (views to render, posts to make), across replicas',
+    registers: [this.registry],
+    collect: async () => {
+      const backlog = await this.backlogOf?.().catch(() => null);
+      if (typeof backlog === 'number') this.slackBacklog.set(backlog);
+    },
+  });
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
   /** The longest the event loop was held (a diagnosis must never stall it), since the previous scrape. */
   readonly loopDelayMax = new Gauge({
@@ -78,6 +89,11 @@ export class Metrics {
       this.findings.set({ cluster, code, severity }, count);
     }
     this.seen.set(cluster, new Set(counts.keys()));
+  }
+
+  /** Where the Slack backlog is read from at each scrape. */
+  watchSlackBacklog(read: () => Promise<number | null>): void {
+    this.backlogOf = read;
   }
 
   slackCall(method: string, result: string): void {

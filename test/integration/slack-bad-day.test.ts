@@ -179,6 +179,9 @@ describe('a repair two people approved, while Slack has a bad day', () => {
       .filter((line) => line.includes('Slack refused a call') && line.includes('"method":"chat.update"'));
     expect(said).toHaveLength(1);
     expect((await readyz(running.port)).status).toBe(200);
+    expect(await (await fetch(`http://127.0.0.1:${running.port}/metrics`)).text()).toMatch(
+      /^slotwatch_slack_backlog \d+$/m,
+    );
   });
 });
 
