@@ -252,6 +252,9 @@ describe('IncidentService', () => {
       'update #prod-incidents-id 100 down',
       'update #prod-incidents-id 100 down',
     ]);
+    // What those edits show: the owner is in the stored view the top message is rendered from.
+    const openedAt = (await incidents.current('prod'))?.openedAt ?? 0;
+    expect((await incidents.store.message('prod', openedAt))?.view.owner?.user).toBe('U0BOB0001');
   });
 
   it('stays quiet while silenced, and speaks again once unsilenced', async () => {

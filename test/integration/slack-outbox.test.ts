@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Outbox } from '../../src/jobs/outbox.js';
+import { Outbox, type QueuedPost } from '../../src/jobs/outbox.js';
+import { type Rendered, SlackRenderer, type ViewKind, type Where } from '../../src/slack/renderer.js';
 import { SlackBudget } from '../../src/slack/slack-budget.js';
 import { testBackend } from '../support/backend.js';
 import { startNode } from '../support/cluster.js';
@@ -69,7 +71,7 @@ describe('the outbox (what Slack should show, in the queue Redis)', () => {
     expect(await outbox.due()).toHaveLength(1);
   });
 
-  it('gives posts in the order queued, and holds a channel whose earlier post waits', async () => {
+  it('gives posts in the order queued', async () => {
     const outbox = new Outbox(redis, fresh());
     await outbox.post('C1', null, { n: 1 });
     await outbox.post('C1', null, { n: 2 });
@@ -77,9 +79,80 @@ describe('the outbox (what Slack should show, in the queue Redis)', () => {
 
     const due = await outbox.due();
     expect(due.map((e) => (e.type === 'post' ? (e.post.item as { n: number }).n : 0))).toEqual([1, 2, 3]);
-    await outbox.holdChannel('C1', Date.now() + 30_000);
-    expect(await outbox.heldUntil('C1')).toBeGreaterThan(Date.now());
-    expect(await outbox.heldUntil('C2')).toBe(0);
+  });
+});
+
+/** The render path over a real outbox, with Slack played by `post` and views that are where `where` says. */
+function renderer(
+  outbox: Outbox,
+  post: (queued: QueuedPost, parent: Where | null) => Promise<Rendered>,
+  where: () => Promise<Where> = async () => ({ state: 'none' }),
+) {
+  const view: ViewKind = { render: async () => ({ result: 'done' }), where };
+  return new SlackRenderer({
+    outbox,
+    views: { incident: view, request: view },
+    post,
+    log: pino({ level: 'silent' }),
+    pollMs: 20,
+  });
+}
+
+const untilEmpty = async (outbox: Outbox) => {
+  const end = Date.now() + 10_000;
+  while ((await outbox.backlog()) > 0) {
+    if (Date.now() > end) throw new Error('the outbox did not drain');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+describe('the render path (posts)', () => {
+  it('lands the posts of a channel in the order queued when the first must wait, and holds up no other channel', async () => {
+    const outbox = new Outbox(redis, fresh());
+    for (const n of ['a1', 'a2', 'a3']) await outbox.post('C1', null, { n });
+    await outbox.post('C2', null, { n: 'b1' });
+    const landed: string[] = [];
+    let waited = false;
+    const slack = renderer(outbox, async (queued) => {
+      const { n } = queued.item as { n: string };
+      if (n === 'a1' && !waited) {
+        waited = true;
+        return { result: 'wait', waitMs: 300 };
+      }
+      landed.push(n);
+      return { result: 'done' };
+    });
+
+    slack.start();
+    await untilEmpty(outbox);
+    await slack.stop();
+
+    expect(landed.filter((n) => n.startsWith('a'))).toEqual(['a1', 'a2', 'a3']);
+    expect(landed.indexOf('b1')).toBeLessThan(landed.indexOf('a1'));
+  });
+
+  it('posts a thread reply only after its parent view has landed', async () => {
+    const outbox = new Outbox(redis, fresh());
+    await outbox.post('C1', { kind: 'request', id: 'rq-9' }, { n: 'reply' });
+    let parent: Where = { state: 'pending' };
+    const seen: (Where | null)[] = [];
+    const slack = renderer(
+      outbox,
+      async (_queued, where) => {
+        seen.push(where);
+        return { result: 'done' };
+      },
+      async () => parent,
+    );
+
+    slack.start();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seen).toEqual([]);
+    parent = { state: 'landed', channel: 'C1', ts: '1.1', landedAt: 1 };
+    await untilEmpty(outbox);
+    await slack.stop();
+
+    expect(seen).toEqual([parent]);
   });
 });
 

@@ -10,7 +10,9 @@ const slackError = (fields: Record<string, unknown>) => Object.assign(new Error(
 
 function calls(options: { timeoutMs?: number } = {}) {
   const counted: string[] = [];
-  const problems = new SlackProblems(log);
+  const logged: string[] = [];
+  const lines = pino({ level: 'info' }, { write: (line: string) => logged.push(line) });
+  const problems = new SlackProblems(lines);
   const gateway = new SlackCalls({
     budget: null,
     problems,
@@ -19,7 +21,7 @@ function calls(options: { timeoutMs?: number } = {}) {
       counted.push(`${method} ${error ?? result}`),
     ...options,
   });
-  return { gateway, counted, problems };
+  return { gateway, counted, problems, logged };
 }
 
 describe('SlackCalls', () => {
@@ -40,7 +42,7 @@ describe('SlackCalls', () => {
   });
 
   it('reports a permanent error once with its fix, counts every one, and clears it on success', async () => {
-    const { gateway, counted, problems } = calls();
+    const { gateway, counted, problems, logged } = calls();
     const refuse = async () => {
       throw slackError({ code: 'slack_webapi_platform_error', data: { error: 'not_in_channel' } });
     };
@@ -53,6 +55,7 @@ describe('SlackCalls', () => {
       { method: 'chat.postMessage', error: 'not_in_channel', channel: 'C9', count: 2 },
     ]);
     expect(problems.list()[0]?.fix).toBe('invite the bot to the channel: /invite @slotwatch in C9');
+    expect(logged.filter((line) => line.includes('Slack refused a call'))).toHaveLength(1);
 
     await gateway.call('chat.postMessage', 'C9', async () => ({ ok: true }));
     expect(problems.list()).toEqual([]);
