@@ -67,6 +67,15 @@ async function start(
     }
   }
   const outbox = queueRedis ? new Outbox(queueRedis, config.queue.prefix) : null;
+  /** What waits for Slack; null when the queue Redis does not answer within half a second. */
+  const backlog = async () => {
+    if (!outbox) return null;
+    const read = await within(
+      outbox.backlog().catch(() => null),
+      500,
+    );
+    return read.done ? read.value : null;
+  };
   /** Set once the render path exists (it needs the stores made below). */
   let views: SlackViews | null = null;
   const audit = queueRedis
@@ -157,7 +166,7 @@ async function start(
       count: (method, result, error) => metrics.slackCall(method, error ?? result),
     });
     views.renderer.start();
-    metrics.watchSlackBacklog(() => outbox.backlog());
+    metrics.watchSlackBacklog(backlog);
     opened(async () => views?.renderer.stop(500));
   }
   await alerts?.start(config.monitorIntervalMs);
@@ -229,7 +238,7 @@ async function start(
     slack: {
       webApi: await slackHealth.status(),
       problems: views?.problems.list() ?? [],
-      backlog: outbox ? await outbox.backlog().catch(() => null) : null,
+      backlog: await backlog(),
     },
   });
   const webhookDeps = {
@@ -290,6 +299,7 @@ async function start(
       const up = queueRedis ? await queueUp(queueRedis) : false;
       await alerts?.close(up ? 10_000 : 500);
       await views?.renderer.stop(up ? 11_000 : 500);
+      if (views?.requestView) await within(views.requestView.settle(), 11_000);
       await repairs?.close(up ? 20_000 : 500);
       await within(answered, WEBHOOK_QUEUE_DEADLINE_MS + 1000);
       queueRedis?.disconnect();

@@ -225,7 +225,8 @@ export class IncidentService {
     const result = await this.options.diagnose(cluster);
     const report = result.ok ? result.value : null;
     const problem = result.ok ? '' : result.error.message;
-    const incident = await this.store.record(cluster.name);
+    // With the channel its top message landed in (an ID), so posts and their order are kept per channel.
+    const incident = await this.store.current(cluster.name);
     const channel = cluster.channel ?? this.options.alertChannel;
     if (!channel) {
       log.warn({}, 'no channel for this cluster (set its channel or ALERT_CHANNEL): incident not posted');

@@ -56,6 +56,12 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 return 1`;
 
+/** KEYS: 1 due, 2 the entry's lease. ARGV: 1 member, 2 owner, 3 ms. */
+const LEASE = `
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+if redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3], 'NX') then return 1 end
+return 0`;
+
 const POST_ID_DIGITS = 14;
 
 /**
@@ -146,9 +152,13 @@ export class Outbox {
     return entries;
   }
 
-  /** One renderer at a time per entry across replicas, for `ms` (longer than one Web API call). */
+  /**
+   * One renderer at a time per entry across replicas, for `ms` (longer than one Web API call), and only while it is
+   * still due: an entry another render finished meanwhile is not taken again (no post made twice).
+   */
   async lease(member: string, owner: string, ms: number): Promise<boolean> {
-    return (await this.redis.set(this.keys.lease(member), owner, 'PX', ms, 'NX')) === 'OK';
+    const taken = await this.redis.eval(LEASE, 2, this.keys.due, this.keys.lease(member), member, owner, ms);
+    return taken === 1;
   }
 
   async release(member: string, owner: string): Promise<void> {

@@ -137,32 +137,37 @@ export class RepairService {
     lossHolders?: readonly string[];
   }): Promise<RepairRequest> {
     const now = this.now();
-    const request = await this.store.create({
-      id: `rq-${randomUUID()}`,
-      cluster: input.cluster,
-      option: input.option,
-      requester: input.requester,
-      channel: input.channel,
-      ts: null,
-      createdAt: now,
-      expiresAt: now + this.options.approvalTtlMs,
-      required: this.options.approvalsRequired,
-      status: 'pending',
-      approvals: [],
-      rejectedBy: null,
-      cancelledBy: null,
-      outcome: null,
-      runner: null,
-      heartbeatAt: null,
-      step: null,
-      finished: [],
-      cancelRequested: null,
-      incident: input.incident ?? null,
-      permalink: null,
-      eligible: input.eligible ?? null,
-      lossHolders: input.lossHolders ?? [],
-      result: null,
-    });
+    const id = `rq-${randomUUID()}`;
+    // Its message is queued for Slack in the same transaction: a request never exists without one.
+    const request = await this.store.create(
+      {
+        id,
+        cluster: input.cluster,
+        option: input.option,
+        requester: input.requester,
+        channel: input.channel,
+        ts: null,
+        createdAt: now,
+        expiresAt: now + this.options.approvalTtlMs,
+        required: this.options.approvalsRequired,
+        status: 'pending',
+        approvals: [],
+        rejectedBy: null,
+        cancelledBy: null,
+        outcome: null,
+        runner: null,
+        heartbeatAt: null,
+        step: null,
+        finished: [],
+        cancelRequested: null,
+        incident: input.incident ?? null,
+        permalink: null,
+        eligible: input.eligible ?? null,
+        lossHolders: input.lossHolders ?? [],
+        result: null,
+      },
+      (multi) => this.options.outbox.markIn(multi, { kind: 'request', id }),
+    );
     await this.options.audit.append({
       event: 'requested',
       request: request.id,

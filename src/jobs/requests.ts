@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { RepairOption } from '../core/repair/types.js';
 import type { EligibleApprovers, IncidentLink, MasterKeys, RunSummary } from './request-context.js';
 import { SCRIPTS, type Transition } from './request-scripts.js';
@@ -210,12 +210,15 @@ export class RequestStore {
     return `${this.prefix}:enqueue`;
   }
 
-  async create(request: Omit<RepairRequest, 'version'>): Promise<RepairRequest> {
+  /** Records a new request; `also` adds writes to the same transaction (its message, queued for Slack). */
+  async create(
+    request: Omit<RepairRequest, 'version'>,
+    also: (multi: ChainableCommander) => ChainableCommander = (multi) => multi,
+  ): Promise<RepairRequest> {
     const { option, ...rest } = request;
     const stored: Stored = { ...rest, version: 1, optionId: option.id };
     const since = this.connection;
-    await this.redis
-      .multi()
+    await also(this.redis.multi())
       .set(this.key(request.id), JSON.stringify(stored), 'PX', this.keepMs)
       .set(`${this.key(request.id)}:option`, JSON.stringify(option), 'PX', this.keepMs)
       .zadd(this.index, request.createdAt, request.id)

@@ -37,14 +37,17 @@ export function renderedOf(outcome: CallOutcome<unknown>): Rendered {
 /** The incident's top message: posted once, then edited to its stored view (the latest wins). */
 export function incidentView(deps: IncidentRenderDeps): ViewKind {
   const { calls, client, store } = deps;
-  const now = deps.now ?? Date.now;
   const posted = new Map<string, { channel: string; ts: string }>();
   return {
     async render(ref) {
       if (ref.kind !== 'incident') return { result: 'done' };
       const shown = await store.message(ref.cluster, ref.openedAt);
       if (!shown) return { result: 'done' };
-      const message = incidentMessage(shown.view, { fixButton: deps.fixButton });
+      // Who owns it is read now: a look that wrote the view just before "I'm on it" must not hide the owner.
+      const open = (await store.record(ref.cluster))?.openedAt === ref.openedAt;
+      const owner = open ? await store.owner(ref.cluster) : null;
+      const view = owner ? { ...shown.view, owner } : shown.view;
+      const message = incidentMessage(view, { fixButton: deps.fixButton });
       if (shown.ts) {
         const ts = shown.ts;
         return renderedOf(
@@ -67,7 +70,8 @@ export function incidentView(deps: IncidentRenderDeps): ViewKind {
         posted.set(key, landed);
       }
       const { channel, ts } = landed;
-      await store.landed(ref.cluster, ref.openedAt, channel, ts, now());
+      // As of when: the state the post showed, so that thread replies about older changes are not posted after it.
+      await store.landed(ref.cluster, ref.openedAt, channel, ts, shown.view.now);
       posted.delete(key);
       // Repair requests link back to it; without a permalink they name it by thread only.
       const link = await calls.call('chat.getPermalink', channel, () =>
@@ -123,7 +127,7 @@ export async function postIncidentItem(
       return say(channel, null, healthyAlertMessage(item.view));
     case 'incident-change':
       // The top message landed after this change: it already shows what came of it.
-      if (!thread || thread.landedAt > createdAt) return { result: 'done' };
+      if (!thread || thread.landedAt >= item.view.now) return { result: 'done' };
       return say(thread.channel, thread.ts, { text: changeText(item.change, item.view) });
     case 'incident-recovered':
       if (thread) return say(thread.channel, thread.ts, { text: recoveredText(item.view) });

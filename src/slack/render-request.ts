@@ -35,8 +35,31 @@ export class RequestView implements ViewKind {
 
   constructor(private readonly deps: RequestRenderDeps) {}
 
-  async render(ref: Parameters<ViewKind['render']>[0]): Promise<Rendered> {
-    if (ref.kind !== 'request') return { result: 'done' };
+  /** Edits of one request's message from this process go one at a time: a late note never covers a newer edit. */
+  private readonly chains = new Map<string, Promise<unknown>>();
+
+  private serial<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const next = (this.chains.get(id) ?? Promise.resolve()).then(work, work);
+    const settled = next.catch(() => {});
+    this.chains.set(id, settled);
+    void settled.then(() => {
+      if (this.chains.get(id) === settled) this.chains.delete(id);
+    });
+    return next;
+  }
+
+  /** Resolves when every edit this process started has ended (shutdown). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.chains.values()]);
+  }
+
+  render(ref: Parameters<ViewKind['render']>[0]): Promise<Rendered> {
+    if (ref.kind !== 'request') return Promise.resolve({ result: 'done' });
+    return this.serial(ref.id, () => this.renderNow(ref.id));
+  }
+
+  private async renderNow(id: string): Promise<Rendered> {
+    const ref = { kind: 'request', id } as const;
     const { store, calls, client } = this.deps;
     const request = await store.get(ref.id);
     if (!request) return { result: 'done' };
@@ -100,7 +123,11 @@ export class RequestView implements ViewKind {
    * A note on the last version this process showed, while the queue Redis cannot be read (a paused repair says
    * so); the next change replaces it. One try, never awaited by the repair.
    */
-  async banner(id: string, text: string): Promise<void> {
+  banner(id: string, text: string): Promise<void> {
+    return this.serial(id, () => this.bannerNow(id, text));
+  }
+
+  private async bannerNow(id: string, text: string): Promise<void> {
     const shown = this.lastShown.get(id);
     if (!shown?.request.ts) return;
     const { request, progress } = shown;

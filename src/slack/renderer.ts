@@ -5,6 +5,7 @@ import type { Outbox, OutboxEntry, QueuedPost, ViewRef } from '../jobs/outbox.js
 
 /** Where a view's message is in Slack. */
 export type Where =
+  /** `landedAt`: the time of the state its first post showed (0: not known). */
   | { readonly state: 'landed'; readonly channel: string; readonly ts: string; readonly landedAt: number }
   /** Not posted yet, but it will be (its render is queued or running). */
   | { readonly state: 'pending' }
@@ -101,7 +102,8 @@ export class SlackRenderer {
   async stop(timeoutMs = 11_000): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.passing;
+    // A queue Redis that does not answer must not hold the shutdown.
+    await within(this.passing ?? Promise.resolve(), timeoutMs);
     await within(Promise.allSettled([...this.running]), timeoutMs);
   }
 
@@ -133,9 +135,7 @@ export class SlackRenderer {
     const channel = entry.type === 'post' ? entry.post.channel : null;
     if (channel) this.busyChannels.add(channel);
     const work = this.renderEntry(entry)
-      .catch((error: unknown) =>
-        this.options.log.warn({ err: text(error), entry: entry.member }, 'render failed'),
-      )
+      .catch((error: unknown) => this.failed(entry, error))
       .finally(async () => {
         await this.options.outbox.release(entry.member, this.owner).catch(() => {});
         this.busy.delete(entry.member);
@@ -143,6 +143,26 @@ export class SlackRenderer {
         this.running.delete(work);
       });
     this.running.add(work);
+  }
+
+  /** A render that threw (the queue Redis failed under it): tried again with the same backoff as a failed call. */
+  private async failed(entry: OutboxEntry, error: unknown): Promise<void> {
+    const { outbox, log } = this.options;
+    const failures = (this.viewFailures.get(entry.member) ?? 0) + 1;
+    this.viewFailures.set(entry.member, failures);
+    if (failures === 1)
+      log.warn({ err: text(error), entry: entry.member }, 'render failed: tried again later');
+    const at = this.now() + backoff(failures);
+    if (entry.type === 'post') {
+      if (entry.post.attempts + 1 >= (this.options.maxPostAttempts ?? 8)) {
+        log.error({ post: entry.post.id, err: text(error) }, 'post dropped after repeated failures');
+        this.viewFailures.delete(entry.member);
+        await outbox.posted(entry).catch(() => {});
+        return;
+      }
+      await outbox.holdChannel(entry.post.channel, at).catch(() => {});
+    }
+    await outbox.later(entry, at, entry.type === 'post').catch(() => {});
   }
 
   private async renderEntry(entry: OutboxEntry): Promise<void> {

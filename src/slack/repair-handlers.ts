@@ -149,8 +149,7 @@ async function requestRepair(deps: RepairDeps, { body, action, respond }: Button
     eligible: deps.approvers.configured ? await deps.approvers.eligible(body.user.id) : null,
     lossHolders: lossHolders(option, report.value),
   });
-  // Slack shows it when it can: the request is recorded, its message and notes are queued in the same breath.
-  await deps.repairs.changed(request.id);
+  // Slack shows it when it can: the request's message was queued with it; its notes are queued here.
   const self = { kind: 'request', id: request.id } as const;
   if (!deps.approvers.configured)
     await deps.outbox?.post(channel, self, { kind: 'no-approvers', request: request.id });
