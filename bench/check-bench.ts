@@ -8,6 +8,7 @@ import { benchHostile } from './hostile-bench.js';
 import { machineLine } from './machine.js';
 import { benchLiveReshard, benchOpenSlots } from './open-slots-bench.js';
 import { benchReplicas } from './replicas-bench.js';
+import { benchSlack } from './slack-bench.js';
 import { speedGoals, speedTable } from './speed-table.js';
 import { RUNS } from './timing.js';
 
@@ -20,6 +21,7 @@ const SECTIONS = [
   'alerts',
   'hostile',
   'replicas',
+  'slack',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
     if (sections.has('alerts')) await benchAlerts(backend);
     if (sections.has('hostile')) await benchHostile();
     if (sections.has('replicas')) await benchReplicas(backend);
+    if (sections.has('slack')) await benchSlack(backend);
     console.log(`\n${goalTable(machine)}`);
   } finally {
     await backend.stopAll();
