@@ -22,8 +22,13 @@ export type OutboxEntry =
   | { readonly type: 'post'; readonly member: string; readonly post: QueuedPost };
 
 export interface OutboxOptions {
-  /** One message is edited at most this often. @defaultValue 1000 */
+  /** A request's message is edited at most this often (its progress matters to who waits). @defaultValue 1000 */
   readonly minEditGapMs?: number;
+  /**
+   * An incident's top message is edited at most this often: during a storm it would change every look, and a
+   * message that changes every second is neither readable nor worth Slack's shared edit budget. @defaultValue 5000
+   */
+  readonly incidentEditGapMs?: number;
   /** How long a queued post is kept when it cannot land. @defaultValue 1 h */
   readonly postTtlMs?: number;
   readonly now?: () => number;
@@ -72,6 +77,7 @@ const POST_ID_DIGITS = 14;
 export class Outbox {
   private readonly now: () => number;
   private readonly minEditGapMs: number;
+  private readonly incidentEditGapMs: number;
   private readonly postTtlMs: number;
   private seq = 0;
 
@@ -82,6 +88,7 @@ export class Outbox {
   ) {
     this.now = options.now ?? Date.now;
     this.minEditGapMs = options.minEditGapMs ?? 1000;
+    this.incidentEditGapMs = options.incidentEditGapMs ?? options.minEditGapMs ?? 5000;
     this.postTtlMs = options.postTtlMs ?? 3_600_000;
   }
 
@@ -106,7 +113,11 @@ export class Outbox {
   markIn(multi: ChainableCommander, ref: ViewRef): ChainableCommander {
     const { due, marks, last } = this.keys;
     const member = viewMember(ref);
-    return multi.eval(MARK, 3, due, marks, last(member), member, this.now(), this.minEditGapMs);
+    return multi.eval(MARK, 3, due, marks, last(member), member, this.now(), this.gapOf(ref));
+  }
+
+  private gapOf(ref: ViewRef): number {
+    return ref.kind === 'incident' ? this.incidentEditGapMs : this.minEditGapMs;
   }
 
   /** Queues a post; posts of one channel land in the order queued. */
@@ -183,7 +194,7 @@ export class Outbox {
       entry.member,
       entry.mark,
       this.now(),
-      this.minEditGapMs,
+      this.gapOf(entry.ref),
     );
   }
 

@@ -379,10 +379,14 @@ describe('incidents', () => {
     );
     expect(recoveries()).toHaveLength(1);
     expect(incidentPosts('rec')).toHaveLength(1);
-    const update = recorder.requests
-      .filter((r) => r.path === '/api/chat.update' && JSON.stringify(r.body).includes('rec: recovered after'))
-      .at(-1);
-    expect(update).toBeDefined();
+    // The top message shows it too, once its edit gap (5 s for a top message) has passed.
+    const update = await waitFor('the top message to show the recovery', () =>
+      recorder.requests
+        .filter(
+          (r) => r.path === '/api/chat.update' && JSON.stringify(r.body).includes('rec: recovered after'),
+        )
+        .at(-1),
+    );
     // Green at recovery, as alert tools colour a resolved alert.
     const coloured = (update?.body ?? {}) as { attachments?: { color: string }[] };
     expect(coloured.attachments?.[0]?.color).toBe('#2EB67D');
