@@ -12,7 +12,7 @@ export function boltLogger(log: Logger): BoltLogger {
       const text = messages
         .map((m) => (m instanceof Error ? m.message : typeof m === 'string' ? m : JSON.stringify(m)))
         .join(' ');
-      log[method]({ component: 'bolt' }, text.replace(TOKEN, '$1-[redacted]'));
+      log[method]({ source: 'bolt' }, text.replace(TOKEN, '$1-[redacted]'));
     };
   return {
     debug: write('debug'),

@@ -52,7 +52,7 @@ export function createSlackViews(options: SlackViewsOptions): SlackViews {
   const log = options.log;
   const client: WebClient = new webApi.WebClient(options.botToken, {
     ...webApiOptions(options.apiUrl, options.timeoutMs),
-    logger: boltLogger(log.child({ component: 'slack-web-api' })),
+    logger: boltLogger(log),
   });
   const problems = new SlackProblems(log);
   const calls = new SlackCalls({
@@ -97,7 +97,7 @@ export function createSlackViews(options: SlackViewsOptions): SlackViews {
       request: requestView ?? nothing,
     },
     post,
-    log: log.child({ component: 'renderer' }),
+    log: log.child({ part: 'renderer' }),
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
   });
   return { renderer, problems, requestView };
