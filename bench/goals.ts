@@ -20,7 +20,7 @@ export function goalTable(machine: string): string {
   if (rows.length === 0) return '';
   const met = rows.filter((r) => r.met).length;
   return [
-    `Issue 13 goals, measured in this run (${machine}): ${met} of ${rows.length} met`,
+    `Goals, measured in this run (${machine}): ${met} of ${rows.length} met`,
     '',
     '| goal | measured | baseline in the same run | met |',
     '|---|---|---|---|',
