@@ -22,7 +22,6 @@ import type { RedisBackend } from '../test/support/redis-backend.js';
 import { type RecordedRequest, SlackRecorder } from '../test/support/slack-recorder.js';
 import { waitFor } from '../test/support/wait.js';
 
-
 /** A fresh cluster, queue Redis, local Slack and spawned bot; everything stopped when `task` ends. */
 interface Stage {
   readonly cluster: TestCluster;
