@@ -10,6 +10,11 @@ import { monitorTiming } from './monitor-timing.js';
 import { ProbeTurn } from './probe-turn.js';
 import { quiet } from './queue-redis.js';
 
+export interface AlertPipelineOptions {
+  /** How long an alert waits for another look at its cluster before it joins the next one. @defaultValue 60 s */
+  readonly lookWaitMs?: number;
+}
+
 /**
  * Alerts and monitor ticks become per-cluster signal jobs, deduplicated so that a storm costs at most one
  * running and one waiting diagnosis per cluster; the monitor is a job scheduler (one run per tick however many
@@ -31,6 +36,7 @@ export class AlertPipeline {
     private readonly clusters: readonly ClusterConfig[],
     private readonly incidents: IncidentService,
     private readonly log: Logger,
+    private readonly options: AlertPipelineOptions = {},
   ) {
     const connection = this.own(redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1 }));
     this.signals = new Queue<Signal>('signals', { connection, prefix: `${prefix}:bull` });
@@ -89,6 +95,7 @@ export class AlertPipeline {
       prefix: this.prefix,
       leaseMs: timing.lockDurationMs,
       freshMs: timing.freshMs,
+      ...(this.options.lookWaitMs ? { maxWaitMs: this.options.lookWaitMs } : {}),
     });
     const connection = () =>
       this.own(this.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true }));
