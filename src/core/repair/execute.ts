@@ -1,4 +1,5 @@
 import { type DiagnoseOptions, diagnose } from '../diagnose.js';
+import { DEFAULT_NODE_TIMEOUT_MS } from '../info.js';
 import type { Report } from '../report.js';
 import { runnerFor } from './actions.js';
 import { ExecContext } from './exec-context.js';
@@ -46,10 +47,13 @@ export interface ExecuteOptions extends DiagnoseOptions {
 const mastersDbsize = (report: Report | null): Record<string, number | null> =>
   Object.fromEntries((report?.nodes ?? []).filter((n) => n.role === 'master').map((n) => [n.id, n.dbsize]));
 
-/** How long nodes get to agree after a step: several node timeouts, never under 5 s. */
-function settleMs(report: Report): number {
-  const timeouts = report.config.map((c) => c.nodeTimeoutMs ?? 0);
-  return Math.max(5000, 4 * Math.max(15_000 * (timeouts.length === 0 ? 1 : 0), ...timeouts));
+/**
+ * How long nodes get to agree after a step: four node timeouts, never under 5 s. A timeout that could not be read
+ * (CONFIG refused by an ACL) counts as Redis's default, never as 0.
+ */
+export function settleMs(report: Pick<Report, 'config'>): number {
+  const timeouts = report.config.map((c) => c.nodeTimeoutMs ?? DEFAULT_NODE_TIMEOUT_MS);
+  return Math.max(5000, 4 * Math.max(...(timeouts.length > 0 ? timeouts : [DEFAULT_NODE_TIMEOUT_MS])));
 }
 
 /** The state before and after: the plan's fingerprint needs no second look at moving slots. */
