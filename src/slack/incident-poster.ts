@@ -34,8 +34,13 @@ export async function uploadSlotMap(
 }
 
 /** The signal that made the bot look, as mrkdwn: its summary is alert text from outside. */
-export const triggerText = (trigger: Signal): string =>
-  `${trigger.source} ${trigger.status}: ${esc(truncate(trigger.summary, 300))}`;
+export function triggerText(trigger: Signal): string {
+  if (trigger.source === 'monitor') return 'seen by the monitor';
+  const what = `${trigger.source} ${trigger.status}`;
+  const summary = trigger.summary.trim();
+  // A summary that only repeats the source and status says nothing more ("monitor tick: monitor tick").
+  return summary === '' || summary === what ? what : `${what}: ${esc(truncate(summary, 300))}`;
+}
 
 const ARROWS = { worse: ':small_red_triangle_down: worse', better: ':arrow_up: better', changed: 'changed' };
 

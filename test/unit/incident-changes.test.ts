@@ -14,7 +14,7 @@ describe('thread replies about a change', () => {
     );
 
     expect(text.split('\n')).toEqual([
-      ':small_red_triangle_down: *Worse* (monitor tick: monitor tick)',
+      ':small_red_triangle_down: *Worse* (seen by the monitor)',
       '• :small_red_triangle_down: worse: cluster_state was ok, now *fail* (nodes now answer CLUSTERDOWN)',
       '• :small_red_triangle_down: worse: gap 0-5460 was owner-unreachable, now *owner-failed* (the same gap, its owner now confirmed failed)',
       '• :small_red_triangle_down: worse: node 10.0.0.1:6379 was unreachable, now *FAIL* (the same node, now confirmed failed by the cluster)',

@@ -52,6 +52,15 @@ describe('incident texts', () => {
     );
   });
 
+  it('never says the trigger twice ("monitor tick: monitor tick")', () => {
+    expect(triggerText({ cluster: 'prod', source: 'monitor', status: 'tick', summary: 'monitor tick' })).toBe(
+      'seen by the monitor',
+    );
+    expect(
+      triggerText({ cluster: 'prod', source: 'generic', status: 'firing', summary: 'generic firing' }),
+    ).toBe('generic firing');
+  });
+
   it('escapes the alert summary and node addresses of a change', () => {
     const text = changeText({
       trigger,
