@@ -132,6 +132,12 @@ async function start(
           alertChannel: config.alertChannel,
           diagnose,
           outbox,
+          onClosed: async (cluster: string, at: number, lookedAt: number) =>
+            repairs?.retire(
+              cluster,
+              `No longer needed: the cluster recovered at ${new Date(at).toISOString().slice(11, 16)} UTC. Plan again if something is left.`,
+              lookedAt,
+            ),
           log: log.child({ component: 'incidents' }),
           ...(audit
             ? {

@@ -39,6 +39,8 @@ export interface IncidentOptions {
     detail: string;
   }) => Promise<void>;
   readonly now?: () => number;
+  /** Told when an incident closes (its pending repair requests are no longer needed). Errors are logged. */
+  readonly onClosed?: (cluster: string, recoveredAt: number, lookedAt: number) => Promise<unknown>;
   /** One "alert fired, cluster looks healthy" post per alert name and cluster in this window; @defaultValue 30 min. */
   readonly healthyAlertWindowMs?: number;
 }
@@ -296,6 +298,14 @@ export class IncidentService {
       this.store.recordIn(multi, cluster.name, null);
       await multi.exec();
       log.info({ minutes }, 'incident closed');
+      await this.options
+        .onClosed?.(cluster.name, view.now, Date.parse(report.probedAt))
+        .catch((error: unknown) =>
+          log.warn(
+            { err: error instanceof Error ? error.message : String(error) },
+            'after-close work failed',
+          ),
+        );
       return;
     }
     const change = diffSignatures(incident.signature, signature);

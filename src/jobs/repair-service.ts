@@ -189,6 +189,24 @@ export class RepairService {
     return result;
   }
 
+  /**
+   * Closes the cluster's pending requests, saying why (its incident closed: nothing to approve any more); their
+   * messages lose their buttons. Requests already approved run, or ran, on their own.
+   */
+  async retire(cluster: string, reason: string, createdBefore: number): Promise<number> {
+    let retired = 0;
+    for (const request of await this.store.recent(100)) {
+      // A request made after the healthy look began is about something that look did not see.
+      if (request.cluster !== cluster || request.status !== 'pending' || request.createdAt >= createdBefore)
+        continue;
+      if (!(await this.store.retire(request.id, reason, this.now()))) continue;
+      retired++;
+      await this.changed(request.id);
+    }
+    if (retired > 0) this.options.log.info({ cluster, retired }, 'pending requests closed: no longer needed');
+    return retired;
+  }
+
   /** Refused clicks are recorded too: who, what, and why refused. */
   async refused(request: string, user: string, why: string): Promise<void> {
     const cluster = (await this.store.get(request).catch(() => null))?.cluster ?? '';

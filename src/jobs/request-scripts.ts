@@ -180,6 +180,15 @@ save('expired', 'expired', 'approval window over')
 return {'expired', raw}
 `;
 
+/** ARGV 4: why the request is no longer needed. A pending request only: one that runs finishes on its own. */
+const RETIRE = `${PRELUDE}
+if r.status ~= 'pending' then return {'no', raw} end
+r.status = 'stale'
+r.outcome = ARGV[4]
+save('retired', 'stale', ARGV[4])
+return {'retired', raw}
+`;
+
 /** ARGV 4: a JSON patch of fields that are not state (the Slack message ts). */
 const ANNOTATE = `${PRELUDE}
 for k, v in pairs(cjson.decode(ARGV[4])) do r[k] = v end
@@ -197,6 +206,7 @@ export const SCRIPTS = {
   cancel: CANCEL,
   expire: EXPIRE,
   annotate: ANNOTATE,
+  retire: RETIRE,
 } as const;
 
 export type Transition = keyof typeof SCRIPTS;

@@ -360,6 +360,11 @@ export class RequestStore {
     return { expired: result === 'expired', request };
   }
 
+  /** A pending request that no longer makes sense (its incident closed) ends as stale, saying why. */
+  async retire(id: string, reason: string, now: number): Promise<boolean> {
+    return (await this.run('retire', id, 'slotwatch', now, reason)).result === 'retired';
+  }
+
   /** Fields that are not state (the approval message's ts and permalink). */
   async annotate(
     id: string,

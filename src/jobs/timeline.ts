@@ -114,6 +114,7 @@ const REQUEST_EVENTS: Readonly<Record<string, TimelineEventType>> = {
   done: 'finished',
   failed: 'failed',
   stale: 'stale',
+  retired: 'stale',
 };
 
 function requestEvents(r: RepairRequest, events: readonly RequestEvent[]): TimelineEvent[] {
