@@ -138,7 +138,12 @@ function statusText(r: RepairRequest, progress: RepairProgress | null): string {
 
 function timeField(r: RepairRequest, progress: RepairProgress | null, now: number): string {
   if (r.status === 'pending') return `*Expires*\n${slackDate(r.expiresAt)}`;
-  if (!progress?.startedAt) return `*Approved*\n${slackDate(r.approvals.at(-1)?.at ?? r.createdAt)}`;
+  if (!progress?.startedAt) {
+    // Only a request that got its approvals has an approval time; a rejected or expired one never had one.
+    const last = r.approvals.at(-1);
+    if (last && r.approvals.length >= r.required) return `*Approved*\n${slackDate(last.at)}`;
+    return `*Closed*\n${r.status}, never approved`;
+  }
   const elapsed = duration((progress.endedAt ?? now) - progress.startedAt);
   return `*Started*\n${slackDate(progress.startedAt, '{time_secs}')} · ${progress.endedAt ? 'took' : 'elapsed'} ${elapsed}`;
 }
