@@ -133,11 +133,7 @@ async function start(
           diagnose,
           outbox,
           onClosed: async (cluster: string, at: number, lookedAt: number) =>
-            repairs?.retire(
-              cluster,
-              `No longer needed: the cluster recovered at ${new Date(at).toISOString().slice(11, 16)} UTC. Plan again if something is left.`,
-              lookedAt,
-            ),
+            repairs?.retire(cluster, at, lookedAt),
           log: log.child({ component: 'incidents' }),
           ...(audit
             ? {

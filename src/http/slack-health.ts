@@ -22,10 +22,7 @@ const reason = (error: unknown): string => {
   return error instanceof Error ? error.message : String(error);
 };
 
-/**
- * Whether the Web API answers: the last outcome of auth.test or of any Slack call reported to it; asks
- * again with auth.test when that outcome is older than `maxAgeMs`.
- */
+/** Whether the Web API answers: the last outcome of auth.test, asked again when older than `maxAgeMs`. */
 export class SlackHealth {
   private last: { readonly ok: boolean; readonly at: number; readonly detail: string } | null = null;
   private checking: Promise<void> | null = null;
@@ -37,8 +34,8 @@ export class SlackHealth {
     this.maxAgeMs = options.maxAgeMs ?? 5000;
   }
 
-  /** A Slack call's outcome: null for success, else its error. */
-  record(error: unknown | null): void {
+  /** auth.test's outcome: null for success, else its error. */
+  private record(error: unknown | null): void {
     this.last =
       error === null
         ? { ok: true, at: this.now(), detail: 'Web API answers' }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
+import { ClusterLock } from './cluster-lock.js';
 
 /** A message that shows stored state (latest wins): a repair request's message, an incident's top message. */
 export type ViewRef =
@@ -80,6 +81,7 @@ export class Outbox {
   private readonly incidentEditGapMs: number;
   private readonly postTtlMs: number;
   private seq = 0;
+  private readonly leases: ClusterLock;
 
   constructor(
     private readonly redis: Redis,
@@ -90,6 +92,7 @@ export class Outbox {
     this.minEditGapMs = options.minEditGapMs ?? 1000;
     this.incidentEditGapMs = options.incidentEditGapMs ?? options.minEditGapMs ?? 5000;
     this.postTtlMs = options.postTtlMs ?? 3_600_000;
+    this.leases = new ClusterLock(redis, `${prefix}:slack`);
   }
 
   private get keys() {
@@ -100,7 +103,8 @@ export class Outbox {
       last: (member: string) => `${base}:last:${member}`,
       hold: `${base}:hold`,
       post: (id: string) => `${base}:post:${id}`,
-      lease: (member: string) => `${base}:lease:${member}`,
+      // ClusterLock's key layout, so that its release (owner-checked) frees a lease.
+      lease: (member: string) => `${base}:lock:${member}`,
     };
   }
 
@@ -144,23 +148,32 @@ export class Outbox {
   async due(limit = 50): Promise<OutboxEntry[]> {
     const k = this.keys;
     const members = await this.redis.zrangebyscore(k.due, '-inf', this.now(), 'LIMIT', 0, limit);
-    const entries: OutboxEntry[] = [];
-    for (const member of members) {
-      if (member.startsWith('v:')) {
-        const ref = JSON.parse(member.slice(2)) as ViewRef;
-        const mark = Number((await this.redis.hget(k.marks, member)) ?? 0);
-        entries.push({ type: 'view', member, ref, mark });
-        continue;
-      }
-      const raw = await this.redis.get(k.post(member.slice(2)));
-      // Expired (could not land for an hour) or already made by another replica.
-      if (!raw) {
-        await this.redis.zrem(k.due, member);
-        continue;
-      }
-      entries.push({ type: 'post', member, post: JSON.parse(raw) as QueuedPost });
-    }
-    return entries;
+    if (members.length === 0) return [];
+    // One round trip for every entry's mark and post, not one per entry.
+    const views = members.filter((m) => m.startsWith('v:'));
+    const posts = members.filter((m) => m.startsWith('p:'));
+    const [marks, raws] = await Promise.all([
+      views.length > 0 ? this.redis.hmget(k.marks, ...views) : Promise.resolve([]),
+      posts.length > 0 ? this.redis.mget(posts.map((m) => k.post(m.slice(2)))) : Promise.resolve([]),
+    ]);
+    const markOf = new Map(views.map((m, i) => [m, Number(marks[i] ?? 0)]));
+    const rawOf = new Map(posts.map((m, i) => [m, raws[i] ?? null]));
+    // Expired (could not land for an hour) or already made by another replica.
+    const gone = posts.filter((m) => rawOf.get(m) === null);
+    if (gone.length > 0) await this.redis.zrem(k.due, ...gone);
+    return members.flatMap((member): OutboxEntry[] => {
+      if (member.startsWith('v:'))
+        return [
+          {
+            type: 'view',
+            member,
+            ref: JSON.parse(member.slice(2)) as ViewRef,
+            mark: markOf.get(member) ?? 0,
+          },
+        ];
+      const raw = rawOf.get(member);
+      return raw ? [{ type: 'post', member, post: JSON.parse(raw) as QueuedPost }] : [];
+    });
   }
 
   /**
@@ -173,13 +186,7 @@ export class Outbox {
   }
 
   async release(member: string, owner: string): Promise<void> {
-    const key = this.keys.lease(member);
-    await this.redis.eval(
-      `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
-      1,
-      key,
-      owner,
-    );
+    await this.leases.release(member, owner);
   }
 
   /** The view was shown as of `mark`: done, unless it changed again meanwhile (then it renders again). */
@@ -220,13 +227,10 @@ export class Outbox {
     await this.redis.hset(this.keys.hold, channel, at);
   }
 
-  async heldUntil(channel: string): Promise<number> {
-    return Number((await this.redis.hget(this.keys.hold, channel)) ?? 0);
-  }
-
-  /** A view that cannot be shown (a permanent Slack error): dropped until its state changes again. */
-  async dropView(entry: Extract<OutboxEntry, { type: 'view' }>): Promise<void> {
-    await this.rendered(entry);
+  /** Until when each channel's posts wait (one read for a whole pass). */
+  async holds(): Promise<Map<string, number>> {
+    const raw = await this.redis.hgetall(this.keys.hold);
+    return new Map(Object.entries(raw).map(([channel, at]) => [channel, Number(at)]));
   }
 
   /** Whether the view will be rendered (it is due, deferred or being rendered now). */

@@ -193,7 +193,9 @@ export class RepairService {
    * Closes the cluster's pending requests, saying why (its incident closed: nothing to approve any more); their
    * messages lose their buttons. Requests already approved run, or ran, on their own.
    */
-  async retire(cluster: string, reason: string, createdBefore: number): Promise<number> {
+  async retire(cluster: string, recoveredAt: number, createdBefore: number): Promise<number> {
+    const at = new Date(recoveredAt).toISOString().slice(11, 16);
+    const reason = `No longer needed: the cluster recovered at ${at} UTC. Plan again if something is left.`;
     let retired = 0;
     for (const request of await this.store.recent(100)) {
       // A request made after the healthy look began is about something that look did not see.

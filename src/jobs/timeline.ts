@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import type { Signal } from '../alerts/payloads.js';
-import { sleep } from '../core/pool.js';
 import { countSlots, formatRanges } from '../core/slot-ranges.js';
 import type { AuditLog } from './audit.js';
 import type { MasterKeys, RepairRequest, RequestEvent, RequestStore } from './requests.js';
@@ -280,18 +279,6 @@ export class Timelines {
       repairs: requests.map(repairOf),
       dataLoss: dataLossOf(requests),
     };
-  }
-
-  /**
-   * Waits (bounded) while a repair of the cluster is still running: the cluster often looks healthy before the
-   * repair has taken its after-probe and written its end, and the postmortem wants that end.
-   */
-  async settled(cluster: string, timeoutMs = 30_000, intervalMs = 250): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (!(await this.repairRunning(cluster))) return;
-      await sleep(intervalMs);
-    }
   }
 
   /** Whether a repair of the cluster is queued or running now. */

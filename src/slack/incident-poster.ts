@@ -11,6 +11,13 @@ import { esc, truncate } from './blocks/limits.js';
 import { plural } from './blocks/plural.js';
 
 /** Attaches the slot-map picture through Slack's external upload flow; a failure only costs the picture. */
+/** The slot-map picture as an upload: the PNG, its file name and title. */
+export const slotMapFile = (report: Report, cluster: string) => ({
+  file: slotMapPng(report, cluster),
+  filename: `slot-map-${cluster}.png`,
+  title: `Slot map of ${cluster}`,
+});
+
 export async function uploadSlotMap(
   client: WebClient,
   channel: string,
@@ -19,11 +26,7 @@ export async function uploadSlotMap(
   cluster: string,
   log: Logger,
 ): Promise<void> {
-  const file = {
-    file: slotMapPng(report, cluster),
-    filename: `slot-map-${cluster}.png`,
-    title: `Slot map of ${cluster}`,
-  };
+  const file = slotMapFile(report, cluster);
   await client.files
     .uploadV2(
       threadTs ? { ...file, channel_id: channel, thread_ts: threadTs } : { ...file, channel_id: channel },

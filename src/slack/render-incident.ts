@@ -6,13 +6,12 @@ import { incidentRef } from '../jobs/incidents.js';
 import type { Outbox } from '../jobs/outbox.js';
 import type { PostItem } from '../jobs/outbox-items.js';
 import type { Timelines } from '../jobs/timeline.js';
-import { slotMapPng } from '../render/slot-map.js';
 import { healthyAlertMessage } from './blocks/alert-blocks.js';
 import { incidentMessage } from './blocks/incident-blocks.js';
 import { timelineMessage } from './blocks/timeline-blocks.js';
-import { changeText, recoveredText } from './incident-poster.js';
-import type { Rendered, ViewKind, Where } from './renderer.js';
-import type { CallOutcome, SlackCalls } from './slack-calls.js';
+import { changeText, recoveredText, slotMapFile } from './incident-poster.js';
+import { type Rendered, renderedOf, type ViewKind, type Where } from './renderer.js';
+import type { SlackCalls } from './slack-calls.js';
 import { timelineFile } from './timeline-poster.js';
 
 export interface IncidentRenderDeps {
@@ -24,14 +23,6 @@ export interface IncidentRenderDeps {
   readonly fixButton: boolean;
   readonly log: Logger;
   readonly now?: () => number;
-}
-
-/** A call's outcome as what the renderer does next. */
-export function renderedOf(outcome: CallOutcome<unknown>): Rendered {
-  if (outcome.ok) return { result: 'done' };
-  if (outcome.kind === 'wait') return { result: 'wait', waitMs: outcome.waitMs };
-  if (outcome.kind === 'permanent') return { result: 'permanent', error: outcome.error };
-  return { result: 'retry', error: outcome.error };
 }
 
 /** The incident's top message: posted once, then edited to its stored view (the latest wins). */
@@ -140,9 +131,7 @@ export async function postIncidentItem(
       if (!report || mapped === shown?.mappedPosted) return { result: 'done' };
       const outcome = await calls.call('files.uploadV2', thread.channel, () =>
         client.files.uploadV2({
-          file: slotMapPng(report, item.cluster),
-          filename: `slot-map-${item.cluster}.png`,
-          title: `Slot map of ${item.cluster}`,
+          ...slotMapFile(report, item.cluster),
           channel_id: thread.channel,
           thread_ts: thread.ts,
         }),

@@ -7,8 +7,7 @@ import type { RepairRequest, RequestStore } from '../jobs/requests.js';
 import { esc, mention } from './blocks/limits.js';
 import { plural } from './blocks/plural.js';
 import { requestMessage } from './blocks/repair-blocks.js';
-import { renderedOf } from './render-incident.js';
-import type { Rendered, ViewKind, Where } from './renderer.js';
+import { type Rendered, renderedOf, type ViewKind, type Where } from './renderer.js';
 import type { SlackCalls } from './slack-calls.js';
 
 export interface RequestRenderDeps {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { within } from '../core/pool.js';
 import type { Outbox, OutboxEntry, QueuedPost, ViewRef } from '../jobs/outbox.js';
+import type { CallOutcome } from './slack-calls.js';
 
 /** Where a view's message is in Slack. */
 export type Where =
@@ -38,6 +39,14 @@ export interface SlackRendererOptions {
   /** A post that failed this many times (not rate limits) is dropped. @defaultValue 8 */
   readonly maxPostAttempts?: number;
   readonly now?: () => number;
+}
+
+/** A call's outcome as what the renderer does next. */
+export function renderedOf(outcome: CallOutcome<unknown>): Rendered {
+  if (outcome.ok) return { result: 'done' };
+  if (outcome.kind === 'wait') return { result: 'wait', waitMs: outcome.waitMs };
+  if (outcome.kind === 'permanent') return { result: 'permanent', error: outcome.error };
+  return { result: 'retry', error: outcome.error };
 }
 
 const text = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -79,8 +88,8 @@ export class SlackRenderer {
     tick();
   }
 
-  /** Looks at the outbox now (a state change was just written). */
-  nudge(): void {
+  /** One pass over what is due, unless one is still going. */
+  private nudge(): void {
     if (this.passing || this.stopped) return;
     this.passing = this.pass()
       .then(() => {
@@ -109,6 +118,7 @@ export class SlackRenderer {
 
   private async pass(): Promise<void> {
     const entries = await this.options.outbox.due(100);
+    const holds = entries.some((e) => e.type === 'post') ? await this.options.outbox.holds() : new Map();
     // A channel whose earlier post cannot go now holds its later posts back, so they land in order.
     const heldChannels = new Set<string>();
     for (const entry of entries) {
@@ -118,7 +128,7 @@ export class SlackRenderer {
         if (heldChannels.has(channel) || this.busyChannels.has(channel)) continue;
         heldChannels.add(channel);
         // An earlier post of this channel waits: this one waits as long, and keeps its place behind it.
-        const until = await this.options.outbox.heldUntil(channel);
+        const until = holds.get(channel) ?? 0;
         if (until > this.now()) {
           await this.options.outbox.later(entry, until);
           continue;
@@ -134,8 +144,11 @@ export class SlackRenderer {
     this.busy.add(entry.member);
     const channel = entry.type === 'post' ? entry.post.channel : null;
     if (channel) this.busyChannels.add(channel);
+    // Only the outbox's own bookkeeping can throw here (the queue Redis went away): the entry stays due.
     const work = this.renderEntry(entry)
-      .catch((error: unknown) => this.failed(entry, error))
+      .catch((error: unknown) =>
+        this.options.log.warn({ err: text(error), entry: entry.member }, 'render not recorded'),
+      )
       .finally(async () => {
         await this.options.outbox.release(entry.member, this.owner).catch(() => {});
         this.busy.delete(entry.member);
@@ -145,44 +158,27 @@ export class SlackRenderer {
     this.running.add(work);
   }
 
-  /** A render that threw (the queue Redis failed under it): tried again with the same backoff as a failed call. */
-  private async failed(entry: OutboxEntry, error: unknown): Promise<void> {
-    const { outbox, log } = this.options;
-    const failures = (this.viewFailures.get(entry.member) ?? 0) + 1;
-    this.viewFailures.set(entry.member, failures);
-    if (failures === 1)
-      log.warn({ err: text(error), entry: entry.member }, 'render failed: tried again later');
-    const at = this.now() + backoff(failures);
-    if (entry.type === 'post') {
-      if (entry.post.attempts + 1 >= (this.options.maxPostAttempts ?? 8)) {
-        log.error({ post: entry.post.id, err: text(error) }, 'post dropped after repeated failures');
-        this.viewFailures.delete(entry.member);
-        await outbox.posted(entry).catch(() => {});
-        return;
-      }
-      await outbox.holdChannel(entry.post.channel, at).catch(() => {});
-    }
-    await outbox.later(entry, at, entry.type === 'post').catch(() => {});
+  /** A render that threw (the queue Redis failed under it) is a failed try like any other: backoff, then again. */
+  private retryOf(entry: OutboxEntry) {
+    return (error: unknown): Rendered => {
+      this.options.log.warn({ err: text(error), entry: entry.member }, 'render failed: tried again later');
+      return { result: 'retry', error: text(error) };
+    };
   }
 
   private async renderEntry(entry: OutboxEntry): Promise<void> {
     const { outbox, log } = this.options;
     if (entry.type === 'view') {
-      const outcome = await this.options.views[entry.ref.kind].render(entry.ref);
-      if (outcome.result === 'done') {
-        this.viewFailures.delete(entry.member);
-        await outbox.rendered(entry);
-      } else if (outcome.result === 'permanent') {
-        this.viewFailures.delete(entry.member);
-        await outbox.dropView(entry);
-      } else if (outcome.result === 'wait') {
-        await outbox.later(entry, this.now() + outcome.waitMs);
-      } else {
+      const outcome = await this.options.views[entry.ref.kind].render(entry.ref).catch(this.retryOf(entry));
+      if (outcome.result === 'wait') return void (await outbox.later(entry, this.now() + outcome.waitMs));
+      if (outcome.result === 'retry') {
         const failures = (this.viewFailures.get(entry.member) ?? 0) + 1;
         this.viewFailures.set(entry.member, failures);
-        await outbox.later(entry, this.now() + backoff(failures));
+        return void (await outbox.later(entry, this.now() + backoff(failures)));
       }
-      return;
+      // Shown, or refused for good (a permanent Slack error): done until its state changes again.
+      this.viewFailures.delete(entry.member);
+      return void (await outbox.rendered(entry));
     }
     const { post } = entry;
     const wait = async (ms: number, failed = false) => {
@@ -190,9 +186,12 @@ export class SlackRenderer {
       await outbox.holdChannel(post.channel, at);
       await outbox.later(entry, at, failed);
     };
-    const parent = post.parent ? await this.options.views[post.parent.kind].where(post.parent) : null;
-    if (parent?.state === 'pending') return void (await wait(500));
-    const outcome = await this.options.post(post, parent);
+    const attempt = async (): Promise<Rendered> => {
+      const parent = post.parent ? await this.options.views[post.parent.kind].where(post.parent) : null;
+      if (parent?.state === 'pending') return { result: 'wait', waitMs: 500 };
+      return this.options.post(post, parent);
+    };
+    const outcome = await attempt().catch(this.retryOf(entry));
     if (outcome.result === 'wait') return void (await wait(outcome.waitMs));
     if (outcome.result === 'retry') {
       if (post.attempts + 1 < (this.options.maxPostAttempts ?? 8))

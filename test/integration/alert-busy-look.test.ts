@@ -1,7 +1,6 @@
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Signal } from '../../src/alerts/payloads.js';
 import type { DiagnoseCluster } from '../../src/cluster-probe.js';
 import type { Report } from '../../src/core/report.js';
@@ -9,26 +8,11 @@ import { ok } from '../../src/core/result.js';
 import { AlertPipeline } from '../../src/jobs/alert-pipeline.js';
 import { IncidentService } from '../../src/jobs/incidents.js';
 import { Outbox } from '../../src/jobs/outbox.js';
-import { testBackend } from '../support/backend.js';
-import { startNode } from '../support/cluster.js';
-import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
+import { useQueueRedis } from '../support/queue-redis.js';
 import { emptyReport } from '../support/report-fixtures.js';
 import { waitFor } from '../support/wait.js';
 
-let backend: RedisBackend;
-let queue: { port: number; process: RedisProcess };
-let redis: Redis;
-
-beforeAll(async () => {
-  backend = await testBackend();
-  queue = await startNode(backend, {});
-  redis = new Redis({ port: queue.port, host: '127.0.0.1' });
-});
-afterAll(async () => {
-  redis?.disconnect();
-  await queue?.process.kill();
-  await backend?.stopAll();
-});
+const queue = useQueueRedis();
 
 const down: Report = emptyReport({
   state: 'fail',
@@ -63,16 +47,16 @@ describe('an alert that arrives while its cluster is being looked at', () => {
       return ok(down);
     };
     const incidents = new IncidentService({
-      redis,
+      redis: queue.redis,
       prefix,
       clusters: [{ name: 'prod', seeds: ['10.0.0.1:6379'], channel: 'C1' }],
       alertChannel: null,
       diagnose,
-      outbox: new Outbox(redis, prefix),
+      outbox: new Outbox(queue.redis, prefix),
       log,
     });
     const pipeline = new AlertPipeline(
-      redis,
+      queue.redis,
       prefix,
       [{ name: 'prod', seeds: ['10.0.0.1:6379'], channel: 'C1' }],
       incidents,

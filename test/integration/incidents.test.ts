@@ -1,6 +1,5 @@
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Signal } from '../../src/alerts/payloads.js';
 import type { DiagnoseCluster } from '../../src/cluster-probe.js';
 import type { Report } from '../../src/core/report.js';
@@ -8,25 +7,10 @@ import { ok } from '../../src/core/result.js';
 import { type AcknowledgeResult, IncidentService } from '../../src/jobs/incidents.js';
 import { Outbox } from '../../src/jobs/outbox.js';
 import type { PostItem } from '../../src/jobs/outbox-items.js';
-import { testBackend } from '../support/backend.js';
-import { startNode } from '../support/cluster.js';
-import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
+import { useQueueRedis } from '../support/queue-redis.js';
 import { emptyReport, masterReport } from '../support/report-fixtures.js';
 
-let backend: RedisBackend;
-let queue: { port: number; process: RedisProcess };
-let redis: Redis;
-
-beforeAll(async () => {
-  backend = await testBackend();
-  queue = await startNode(backend, {});
-  redis = new Redis({ port: queue.port, host: '127.0.0.1' });
-});
-afterAll(async () => {
-  redis?.disconnect();
-  await queue?.process.kill();
-  await backend?.stopAll();
-});
+const queue = useQueueRedis();
 
 const base: Report = emptyReport();
 const down = (start: number, end: number): Report => ({
@@ -49,9 +33,9 @@ function service(states: Report[], now: () => number = Date.now) {
   const diagnose: DiagnoseCluster = async () => ok(states[Math.min(i++, states.length - 1)] as Report);
   const audited: string[] = [];
   const prefix = `inc${Math.random().toString(36).slice(2)}`;
-  const outbox = new Outbox(redis, prefix, { now, minEditGapMs: 0 });
+  const outbox = new Outbox(queue.redis, prefix, { now, minEditGapMs: 0 });
   const incidents = new IncidentService({
-    redis,
+    redis: queue.redis,
     prefix,
     clusters: [{ name: 'prod', seeds: ['10.0.0.1:6379'], channel: '#prod-incidents' }],
     alertChannel: null,

@@ -1,46 +1,32 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ProbeTurn } from '../../src/jobs/probe-turn.js';
-import { testBackend } from '../support/backend.js';
-import { startNode } from '../support/cluster.js';
-import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
+import { useQueueRedis } from '../support/queue-redis.js';
 import { waitFor } from '../support/wait.js';
 
-let backend: RedisBackend;
-let queue: { port: number; process: RedisProcess };
-let redis: Redis;
+const queue = useQueueRedis();
 let n = 0;
-
-beforeAll(async () => {
-  backend = await testBackend();
-  queue = await startNode(backend, {});
-  redis = new Redis({ port: queue.port, host: '127.0.0.1' });
-});
-
-afterAll(async () => {
-  redis?.disconnect();
-  await queue?.process.kill();
-  await backend?.stopAll();
-});
 
 /** A turn keeper of its own (a replica), on a prefix of its own per test. */
 const replicas = (count: number, leaseMs = 1000) => {
   const prefix = `pt${++n}`;
-  return Array.from({ length: count }, () => new ProbeTurn({ redis, prefix, leaseMs, freshMs: 5000 }));
+  return Array.from(
+    { length: count },
+    () => new ProbeTurn({ redis: queue.redis, prefix, leaseMs, freshMs: 5000 }),
+  );
 };
 
 describe('ProbeTurn', () => {
   it('hands an alert to the next look when another look holds the cluster for the whole wait, never throws', async () => {
     const prefix = `pt${++n}`;
     const [a, b] = [
-      new ProbeTurn({ redis, prefix, leaseMs: 1000, freshMs: 5000 }),
-      new ProbeTurn({ redis, prefix, leaseMs: 1000, freshMs: 5000, maxWaitMs: 300 }),
+      new ProbeTurn({ redis: queue.redis, prefix, leaseMs: 1000, freshMs: 5000 }),
+      new ProbeTurn({ redis: queue.redis, prefix, leaseMs: 1000, freshMs: 5000, maxWaitMs: 300 }),
     ];
     let release = () => {};
     const held = a.run('prod', { id: '1', tick: false }, () => new Promise<void>((r) => (release = r)));
     await waitFor(
       'the first look to hold the cluster',
-      async () => (await redis.exists(`${prefix}:probe:lock:prod`)) === 1,
+      async () => (await queue.redis.exists(`${prefix}:probe:lock:prod`)) === 1,
     );
 
     const waited = await b.run('prod', { id: '2', tick: false }, async () => 'looked');

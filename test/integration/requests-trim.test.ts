@@ -1,30 +1,14 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RequestStore } from '../../src/jobs/requests.js';
-import { testBackend } from '../support/backend.js';
-import { startNode } from '../support/cluster.js';
-import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
+import { useQueueRedis } from '../support/queue-redis.js';
 import { requestFixture } from '../support/request-fixtures.js';
 
-let backend: RedisBackend;
-let queue: { port: number; process: RedisProcess };
-let redis: Redis;
-
-beforeAll(async () => {
-  backend = await testBackend();
-  queue = await startNode(backend, {});
-  redis = new Redis({ host: '127.0.0.1', port: queue.port });
-});
-afterAll(async () => {
-  redis?.disconnect();
-  await queue?.process.kill();
-  await backend?.stopAll();
-});
+const queue = useQueueRedis();
 
 describe('the requests index', () => {
   it('keeps only requests younger than keepMs, however many were made', async () => {
     const prefix = `trim${Date.now()}`;
-    const store = new RequestStore(redis, prefix, { keepMs: 10_000 });
+    const store = new RequestStore(queue.redis, prefix, { keepMs: 10_000 });
     const start = Date.now();
     // One request a second for 60 s: an index that never forgets would hold all 60.
     for (let i = 0; i < 60; i++) {
@@ -35,7 +19,7 @@ describe('the requests index', () => {
       });
       await store.create(request);
     }
-    const kept = await redis.zrange(`${prefix}:requests`, '0', '-1');
+    const kept = await queue.redis.zrange(`${prefix}:requests`, '0', '-1');
     // Created at 59 s: everything created within the 10 s before it stays, older ones are gone.
     expect(kept).toEqual(Array.from({ length: 10 }, (_, k) => `rq-${50 + k}`));
   });
@@ -43,7 +27,7 @@ describe('the requests index', () => {
 
 /** The commands clients send while `work` runs (as MONITOR shows them; those a script runs are left out). */
 async function commandsSentDuring(work: () => Promise<void>): Promise<string[]> {
-  const monitor = await redis.monitor();
+  const monitor = await queue.redis.monitor();
   const sent: string[] = [];
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
     if (source !== 'lua') sent.push(String(args[0]).toLowerCase());
@@ -51,7 +35,7 @@ async function commandsSentDuring(work: () => Promise<void>): Promise<string[]> 
   try {
     await work();
     // MONITOR streams what ran before its own next reply: one PING marks the end of the window.
-    await redis.ping('end');
+    await queue.redis.ping('end');
     await new Promise<void>((resolve) => {
       const done = () => sent.at(-1) === 'ping' && resolve();
       monitor.on('monitor', done);
@@ -66,7 +50,7 @@ async function commandsSentDuring(work: () => Promise<void>): Promise<string[]> 
 describe('a request transition', () => {
   it('is its one script, never followed by a second command a paused write could queue behind', async () => {
     const prefix = `one${Date.now()}`;
-    const store = new RequestStore(redis, prefix);
+    const store = new RequestStore(queue.redis, prefix);
     const now = Date.now();
     const { version: _version, ...request } = requestFixture({ createdAt: now, expiresAt: now + 60_000 });
     await store.create(request);
@@ -75,7 +59,7 @@ describe('a request transition', () => {
       await store.vote(request.id, 'U0BOB', 'approve', now);
     });
     // A worker of another process: it reads the option once, before its first script, then never again.
-    const worker = new RequestStore(redis, prefix);
+    const worker = new RequestStore(queue.redis, prefix);
     let claimed: Awaited<ReturnType<RequestStore['claim']>> | undefined;
     let started: string | undefined;
     let read: Awaited<ReturnType<RequestStore['get']>> | undefined;
@@ -93,6 +77,6 @@ describe('a request transition', () => {
     expect(claimed?.request?.option).toEqual(request.option);
     expect(read).toMatchObject({ status: 'running', runner: 'runner-1', step: 1 });
     // A process that never saw it reads the request whole.
-    expect((await new RequestStore(redis, prefix).get(request.id))?.option).toEqual(request.option);
+    expect((await new RequestStore(queue.redis, prefix).get(request.id))?.option).toEqual(request.option);
   });
 });

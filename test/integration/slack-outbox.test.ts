@@ -1,34 +1,18 @@
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Outbox, type QueuedPost } from '../../src/jobs/outbox.js';
 import { type Rendered, SlackRenderer, type ViewKind, type Where } from '../../src/slack/renderer.js';
 import { SlackBudget } from '../../src/slack/slack-budget.js';
-import { testBackend } from '../support/backend.js';
-import { startNode } from '../support/cluster.js';
-import type { RedisBackend, RedisProcess } from '../support/redis-backend.js';
+import { useQueueRedis } from '../support/queue-redis.js';
 
-let backend: RedisBackend;
-let queue: { port: number; process: RedisProcess };
-let redis: Redis;
-
-beforeAll(async () => {
-  backend = await testBackend();
-  queue = await startNode(backend, {});
-  redis = new Redis({ port: queue.port, host: '127.0.0.1' });
-});
-afterAll(async () => {
-  redis?.disconnect();
-  await queue?.process.kill();
-  await backend?.stopAll();
-});
+const queue = useQueueRedis();
 
 const fresh = () => `ob${Math.random().toString(36).slice(2)}`;
 const request = { kind: 'request', id: 'rq-1' } as const;
 
 describe('the outbox (what Slack should show, in the queue Redis)', () => {
   it('folds ten changes of one message into one render of the latest state', async () => {
-    const outbox = new Outbox(redis, fresh());
+    const outbox = new Outbox(queue.redis, fresh());
     for (let i = 0; i < 10; i++) await outbox.mark(request);
 
     const due = await outbox.due();
@@ -41,7 +25,7 @@ describe('the outbox (what Slack should show, in the queue Redis)', () => {
 
   it('renders again a message changed while it was being rendered, no sooner than a second after', async () => {
     let clock = 1_000_000;
-    const outbox = new Outbox(redis, fresh(), { now: () => clock });
+    const outbox = new Outbox(queue.redis, fresh(), { now: () => clock });
     await outbox.mark(request);
     const [entry] = await outbox.due();
     if (entry?.type !== 'view') throw new Error('a view was expected');
@@ -58,7 +42,7 @@ describe('the outbox (what Slack should show, in the queue Redis)', () => {
 
   it('keeps a deferred render at its time when the message changes again meanwhile', async () => {
     let clock = 5_000_000;
-    const outbox = new Outbox(redis, fresh(), { now: () => clock });
+    const outbox = new Outbox(queue.redis, fresh(), { now: () => clock });
     await outbox.mark(request);
     const [entry] = await outbox.due();
     if (!entry) throw new Error('an entry was expected');
@@ -72,7 +56,7 @@ describe('the outbox (what Slack should show, in the queue Redis)', () => {
   });
 
   it('gives posts in the order queued', async () => {
-    const outbox = new Outbox(redis, fresh());
+    const outbox = new Outbox(queue.redis, fresh());
     await outbox.post('C1', null, { n: 1 });
     await outbox.post('C1', null, { n: 2 });
     await outbox.post('C2', null, { n: 3 });
@@ -108,7 +92,7 @@ const untilEmpty = async (outbox: Outbox) => {
 
 describe('the render path (posts)', () => {
   it('lands the posts of a channel in the order queued when the first must wait, and holds up no other channel', async () => {
-    const outbox = new Outbox(redis, fresh());
+    const outbox = new Outbox(queue.redis, fresh());
     for (const n of ['a1', 'a2', 'a3']) await outbox.post('C1', null, { n });
     await outbox.post('C2', null, { n: 'b1' });
     const landed: string[] = [];
@@ -132,7 +116,7 @@ describe('the render path (posts)', () => {
   });
 
   it('posts a thread reply only after its parent view has landed', async () => {
-    const outbox = new Outbox(redis, fresh());
+    const outbox = new Outbox(queue.redis, fresh());
     await outbox.post('C1', { kind: 'request', id: 'rq-9' }, { n: 'reply' });
     let parent: Where = { state: 'pending' };
     const seen: (Where | null)[] = [];
@@ -161,8 +145,8 @@ describe("Slack's limits, shared by every replica", () => {
     const prefix = fresh();
     const clock = 10_000_000;
     const [one, two] = [
-      new SlackBudget(redis, prefix, undefined, () => clock),
-      new SlackBudget(redis, prefix, undefined, () => clock),
+      new SlackBudget(queue.redis, prefix, undefined, () => clock),
+      new SlackBudget(queue.redis, prefix, undefined, () => clock),
     ];
     const waits: number[] = [];
     for (let i = 0; i < 30; i++)
@@ -173,7 +157,7 @@ describe("Slack's limits, shared by every replica", () => {
   });
 
   it('lets one post a second into a channel, and others into other channels', async () => {
-    const budget = new SlackBudget(redis, fresh());
+    const budget = new SlackBudget(queue.redis, fresh());
     expect(await budget.take('chat.postMessage', 'C1')).toBe(0);
     const wait = await budget.take('chat.postMessage', 'C1');
     expect(wait).toBeGreaterThan(0);
@@ -185,9 +169,9 @@ describe("Slack's limits, shared by every replica", () => {
 
   it("blocks a method for Slack's Retry-After on every replica", async () => {
     const prefix = fresh();
-    await new SlackBudget(redis, prefix).block('chat.update', 45_000);
-    const wait = await new SlackBudget(redis, prefix).take('chat.update', 'C1');
+    await new SlackBudget(queue.redis, prefix).block('chat.update', 45_000);
+    const wait = await new SlackBudget(queue.redis, prefix).take('chat.update', 'C1');
     expect(wait).toBeGreaterThan(44_000);
-    expect(await new SlackBudget(redis, prefix).take('chat.postMessage', 'C1')).toBe(0);
+    expect(await new SlackBudget(queue.redis, prefix).take('chat.postMessage', 'C1')).toBe(0);
   });
 });
